@@ -1,0 +1,422 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR LGPL-2.1-or-later */
+/*
+ * dm-metro on-disk format, version 1.
+ *
+ * This header is shared by the kernel target and by metroctl: it holds the
+ * on-disk structures and pure helpers that lay out, encode, decode and
+ * validate them.  It uses no kernel-only types, allocates nothing and does
+ * no I/O, so userspace unit tests and fuzzers exercise exactly the code the
+ * kernel runs.  Documentation/dm-metro.rst describes the format in prose.
+ *
+ * Every leg is self-describing:
+ *
+ *   sector 0      ..  7    unused (left alone: partition tables, boot code)
+ *   sector 8      .. 15    superblock (4096 bytes, crc32c protected)
+ *   sector 16     ..       write-intent bitmap, one bit per region,
+ *                          padded to a multiple of 4096 bytes
+ *   data_offset   ..       the data area (data_size sectors), aligned to 1 MiB
+ *
+ * All multi-byte fields are little-endian; the bitmap uses little-endian
+ * bit order (bit n lives in byte n / 8, mask 1 << (n % 8)).
+ *
+ * The user of this header provides one function:
+ *
+ *	u32-like metro_crc32c(uint32_t seed, const void *buf, size_t len);
+ *
+ * computing CRC-32C (Castagnoli) the way the kernel's crc32c() does: the
+ * seed is the running value, no final inversion.  The kernel maps it to
+ * crc32c(); userspace has its own table implementation.
+ */
+#ifndef METRO_FORMAT_H
+#define METRO_FORMAT_H
+
+#ifdef __KERNEL__
+#include <linux/types.h>
+#include <linux/string.h>
+#include <linux/errno.h>
+#include <asm/byteorder.h>
+#else
+#include <stdint.h>
+#include <stddef.h>
+#include <string.h>
+#include <errno.h>
+#include <endian.h>
+#include <linux/types.h>
+#define cpu_to_le16(x) ((__le16)htole16(x))
+#define cpu_to_le32(x) ((__le32)htole32(x))
+#define cpu_to_le64(x) ((__le64)htole64(x))
+#define le16_to_cpu(x) le16toh((__u16)(x))
+#define le32_to_cpu(x) le32toh((__u32)(x))
+#define le64_to_cpu(x) le64toh((__u64)(x))
+#endif
+
+/* ---------------------------------------------------------------------- */
+/* Constants                                                              */
+/* ---------------------------------------------------------------------- */
+
+#define METRO_SB_MAGIC		0x6f72746dU	/* "mtro" read as bytes */
+#define METRO_FORMAT_VERSION	1U
+
+#define METRO_SECTOR_SHIFT	9
+#define METRO_BLOCK_SIZE	4096U		/* metadata I/O unit, bytes */
+#define METRO_BLOCK_SECTORS	(METRO_BLOCK_SIZE >> METRO_SECTOR_SHIFT)
+
+#define METRO_SB_OFFSET		8ULL		/* sectors */
+#define METRO_SB_SIZE		METRO_BLOCK_SIZE
+#define METRO_BITMAP_OFFSET	16ULL		/* sectors */
+#define METRO_DATA_ALIGN	2048ULL		/* sectors (1 MiB) */
+
+/* Region size limits, in sectors: 4 KiB .. 1 GiB, a power of two. */
+#define METRO_MIN_REGION_SECTORS	8U
+#define METRO_MAX_REGION_SECTORS	(1U << 21)
+#define METRO_DEFAULT_REGION_SECTORS	8192U	/* 4 MiB */
+
+/* At most 2^31 regions: bit numbers fit a signed int everywhere. */
+#define METRO_MAX_REGIONS	(1ULL << 31)
+
+#define METRO_NAME_LEN		64	/* bytes including the NUL */
+#define METRO_UUID_LEN		16
+#define METRO_NR_LEGS		2
+#define METRO_LEG_A		0
+#define METRO_LEG_B		1
+#define METRO_GEN_HISTORY	4
+
+/* Volume flags (metro_sb_disk.flags). */
+#define METRO_SB_F_CLEAN	(1U << 0)	/* stopped cleanly: bitmap == out-of-sync set */
+#define METRO_SB_F_ALL		(METRO_SB_F_CLEAN)
+
+/* Per-leg state flags (metro_leg_disk.state), as seen by the writer. */
+#define METRO_LEG_F_ACTIVE	(1U << 0)	/* attached, receives writes */
+#define METRO_LEG_F_FAILED	(1U << 1)	/* detached after an I/O error or deadline */
+#define METRO_LEG_F_STALE	(1U << 2)	/* resync target: its copy of the
+						 * regions set in the bitmap is old */
+#define METRO_LEG_F_ALL		(METRO_LEG_F_ACTIVE | METRO_LEG_F_FAILED | \
+				 METRO_LEG_F_STALE)
+
+/* ---------------------------------------------------------------------- */
+/* On-disk structures                                                     */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * What a superblock records about one leg.  Each leg's superblock carries
+ * a record for both legs: its own (legs[sb.leg]) and what it last knew of
+ * the other one.
+ */
+struct metro_leg_disk {
+	__u8	leg_uuid[METRO_UUID_LEN];	/* identity of the physical leg */
+	__le64	generation;		/* data generation the leg holds */
+	__le64	events;			/* leg's event counter when recorded */
+	__le64	dev_sectors;		/* size of the leg device at format time */
+	__le32	state;			/* METRO_LEG_F_* */
+	__le32	reserved0;
+	__u8	reserved1[16];
+} __attribute__((packed));		/* 64 bytes */
+
+struct metro_sb_disk {
+	__le32	magic;			/*   0 METRO_SB_MAGIC */
+	__le32	version;		/*   4 METRO_FORMAT_VERSION */
+	__le32	csum;			/*   8 crc32c of the 4096 bytes, this field 0 */
+	__le32	sb_size;		/*  12 METRO_SB_SIZE */
+	__u8	vol_uuid[METRO_UUID_LEN];	/*  16 volume identity */
+	char	name[METRO_NAME_LEN];	/*  32 volume name, NUL terminated */
+	__le32	leg;			/*  96 METRO_LEG_A or METRO_LEG_B */
+	__le32	flags;			/* 100 METRO_SB_F_* */
+	__le32	region_sectors;		/* 104 power of two */
+	__le32	reserved0;		/* 108 */
+	__le64	data_offset;		/* 112 sectors */
+	__le64	data_size;		/* 120 sectors, the volume size */
+	__le64	bitmap_offset;		/* 128 sectors, METRO_BITMAP_OFFSET */
+	__le64	nr_regions;		/* 136 DIV_ROUND_UP(data_size, region) */
+	__le64	events;			/* 144 bumped by every superblock write */
+	__le64	ctime;			/* 152 creation time, seconds since epoch */
+	__le64	utime;			/* 160 last superblock write, seconds */
+	__le64	gen_history[METRO_GEN_HISTORY];	/* 168 older generations of this
+						 * leg, newest first, 0 = none */
+	__u8	reserved1[56];		/* 200 */
+	struct metro_leg_disk legs[METRO_NR_LEGS];	/* 256 */
+	__u8	reserved2[METRO_SB_SIZE - 384];	/* 384 zero */
+} __attribute__((packed));
+
+/* ---------------------------------------------------------------------- */
+/* Decoded (CPU-endian) forms                                             */
+/* ---------------------------------------------------------------------- */
+
+struct metro_leg_info {
+	__u8	leg_uuid[METRO_UUID_LEN];
+	__u64	generation;
+	__u64	events;
+	__u64	dev_sectors;
+	__u32	state;
+};
+
+struct metro_sb_info {
+	__u32	version;
+	__u8	vol_uuid[METRO_UUID_LEN];
+	char	name[METRO_NAME_LEN];
+	__u32	leg;
+	__u32	flags;
+	__u32	region_sectors;
+	__u64	data_offset;
+	__u64	data_size;
+	__u64	bitmap_offset;
+	__u64	nr_regions;
+	__u64	events;
+	__u64	ctime;
+	__u64	utime;
+	__u64	gen_history[METRO_GEN_HISTORY];
+	struct metro_leg_info legs[METRO_NR_LEGS];
+};
+
+/* Geometry derived from a data size and a region size. */
+struct metro_layout {
+	__u64	nr_regions;
+	__u64	bitmap_offset;		/* sectors */
+	__u64	bitmap_bytes;		/* padded to METRO_BLOCK_SIZE */
+	__u64	data_offset;		/* sectors */
+	__u64	data_size;		/* sectors */
+};
+
+/* Provided by the user of this header; see the comment at the top. */
+__u32 metro_crc32c(__u32 seed, const void *buf, size_t len);
+
+/* ---------------------------------------------------------------------- */
+/* Helpers                                                                */
+/* ---------------------------------------------------------------------- */
+
+static inline int metro_is_pow2(__u64 x)
+{
+	return x && !(x & (x - 1));
+}
+
+static inline int metro_region_size_valid(__u64 sectors)
+{
+	return metro_is_pow2(sectors) && sectors >= METRO_MIN_REGION_SECTORS &&
+	       sectors <= METRO_MAX_REGION_SECTORS;
+}
+
+static inline __u64 metro_round_up(__u64 x, __u64 align)
+{
+	return (x + align - 1) / align * align;
+}
+
+/* Bytes of on-disk bitmap for nr_regions, padded to whole metadata blocks. */
+static inline __u64 metro_bitmap_bytes(__u64 nr_regions)
+{
+	return metro_round_up((nr_regions + 7) / 8, METRO_BLOCK_SIZE);
+}
+
+/* On-disk bitmap bit helpers: little-endian bit order, byte addressed. */
+static inline int metro_bm_test(const __u8 *bm, __u64 nr)
+{
+	return (bm[nr >> 3] >> (nr & 7)) & 1;
+}
+
+static inline void metro_bm_set(__u8 *bm, __u64 nr)
+{
+	bm[nr >> 3] |= (__u8)(1U << (nr & 7));
+}
+
+static inline void metro_bm_clear(__u8 *bm, __u64 nr)
+{
+	bm[nr >> 3] &= (__u8)~(1U << (nr & 7));
+}
+
+/*
+ * metro_layout_compute - geometry for a volume of @data_size sectors with
+ * regions of @region_sectors.  Returns 0, or -EINVAL when the region size
+ * is invalid, the data size is 0 or the volume would need more than
+ * METRO_MAX_REGIONS regions.
+ */
+static inline int metro_layout_compute(__u64 data_size, __u64 region_sectors,
+				       struct metro_layout *l)
+{
+	__u64 nr;
+
+	if (!metro_region_size_valid(region_sectors) || !data_size)
+		return -EINVAL;
+	nr = data_size / region_sectors + !!(data_size % region_sectors);
+	if (nr > METRO_MAX_REGIONS)
+		return -EINVAL;
+	l->nr_regions = nr;
+	l->bitmap_offset = METRO_BITMAP_OFFSET;
+	l->bitmap_bytes = metro_bitmap_bytes(nr);
+	l->data_offset = metro_round_up(METRO_BITMAP_OFFSET +
+					(l->bitmap_bytes >> METRO_SECTOR_SHIFT),
+					METRO_DATA_ALIGN);
+	l->data_size = data_size;
+	return 0;
+}
+
+/*
+ * metro_layout_for_device - the largest volume a device of @dev_sectors can
+ * hold with regions of @region_sectors.  Returns 0 or -EINVAL (bad region
+ * size) or -ENOSPC (device too small for metadata plus one region).
+ */
+static inline int metro_layout_for_device(__u64 dev_sectors, __u64 region_sectors,
+					  struct metro_layout *l)
+{
+	__u64 size, off;
+	int r;
+
+	if (!metro_region_size_valid(region_sectors))
+		return -EINVAL;
+	/* A first guess with the metadata for a full-size volume ... */
+	r = metro_layout_compute(dev_sectors ? dev_sectors : 1, region_sectors, l);
+	if (r)
+		return r;
+	off = l->data_offset;
+	if (dev_sectors < off + region_sectors)
+		return -ENOSPC;
+	/* ... which only shrinks when the data area is smaller. */
+	size = dev_sectors - off;
+	return metro_layout_compute(size, region_sectors, l);
+}
+
+static inline __u32 metro_sb_csum(const struct metro_sb_disk *sb)
+{
+	__u32 crc;
+	static const __u8 zero[4];
+	const __u8 *p = (const __u8 *)sb;
+
+	crc = metro_crc32c(~0U, p, 8);
+	crc = metro_crc32c(crc, zero, 4);
+	return metro_crc32c(crc, p + 12, METRO_SB_SIZE - 12);
+}
+
+static inline void metro_leg_encode(const struct metro_leg_info *in,
+				    struct metro_leg_disk *out)
+{
+	memcpy(out->leg_uuid, in->leg_uuid, METRO_UUID_LEN);
+	out->generation = cpu_to_le64(in->generation);
+	out->events = cpu_to_le64(in->events);
+	out->dev_sectors = cpu_to_le64(in->dev_sectors);
+	out->state = cpu_to_le32(in->state);
+}
+
+/*
+ * metro_sb_encode - fill the 4096-byte @sb from @in, zero every reserved
+ * byte and set the checksum.
+ */
+static inline void metro_sb_encode(const struct metro_sb_info *in,
+				   struct metro_sb_disk *sb)
+{
+	int i;
+
+	memset(sb, 0, sizeof(*sb));
+	sb->magic = cpu_to_le32(METRO_SB_MAGIC);
+	sb->version = cpu_to_le32(METRO_FORMAT_VERSION);
+	sb->sb_size = cpu_to_le32(METRO_SB_SIZE);
+	memcpy(sb->vol_uuid, in->vol_uuid, METRO_UUID_LEN);
+	memcpy(sb->name, in->name, METRO_NAME_LEN);
+	sb->name[METRO_NAME_LEN - 1] = '\0';
+	sb->leg = cpu_to_le32(in->leg);
+	sb->flags = cpu_to_le32(in->flags);
+	sb->region_sectors = cpu_to_le32(in->region_sectors);
+	sb->data_offset = cpu_to_le64(in->data_offset);
+	sb->data_size = cpu_to_le64(in->data_size);
+	sb->bitmap_offset = cpu_to_le64(in->bitmap_offset);
+	sb->nr_regions = cpu_to_le64(in->nr_regions);
+	sb->events = cpu_to_le64(in->events);
+	sb->ctime = cpu_to_le64(in->ctime);
+	sb->utime = cpu_to_le64(in->utime);
+	for (i = 0; i < METRO_GEN_HISTORY; i++)
+		sb->gen_history[i] = cpu_to_le64(in->gen_history[i]);
+	for (i = 0; i < METRO_NR_LEGS; i++)
+		metro_leg_encode(&in->legs[i], &sb->legs[i]);
+	sb->csum = cpu_to_le32(metro_sb_csum(sb));
+}
+
+/*
+ * metro_sb_decode - check and decode a superblock.
+ * @sb:          the 4096 bytes read at METRO_SB_OFFSET
+ * @dev_sectors: size of the device it was read from, 0 if unknown
+ * @out:         decoded fields, valid only when 0 is returned
+ * @err:         on failure, a short description for the administrator
+ *
+ * Returns 0, -ENODATA when there is no dm-metro superblock at all (bad
+ * magic), -EBADMSG on a checksum mismatch, -EPROTONOSUPPORT for an unknown
+ * format version, and -EINVAL for any field that is out of range or
+ * inconsistent with the others or with the device size.  Never reads
+ * outside the 4096-byte buffer.
+ */
+static inline int metro_sb_decode(const struct metro_sb_disk *sb,
+				  __u64 dev_sectors,
+				  struct metro_sb_info *out, const char **err)
+{
+	struct metro_layout l;
+	__u64 bm_sectors;
+	int i;
+
+#define METRO_BAD(code, msg) do { *err = (msg); return (code); } while (0)
+	if (le32_to_cpu(sb->magic) != METRO_SB_MAGIC)
+		METRO_BAD(-ENODATA, "no dm-metro superblock (bad magic)");
+	if (le32_to_cpu(sb->csum) != metro_sb_csum(sb))
+		METRO_BAD(-EBADMSG, "superblock checksum mismatch");
+	if (le32_to_cpu(sb->version) != METRO_FORMAT_VERSION)
+		METRO_BAD(-EPROTONOSUPPORT, "unsupported on-disk format version");
+	if (le32_to_cpu(sb->sb_size) != METRO_SB_SIZE)
+		METRO_BAD(-EINVAL, "bad superblock size");
+
+	memset(out, 0, sizeof(*out));
+	out->version = le32_to_cpu(sb->version);
+	memcpy(out->vol_uuid, sb->vol_uuid, METRO_UUID_LEN);
+	memcpy(out->name, sb->name, METRO_NAME_LEN);
+	out->leg = le32_to_cpu(sb->leg);
+	out->flags = le32_to_cpu(sb->flags);
+	out->region_sectors = le32_to_cpu(sb->region_sectors);
+	out->data_offset = le64_to_cpu(sb->data_offset);
+	out->data_size = le64_to_cpu(sb->data_size);
+	out->bitmap_offset = le64_to_cpu(sb->bitmap_offset);
+	out->nr_regions = le64_to_cpu(sb->nr_regions);
+	out->events = le64_to_cpu(sb->events);
+	out->ctime = le64_to_cpu(sb->ctime);
+	out->utime = le64_to_cpu(sb->utime);
+	for (i = 0; i < METRO_GEN_HISTORY; i++)
+		out->gen_history[i] = le64_to_cpu(sb->gen_history[i]);
+	for (i = 0; i < METRO_NR_LEGS; i++) {
+		const struct metro_leg_disk *d = &sb->legs[i];
+		struct metro_leg_info *li = &out->legs[i];
+
+		memcpy(li->leg_uuid, d->leg_uuid, METRO_UUID_LEN);
+		li->generation = le64_to_cpu(d->generation);
+		li->events = le64_to_cpu(d->events);
+		li->dev_sectors = le64_to_cpu(d->dev_sectors);
+		li->state = le32_to_cpu(d->state);
+		if (li->state & ~METRO_LEG_F_ALL)
+			METRO_BAD(-EINVAL, "unknown leg state flags");
+	}
+
+	if (memchr(out->name, '\0', METRO_NAME_LEN) == NULL || !out->name[0])
+		METRO_BAD(-EINVAL, "volume name empty or not terminated");
+	for (i = 0; out->name[i]; i++)
+		if (out->name[i] <= ' ' || out->name[i] > '~' || out->name[i] == '/')
+			METRO_BAD(-EINVAL, "volume name has forbidden characters");
+	if (out->leg != METRO_LEG_A && out->leg != METRO_LEG_B)
+		METRO_BAD(-EINVAL, "leg index is neither A nor B");
+	if (out->flags & ~METRO_SB_F_ALL)
+		METRO_BAD(-EINVAL, "unknown volume flags");
+	if (!metro_region_size_valid(out->region_sectors))
+		METRO_BAD(-EINVAL, "region size is not a power of two between 4 KiB and 1 GiB");
+	if (metro_layout_compute(out->data_size, out->region_sectors, &l))
+		METRO_BAD(-EINVAL, "impossible data size for the region size");
+	if (out->nr_regions != l.nr_regions)
+		METRO_BAD(-EINVAL, "region count does not match data size");
+	if (out->bitmap_offset != METRO_BITMAP_OFFSET)
+		METRO_BAD(-EINVAL, "bad bitmap offset");
+	bm_sectors = l.bitmap_bytes >> METRO_SECTOR_SHIFT;
+	if (out->data_offset % METRO_BLOCK_SECTORS ||
+	    out->data_offset < out->bitmap_offset + bm_sectors)
+		METRO_BAD(-EINVAL, "data offset overlaps the metadata or is misaligned");
+	if (out->data_offset + out->data_size < out->data_offset)
+		METRO_BAD(-EINVAL, "data area wraps around");
+	if (dev_sectors && out->data_offset + out->data_size > dev_sectors)
+		METRO_BAD(-EINVAL, "data area extends past the end of the device");
+	if ((out->legs[METRO_LEG_A].state & METRO_LEG_F_STALE) &&
+	    (out->legs[METRO_LEG_B].state & METRO_LEG_F_STALE))
+		METRO_BAD(-EINVAL, "both legs are marked stale");
+#undef METRO_BAD
+	*err = NULL;
+	return 0;
+}
+
+#endif /* METRO_FORMAT_H */
