@@ -1,0 +1,153 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Runs inside the test VM as PID 1 after switch_root (the host's userland,
+# read-only over 9p).  Parameters come from the kernel command line:
+#   metro.src=DIR        the checkout (same path as on the host)
+#   metro.cases=A,B,...  case names (tests/cases/NAME.sh)
+#   metro.timeout=S      per-case timeout (default 300)
+#   metro.env=K=V        exported to the cases (repeatable)
+# For each case it prints one TAP-like line on the console:
+#   ok - NAME | not ok - NAME | ok - NAME # SKIP reason
+# and the case's output prefixed with "# NAME: ".  A kernel WARN/BUG/oops
+# in dmesg during a case fails it.  Then it powers the VM off.
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export HOME=/root TERM=dumb LANG=C LC_ALL=C
+# no udev in the VM: libdevmapper (dmsetup, metroctl) makes the /dev/mapper nodes
+export DM_DISABLE_UDEV=1
+
+src= cases= timeout=300
+for w in $(cat /proc/cmdline); do
+	case "$w" in
+	metro.src=*) src=${w#*=} ;;
+	metro.cases=*) cases=${w#*=} ;;
+	metro.timeout=*) timeout=${w#*=} ;;
+	metro.env=*) export "${w#metro.env=}" ;;
+	esac
+done
+
+poweroff_now() {
+	sync
+	echo "# metro-vm: powering off"
+	echo o > /proc/sysrq-trigger
+	sleep 10
+	echo b > /proc/sysrq-trigger
+}
+
+cd / || true
+mountpoint -q /sys/kernel/config || mount -t configfs configfs /sys/kernel/config 2>/dev/null
+mkdir -p /dev/shm /dev/pts /mnt
+[ -e /dev/fd ] || ln -s /proc/self/fd /dev/fd
+[ -e /dev/stdin ] || ln -s /proc/self/fd/0 /dev/stdin
+[ -e /dev/stdout ] || ln -s /proc/self/fd/1 /dev/stdout
+[ -e /dev/stderr ] || ln -s /proc/self/fd/2 /dev/stderr
+mount -t tmpfs tmpfs /dev/shm 2>/dev/null
+mount -t devpts devpts /dev/pts 2>/dev/null
+mount -t tmpfs tmpfs /mnt 2>/dev/null
+echo 1 > /proc/sys/kernel/sysrq
+hostname metro-vm 2>/dev/null
+
+# Kernel log patterns that fail a case.
+BAD_DMESG='WARNING:|BUG:|Oops|Call Trace|general protection fault|kernel BUG|UBSAN|KASAN|list_add corruption|list_del corruption|refcount_t:|INFO: task .* blocked|stack-protector|double fault|Kernel panic'
+
+echo "# metro-vm: kernel $(uname -r), $(nproc) cpus, $(awk '/MemTotal/{print $2" kB"}' /proc/meminfo)"
+modprobe virtio_blk 2>/dev/null
+modprobe dm-mod || echo "# metro-vm: modprobe dm-mod failed"
+export METRO_MODULE_OK=0
+if modprobe dm-metro 2>/tmp/modprobe.err; then
+	METRO_MODULE_OK=1
+else
+	echo "# metro-vm: modprobe dm-metro failed: $(cat /tmp/modprobe.err)"
+fi
+dmesg | grep -i 'metro' | grep -v 'ommand line' | sed 's/^/# metro-vm: /'
+if dmesg | grep -Eq "$BAD_DMESG"; then
+	echo "# metro-vm: kernel warnings before any case:"
+	dmesg | sed 's/^/# metro-vm: dmesg: /'
+fi
+
+export METRO_IN_VM=1 METRO_SRC=$src
+export METROCTL=$src/userspace/metroctl
+export METRO_CASES_DIR=$src/tests/cases
+
+# Fresh ramdisks and no leftover dm devices for every case.
+reset_devices() {
+	local m
+	for m in $(awk '$2 ~ "^/mnt/" {print $2}' /proc/mounts | sort -r); do
+		umount -l "$m" 2>/dev/null
+	done
+	dmsetup remove_all --force >/dev/null 2>&1
+	dmsetup remove_all --force >/dev/null 2>&1
+	modprobe -r brd 2>/dev/null
+	modprobe brd rd_nr="${METRO_RD_NR:-4}" rd_size="${METRO_RD_SIZE:-131072}" ||
+		echo "# metro-vm: modprobe brd failed"
+	# brd's nodes appear in devtmpfs; wait for them anyway
+	local i
+	for i in $(seq 50); do [ -b /dev/ram0 ] && break; sleep 0.1; done
+}
+
+run_case() {
+	local name=$1 script=$METRO_CASES_DIR/$1.sh
+	local out=/tmp/case-$name.out rc pid t=0 killed=0
+	if [ ! -f "$script" ]; then
+		echo "not ok - $name # no such case $script"
+		return
+	fi
+	reset_devices
+	dmesg -C
+	export METRO_CASE=$name METRO_TMP=/tmp/work-$name
+	rm -rf "$METRO_TMP"; mkdir -p "$METRO_TMP"
+	echo "# metro-vm: --- $name (timeout ${timeout}s) ---"
+	local start=$SECONDS
+	cd "$METRO_TMP" && setsid bash "$script" > >(exec sed -u "s/^/# $name: /") 2>&1 < /dev/null &
+	pid=$!
+	while kill -0 "$pid" 2>/dev/null; do
+		if [ $((SECONDS - start)) -ge "$timeout" ]; then
+			killed=1
+			echo "# metro-vm: $name timed out after ${timeout}s; killing it"
+			kill -TERM -- "-$pid" 2>/dev/null
+			sleep 3
+			kill -KILL -- "-$pid" 2>/dev/null
+			break
+		fi
+		sleep 0.2
+	done
+	if [ "$killed" = 1 ]; then
+		for t in $(seq 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+		if kill -0 "$pid" 2>/dev/null; then
+			echo "# metro-vm: $name is stuck (uninterruptible?); blocked tasks:"
+			echo w > /proc/sysrq-trigger
+			rc=124
+		else
+			wait "$pid"; rc=124
+		fi
+	else
+		wait "$pid"; rc=$?
+	fi
+	sleep 0.2	# let the sed prefixer drain
+	local dur=$((SECONDS - start)) bad=
+	if dmesg | grep -Eq "$BAD_DMESG"; then
+		bad=1
+	fi
+	if [ "$rc" = 0 ] && [ -z "$bad" ]; then
+		echo "ok - $name # ${dur}s"
+	elif [ "$rc" = 77 ] && [ -z "$bad" ]; then
+		local why
+		why=$(cat "$METRO_TMP/skip-reason" 2>/dev/null | head -n 1)
+		echo "ok - $name # SKIP ${why:-skipped}"
+	else
+		local why="exit status $rc"
+		[ "$rc" = 124 ] && why="timed out after ${timeout}s"
+		[ -n "$bad" ] && why="$why; kernel warning/oops in dmesg"
+		echo "# metro-vm: dmesg of $name:"
+		dmesg | tail -n 80 | sed "s/^/# $name: dmesg: /"
+		echo "not ok - $name # $why (${dur}s)"
+	fi
+}
+
+IFS=, read -r -a list <<< "$cases"
+for c in "${list[@]}"; do
+	[ -n "$c" ] && run_case "$c"
+done
+reset_devices >/dev/null 2>&1
+echo "# metro-vm: done"
+poweroff_now

@@ -1,0 +1,240 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Boot the dm-metro test VM (qemu TCG, the Debian kernel matching the
+# installed headers, the host's root read-only over 9p) and run test cases
+# from tests/cases/ inside it.
+#
+#   tests/vm/run.sh [options] CASE...
+#     --disk FILE            attach FILE as a virtio-blk disk (raw, writeback
+#                            cache, serial diskN, N counting from 0); repeatable
+#     --scratch-disks N      attach N fresh sparse 256 MiB disks (serial scratchN);
+#                            default: the most any case asks for with a
+#                            "# metro-disks: N" header line
+#     --kill-after-marker S  kill -9 qemu once the console prints S ...
+#     --kill-delay SECS      ... after this many (fractional) seconds (default 0)
+#     --env K=V              export K=V to the cases in the guest; repeatable
+#     --timeout S            wall-clock limit of the whole VM run (default 1800)
+#     --case-timeout S       per-case limit inside the VM (default 300)
+#     --mem M --smp N        guest memory (MiB, default 2048) and CPUs (default 2)
+#     --log FILE             console log (default build/vm/logs/<time>-<pid>.log)
+#     -q                     do not stream the console, only print results
+#
+# Prints the console (each line prefixed with "| ") while it runs, then one
+# result line per case: "ok - NAME", "ok - NAME # SKIP ...", "not ok - NAME".
+# A case that printed no result (crash, hang, timeout) is reported "not ok".
+# Exit status: 0 all passed/skipped, 1 a case failed, 2 harness error;
+# with --kill-after-marker, 0 when qemu was killed at the marker and 3 when
+# the marker never came (then results are reported as usual).
+set -u
+
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=${METRO_BUILD:-$TOP/build}
+VMDIR=$BUILD/vm
+
+disks=() envs=() cases=()
+scratch= marker= kdelay=0 timeout=1800 ctimeout=300 mem=2048 smp=2 log= quiet=0
+usage() { sed -n '4,28p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--disk) disks+=("$(realpath "$2")"); shift 2 ;;
+	--scratch-disks) scratch=$2; shift 2 ;;
+	--kill-after-marker) marker=$2; shift 2 ;;
+	--kill-delay) kdelay=$2; shift 2 ;;
+	--env) envs+=("$2"); shift 2 ;;
+	--timeout) timeout=$2; shift 2 ;;
+	--case-timeout) ctimeout=$2; shift 2 ;;
+	--mem) mem=$2; shift 2 ;;
+	--smp) smp=$2; shift 2 ;;
+	--log) log=$2; shift 2 ;;
+	-q) quiet=1; shift ;;
+	-h|--help) usage ;;
+	--) shift; cases+=("$@"); break ;;
+	-*) echo "run.sh: unknown option $1" >&2; usage ;;
+	*) cases+=("${1%.sh}"); shift ;;
+	esac
+done
+[ ${#cases[@]} -gt 0 ] || { echo "run.sh: no case given" >&2; usage; }
+for c in "${cases[@]}"; do
+	c=$(basename "$c")
+	[ -f "$TOP/tests/cases/$c.sh" ] || { echo "run.sh: no case tests/cases/$c.sh" >&2; exit 2; }
+done
+cases=("${cases[@]##*/}")
+
+die() { echo "run.sh: $*" >&2; exit 2; }
+
+# --- the kernel -----------------------------------------------------------
+hdr=$(ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | sort -V | tail -n 1)
+kver=${METRO_KVER:-${hdr#/usr/src/linux-headers-}}
+[ -n "$kver" ] || die "no kernel headers installed: run 'make deps'"
+kdir=$BUILD/kernel/$kver
+if [ ! -f "$kdir/boot/vmlinuz-$kver" ] || [ ! -f "$kdir/lib/modules/$kver/modules.dep" ]; then
+	echo "run.sh: kernel image $kver not in $kdir; fetching it (tests/deps.sh --kernel-only)" >&2
+	"$TOP/tests/deps.sh" --kernel-only >&2 || die "cannot fetch the kernel image: run 'make deps'"
+fi
+command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing: run 'make deps'"
+[ -x /bin/busybox ] || die "/bin/busybox missing (busybox-static): run 'make deps'"
+
+mkdir -p "$VMDIR/logs" "$VMDIR/runs"
+
+# --- the initramfs (cached) -----------------------------------------------
+# Modules needed to mount the host root over virtio-9p, dependencies first.
+INITRD_MODS="virtio_pci 9pnet_virtio 9p"
+initrd=$VMDIR/initramfs-$kver.cpio.gz
+build_initrd() {
+	local tmp order=() seen=" "
+	tmp=$(mktemp -d "$VMDIR/initrd.XXXXXX")
+	mkdir -p "$tmp/bin" "$tmp/modules" "$tmp/proc" "$tmp/sys" "$tmp/dev" "$tmp/newroot"
+	cp /bin/busybox "$tmp/bin/busybox"
+	cp "$TOP/tests/vm/initramfs-init" "$tmp/init"
+	chmod 755 "$tmp/init"
+	# resolve dependencies from modules.dep (paths relative to the tree)
+	local dep=$kdir/lib/modules/$kver/modules.dep
+	add_mod() {
+		local name=$1 line path d
+		line=$(grep -E "(^|/)${name//_/[-_]}\.ko(\.[gx]z|\.zst)?:" "$dep" | head -n 1)
+		[ -n "$line" ] || { echo "run.sh: module $name not in $dep" >&2; return 1; }
+		path=${line%%:*}
+		case "$seen" in *" $path "*) return 0 ;; esac
+		for d in ${line#*:}; do
+			add_mod "$(basename "${d%%.ko*}")" || return 1
+		done
+		seen="$seen$path "
+		order+=("$path")
+	}
+	local m p
+	for m in $INITRD_MODS; do add_mod "$m" || { rm -rf "$tmp"; return 1; }; done
+	for p in "${order[@]}"; do
+		m=$(basename "${p%%.ko*}")
+		case "$p" in
+		*.ko) cp "$kdir/lib/modules/$kver/$p" "$tmp/modules/$m.ko" ;;
+		*.ko.xz) xz -dc "$kdir/lib/modules/$kver/$p" > "$tmp/modules/$m.ko" ;;
+		*.ko.gz) gzip -dc "$kdir/lib/modules/$kver/$p" > "$tmp/modules/$m.ko" ;;
+		*.ko.zst) zstd -qdc "$kdir/lib/modules/$kver/$p" > "$tmp/modules/$m.ko" ;;
+		esac
+		echo "$m" >> "$tmp/modules/order"
+	done
+	(cd "$tmp" && find . | cpio -o -H newc --quiet | gzip -1) > "$initrd.tmp.$$" &&
+		mv "$initrd.tmp.$$" "$initrd"
+	rm -rf "$tmp"
+}
+if [ ! -f "$initrd" ] || [ "$TOP/tests/vm/initramfs-init" -nt "$initrd" ] ||
+   [ "$0" -nt "$initrd" ]; then
+	build_initrd || die "cannot build the initramfs"
+fi
+
+# --- this run's module tree: the kernel's + dm-metro.ko in extra/ ----------
+run=$(mktemp -d "$VMDIR/runs/run.XXXXXX")
+qpid=
+cleanup() {
+	[ -n "$qpid" ] && kill -9 "$qpid" 2>/dev/null
+	rm -rf "$run"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+mkdir -p "$run/modroot/lib/modules"
+cp -al "$kdir/lib/modules/$kver" "$run/modroot/lib/modules/$kver" || die "cannot copy the module tree"
+mkdir -p "$run/modroot/lib/modules/$kver/extra"
+ko=$TOP/dm-metro/dm-metro.ko
+if [ -f "$ko" ]; then
+	cp "$ko" "$run/modroot/lib/modules/$kver/extra/"
+	vm=$(modinfo -F vermagic "$ko" 2>/dev/null | awk '{print $1}')
+	[ "$vm" = "$kver" ] || echo "run.sh: warning: $ko is built for '$vm', the VM runs $kver" >&2
+else
+	echo "run.sh: warning: $ko not built (make module); cases needing it will fail" >&2
+fi
+depmod -b "$run/modroot" "$kver" || die "depmod failed"
+
+# --- disks ------------------------------------------------------------------
+if [ -z "$scratch" ]; then
+	scratch=0
+	for c in "${cases[@]}"; do
+		n=$(sed -n 's/^# metro-disks: *\([0-9]\+\).*/\1/p' "$TOP/tests/cases/$c.sh" | head -n 1)
+		[ -n "$n" ] && [ "$n" -gt "$scratch" ] && scratch=$n
+	done
+fi
+drives=()
+i=0
+for f in "${disks[@]}"; do
+	[ -f "$f" ] || [ -b "$f" ] || die "no disk image $f"
+	drives+=(-drive "file=$f,if=none,id=disk$i,format=raw,cache=writeback,aio=threads"
+		 -device "virtio-blk-pci,drive=disk$i,serial=disk$i")
+	i=$((i + 1))
+done
+for ((i = 0; i < scratch; i++)); do
+	truncate -s 256M "$run/scratch$i.img"
+	drives+=(-drive "file=$run/scratch$i.img,if=none,id=scratch$i,format=raw,cache=writeback"
+		 -device "virtio-blk-pci,drive=scratch$i,serial=scratch$i")
+done
+
+# --- boot -------------------------------------------------------------------
+[ -n "$log" ] || log=$VMDIR/logs/$(date +%Y%m%d-%H%M%S)-$$.log
+mkdir -p "$(dirname "$log")"
+: > "$log"
+caselist=$(IFS=,; echo "${cases[*]}")
+append="console=ttyS0 panic=-1 loglevel=3 mitigations=off rdinit=/init"
+append+=" metro.src=$TOP metro.runner=$TOP/tests/vm/guest-run.sh"
+append+=" metro.modroot=$run/modroot metro.cases=$caselist metro.timeout=$ctimeout"
+for e in "${envs[@]}"; do append+=" metro.env=$e"; done
+
+qemu=(qemu-system-x86_64 -accel tcg -cpu max -m "$mem" -smp "$smp"
+	-nographic -no-reboot -display none -monitor none -serial stdio -nic none
+	-kernel "$kdir/boot/vmlinuz-$kver" -initrd "$initrd" -append "$append"
+	-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap"
+	"${drives[@]}")
+echo "# run.sh: ${qemu[*]}" >> "$log.cmd"
+echo "| # run.sh: booting ($kver, ${mem}M, ${smp} cpus, cases: $caselist), log $log"
+
+"${qemu[@]}" < /dev/null > "$log" 2>&1 &
+qpid=$!
+tailpid=
+if [ "$quiet" = 0 ]; then
+	tail -n +1 -F --pid="$qpid" "$log" 2>/dev/null | tr -d '\r' | sed -u 's/^/| /' &
+	tailpid=$!
+fi
+start=$SECONDS killed_marker=0 timed_out=0
+while kill -0 "$qpid" 2>/dev/null; do
+	if [ $((SECONDS - start)) -ge "$timeout" ]; then
+		timed_out=1
+		kill -9 "$qpid" 2>/dev/null
+		break
+	fi
+	if [ -n "$marker" ] && grep -qF -- "$marker" "$log"; then
+		sleep "$kdelay"
+		kill -9 "$qpid" 2>/dev/null
+		killed_marker=1
+		break
+	fi
+	sleep 0.2
+done
+wait "$qpid" 2>/dev/null
+qpid=
+[ -n "$tailpid" ] && { sleep 1; kill "$tailpid" 2>/dev/null; wait "$tailpid" 2>/dev/null; }
+
+# --- results ----------------------------------------------------------------
+echo "| # run.sh: VM ran $((SECONDS - start))s"
+[ "$timed_out" = 1 ] && echo "| # run.sh: wall-clock timeout ${timeout}s: qemu killed"
+[ "$killed_marker" = 1 ] && echo "| # run.sh: qemu killed (-9) ${kdelay}s after marker '$marker'"
+fail=0
+for c in "${cases[@]}"; do
+	line=$(tr -d '\r' < "$log" | grep -E "^(not )?ok - $c( |\$)" | tail -n 1)
+	if [ -n "$line" ]; then
+		echo "$line"
+		case "$line" in not*) fail=1 ;; esac
+	elif [ "$killed_marker" = 1 ]; then
+		:	# the case was meant to be cut short
+	else
+		why="no result"
+		[ "$timed_out" = 1 ] && why="VM wall-clock timeout (${timeout}s)"
+		grep -q 'Kernel panic' "$log" && why="kernel panic"
+		echo "not ok - $c # $why, see $log"
+		fail=1
+	fi
+done
+if [ "$killed_marker" = 1 ]; then
+	exit 0
+elif [ -n "$marker" ]; then
+	echo "| # run.sh: marker '$marker' never printed"
+	exit 3
+fi
+exit "$fail"
