@@ -1,0 +1,316 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Information commands: status (active volumes) and examine (a leg).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "metroctl.h"
+
+/* /dev path of a block device number, via sysfs (no udevd needed). */
+static void devno_path(unsigned int maj, unsigned int min, char *out, size_t len)
+{
+	char p[64], line[256];
+	FILE *f;
+
+	snprintf(p, sizeof(p), "/sys/dev/block/%u:%u/uevent", maj, min);
+	f = fopen(p, "re");
+	if (f) {
+		while (fgets(line, sizeof(line), f)) {
+			if (!strncmp(line, "DEVNAME=", 8)) {
+				line[strcspn(line, "\n")] = '\0';
+				snprintf(out, len, "/dev/%s", line + 8);
+				fclose(f);
+				return;
+			}
+		}
+		fclose(f);
+	}
+	snprintf(out, len, "%u:%u", maj, min);
+}
+
+/* ---------------------------------------------------------------------- */
+/* status                                                                 */
+/* ---------------------------------------------------------------------- */
+
+static struct json_object *status_json(const struct dm_metro_dev *d,
+				       const struct metro_status *st)
+{
+	struct json_object *o = json_object_new_object(), *legs, *sync;
+	char path[256], devno[32];
+	int i;
+
+	json_object_object_add(o, "name", json_object_new_string(d->name));
+	json_object_object_add(o, "size_sectors", json_object_new_uint64(d->length));
+	json_object_object_add(o, "region_size_sectors", json_object_new_uint64(st->region_sectors));
+	json_object_object_add(o, "sync_action", json_object_new_string(st->sync_action));
+	json_object_object_add(o, "dirty_regions", json_object_new_uint64(st->dirty));
+	legs = json_object_new_array();
+	for (i = 0; i < METRO_NR_LEGS; i++) {
+		struct json_object *l = json_object_new_object();
+
+		devno_path(st->maj[i], st->min[i], path, sizeof(path));
+		snprintf(devno, sizeof(devno), "%u:%u", st->maj[i], st->min[i]);
+		json_object_object_add(l, "device", json_object_new_string(path));
+		json_object_object_add(l, "devno", json_object_new_string(devno));
+		json_object_object_add(l, "role", json_object_new_string(i ? "B" : "A"));
+		json_object_object_add(l, "health",
+				       json_object_new_string(leg_health_word(st->health[i], st->sync_action)));
+		json_object_object_add(l, "reads", json_object_new_uint64(st->reads[i]));
+		json_object_array_add(legs, l);
+	}
+	json_object_object_add(o, "legs", legs);
+	sync = json_object_new_object();
+	json_object_object_add(sync, "in_sync_regions", json_object_new_uint64(st->in_sync));
+	json_object_object_add(sync, "total_regions", json_object_new_uint64(st->total));
+	json_object_object_add(o, "sync", sync);
+	json_object_object_add(o, "metadata_writes", json_object_new_uint64(st->md_writes));
+	return o;
+}
+
+static void status_text(const struct dm_metro_dev *d, const struct metro_status *st)
+{
+	char b1[32], b2[32], path[256];
+	double pct = st->total ? 100.0 * (double)st->in_sync / (double)st->total : 100.0;
+	int i;
+
+	printf("%s: %s (%llu sectors), region size %s\n", d->name,
+	       format_bytes(d->length << METRO_SECTOR_SHIFT, b1, sizeof(b1)),
+	       (unsigned long long)d->length,
+	       format_bytes(st->region_sectors << METRO_SECTOR_SHIFT, b2, sizeof(b2)));
+	for (i = 0; i < METRO_NR_LEGS; i++) {
+		devno_path(st->maj[i], st->min[i], path, sizeof(path));
+		printf("  leg %c: %-20s (%u:%u)  %-11s reads %llu\n", i ? 'B' : 'A', path,
+		       st->maj[i], st->min[i],
+		       leg_health_word(st->health[i], st->sync_action),
+		       (unsigned long long)st->reads[i]);
+	}
+	/* Truncate rather than round: never show 100.0% before it is done. */
+	printf("  sync: %.1f%% (%llu/%llu regions in sync), action %s, %llu dirty region%s\n",
+	       (double)((long long)(pct * 10)) / 10.0,
+	       (unsigned long long)st->in_sync, (unsigned long long)st->total,
+	       st->sync_action, (unsigned long long)st->dirty, st->dirty == 1 ? "" : "s");
+}
+
+int do_status(int argc, char **argv)
+{
+	static const struct option opts[] = { COMMON_LONGOPTS, { NULL, 0, NULL, 0 } };
+	struct dm_metro_dev *devs = NULL;
+	struct json_object *arr = NULL;
+	const char *only = NULL;
+	int opt, r, n, i, ret = EXIT_OK;
+
+	while ((opt = getopt_long(argc, argv, COMMON_SHORTOPTS, opts, NULL)) != -1)
+		if ((r = common_opt("status", opt, argv)) >= 0)
+			return r;
+	argc -= optind;
+	argv += optind;
+	if (argc > 1)
+		return usage_err("status", "status: expected at most one NAME, got %d", argc);
+	if (argc == 1)
+		only = argv[0];
+
+	if (dm_list_metro(only, &devs, &n))
+		return EXIT_ERR;
+	if (only && n == 0) {
+		p_err("%s is not a metro volume", only);
+		free(devs);
+		return EXIT_ERR;
+	}
+	if (json_output)
+		arr = json_object_new_array();
+	else if (n == 0)
+		printf("no metro volumes\n");
+	for (i = 0; i < n; i++) {
+		struct metro_status st;
+		const char *why;
+
+		if (parse_status_line(devs[i].params, &st, &why)) {
+			p_err("%s: cannot parse the status line \"%s\": %s",
+			      devs[i].name, devs[i].params, why);
+			ret = EXIT_ERR;
+			continue;
+		}
+		if (json_output) {
+			json_object_array_add(arr, status_json(&devs[i], &st));
+		} else {
+			if (i)
+				printf("\n");
+			status_text(&devs[i], &st);
+		}
+	}
+	if (arr) {
+		json_print(arr);
+		json_object_put(arr);
+	}
+	free(devs);
+	return ret;
+}
+
+/* ---------------------------------------------------------------------- */
+/* examine                                                                */
+/* ---------------------------------------------------------------------- */
+
+static const char *time_str(uint64_t t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (!t || !gmtime_r(&tt, &tm) ||
+	    !strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm))
+		snprintf(buf, len, "%llu", (unsigned long long)t);
+	return buf;
+}
+
+static struct json_object *examine_json(const char *dev, const struct metro_sb_info *sb,
+					uint64_t dirty)
+{
+	struct json_object *o = json_object_new_object(), *a, *flags;
+	char u[37];
+	int i;
+
+	uuid_unparse(sb->vol_uuid, u);
+	json_object_object_add(o, "device", json_object_new_string(dev));
+	json_object_object_add(o, "uuid", json_object_new_string(u));
+	json_object_object_add(o, "name", json_object_new_string(sb->name));
+	json_object_object_add(o, "leg", json_object_new_string(sb->leg == METRO_LEG_A ? "A" : "B"));
+	json_object_object_add(o, "version", json_object_new_int64(sb->version));
+	flags = json_object_new_array();
+	if (sb->flags & METRO_SB_F_CLEAN)
+		json_object_array_add(flags, json_object_new_string("clean"));
+	json_object_object_add(o, "flags", flags);
+	json_object_object_add(o, "region_size_sectors", json_object_new_uint64(sb->region_sectors));
+	json_object_object_add(o, "bitmap_offset_sectors", json_object_new_uint64(sb->bitmap_offset));
+	json_object_object_add(o, "data_offset_sectors", json_object_new_uint64(sb->data_offset));
+	json_object_object_add(o, "data_size_sectors", json_object_new_uint64(sb->data_size));
+	json_object_object_add(o, "nr_regions", json_object_new_uint64(sb->nr_regions));
+	json_object_object_add(o, "events", json_object_new_uint64(sb->events));
+	json_object_object_add(o, "ctime", json_object_new_uint64(sb->ctime));
+	json_object_object_add(o, "utime", json_object_new_uint64(sb->utime));
+	a = json_object_new_array();
+	for (i = 0; i < METRO_GEN_HISTORY; i++)
+		json_object_array_add(a, json_object_new_uint64(sb->gen_history[i]));
+	json_object_object_add(o, "gen_history", a);
+	json_object_object_add(o, "dirty_regions", json_object_new_uint64(dirty));
+	a = json_object_new_array();
+	for (i = 0; i < METRO_NR_LEGS; i++) {
+		const struct metro_leg_info *l = &sb->legs[i];
+		struct json_object *lo = json_object_new_object();
+
+		uuid_unparse(l->leg_uuid, u);
+		json_object_object_add(lo, "role", json_object_new_string(i ? "B" : "A"));
+		json_object_object_add(lo, "leg_uuid", json_object_new_string(u));
+		json_object_object_add(lo, "generation", json_object_new_uint64(l->generation));
+		json_object_object_add(lo, "events", json_object_new_uint64(l->events));
+		json_object_object_add(lo, "dev_sectors", json_object_new_uint64(l->dev_sectors));
+		json_object_object_add(lo, "state", leg_state_json(l->state));
+		json_object_array_add(a, lo);
+	}
+	json_object_object_add(o, "legs", a);
+	return o;
+}
+
+static void examine_text(const char *dev, const struct metro_sb_info *sb, uint64_t dirty)
+{
+	char u[37], b[64];
+	int i;
+
+	uuid_unparse(sb->vol_uuid, u);
+	printf("%s:\n", dev);
+	printf("          uuid: %s\n", u);
+	printf("          name: %s\n", sb->name);
+	printf("           leg: %c\n", sb->leg == METRO_LEG_A ? 'A' : 'B');
+	printf("       version: %u\n", sb->version);
+	printf("         flags: %s\n", sb->flags & METRO_SB_F_CLEAN ? "clean" : "none (not stopped cleanly)");
+	printf("   region size: %u sectors (%s)\n", sb->region_sectors,
+	       format_bytes((uint64_t)sb->region_sectors << METRO_SECTOR_SHIFT, b, sizeof(b)));
+	printf(" bitmap offset: %llu sectors\n", (unsigned long long)sb->bitmap_offset);
+	printf("   data offset: %llu sectors\n", (unsigned long long)sb->data_offset);
+	printf("     data size: %llu sectors (%s)\n", (unsigned long long)sb->data_size,
+	       format_bytes(sb->data_size << METRO_SECTOR_SHIFT, b, sizeof(b)));
+	printf("       regions: %llu\n", (unsigned long long)sb->nr_regions);
+	printf(" dirty regions: %llu (bits set in the bitmap)\n", (unsigned long long)dirty);
+	printf("        events: %llu\n", (unsigned long long)sb->events);
+	printf("       created: %s\n", time_str(sb->ctime, b, sizeof(b)));
+	printf("       updated: %s\n", time_str(sb->utime, b, sizeof(b)));
+	printf("   gen history:");
+	for (i = 0; i < METRO_GEN_HISTORY; i++)
+		printf(" %016llx", (unsigned long long)sb->gen_history[i]);
+	printf("\n");
+	for (i = 0; i < METRO_NR_LEGS; i++) {
+		const struct metro_leg_info *l = &sb->legs[i];
+
+		uuid_unparse(l->leg_uuid, u);
+		printf("  leg %c record%s:\n", i ? 'B' : 'A', (uint32_t)i == sb->leg ? " (this leg)" : "");
+		printf("      leg uuid: %s\n", u);
+		printf("    generation: %016llx\n", (unsigned long long)l->generation);
+		printf("        events: %llu\n", (unsigned long long)l->events);
+		printf("   device size: %llu sectors\n", (unsigned long long)l->dev_sectors);
+		printf("         state: %s\n", leg_state_words(l->state, b, sizeof(b)));
+	}
+}
+
+int do_examine(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		COMMON_LONGOPTS,
+		{ "export", no_argument, NULL, 'e' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct metro_sb_info sb;
+	struct leg leg;
+	bool export = false;
+	uint64_t dirty = 0;
+	int opt, r;
+
+	while ((opt = getopt_long(argc, argv, COMMON_SHORTOPTS "e", opts, NULL)) != -1) {
+		if (opt == 'e') {
+			export = true;
+			continue;
+		}
+		if ((r = common_opt("examine", opt, argv)) >= 0)
+			return r;
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc != 1)
+		return usage_err("examine", "examine: expected one DEV, got %d arguments", argc);
+	if (export && json_output)
+		return usage_err("examine", "examine: --export and --json exclude each other");
+
+	if (leg_open(&leg, argv[0], export ? LEG_RDONLY | LEG_QUIET : LEG_RDONLY))
+		return EXIT_ERR;
+	if (leg_read_sb(&leg, &sb, export)) {
+		leg_close(&leg);
+		return EXIT_ERR;
+	}
+	if (export) {
+		char u[37], q[300];
+
+		uuid_unparse(sb.vol_uuid, u);
+		shell_quote(sb.name, q, sizeof(q));
+		printf("METRO_UUID=%s\nMETRO_NAME=%s\nMETRO_LEG=%c\n", u, q,
+		       sb.leg == METRO_LEG_A ? 'A' : 'B');
+		leg_close(&leg);
+		return EXIT_OK;
+	}
+	r = leg_count_dirty(&leg, &sb, &dirty);
+	leg_close(&leg);
+	if (r) {
+		p_err("cannot read the bitmap of %s: %s", argv[0], strerror(-r));
+		return EXIT_ERR;
+	}
+	if (json_output) {
+		struct json_object *o = examine_json(argv[0], &sb, dirty);
+
+		json_print(o);
+		json_object_put(o);
+	} else {
+		examine_text(argv[0], &sb, dirty);
+	}
+	return EXIT_OK;
+}

@@ -1,0 +1,415 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Volume commands: create, assemble, stop.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/random.h>
+#include <sys/sysmacros.h>
+
+#include "metroctl.h"
+
+static int fill_random(void *buf, size_t len)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t r = getrandom((char *)buf + done, len - done, 0);
+
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			p_err("getrandom: %s", strerror(errno));
+			return -errno;
+		}
+		done += (size_t)r;
+	}
+	return 0;
+}
+
+static void make_uuid(uint8_t u[METRO_UUID_LEN])
+{
+	u[6] = (uint8_t)((u[6] & 0x0f) | 0x40);	/* RFC 4122 version 4 */
+	u[8] = (uint8_t)((u[8] & 0x3f) | 0x80);
+}
+
+/* A name check with the command's usage-error style. */
+static int check_name(const char *cmd, const char *name)
+{
+	const char *why;
+
+	if (validate_name(name, &why))
+		return usage_err(cmd, "invalid volume name '%s': %s", name, why);
+	return 0;
+}
+
+/* -1 error, 0 free, or 1 after reporting that NAME is taken. */
+static int name_taken(const char *name)
+{
+	int r = dm_name_exists(name);
+
+	if (r == 1)
+		p_err("a device-mapper device named '%s' already exists", name);
+	return r;
+}
+
+/* ---------------------------------------------------------------------- */
+/* assemble                                                               */
+/* ---------------------------------------------------------------------- */
+
+static bool same_geometry(const struct metro_sb_info *a, const struct metro_sb_info *b)
+{
+	return a->region_sectors == b->region_sectors &&
+	       a->data_offset == b->data_offset &&
+	       a->data_size == b->data_size &&
+	       a->bitmap_offset == b->bitmap_offset &&
+	       a->nr_regions == b->nr_regions;
+}
+
+/*
+ * assemble_volume - activate the volume on @path0 and @path1 (either
+ * order) as @name (NULL: the name in the superblock).
+ * @from_create: the legs were just formatted.
+ * @quiet_if_active: an already active volume is success (incremental).
+ */
+int assemble_volume(const char *name, const char *path0, const char *path1,
+		    bool from_create, bool quiet_if_active)
+{
+	struct leg legs[2];
+	struct metro_sb_info sb[2];
+	const char *paths[2] = { path0, path1 };
+	struct leg *la, *lb;
+	char dm_uuid[64], active_name[128], u0[37], u1[37];
+	int i, r, lock = -1, ret = EXIT_ERR;
+
+	for (i = 0; i < 2; i++)
+		legs[i].fd = -1;
+	for (i = 0; i < 2; i++) {
+		if (leg_open(&legs[i], paths[i], LEG_RDONLY))
+			goto out;
+		if (leg_read_sb(&legs[i], &sb[i], false))
+			goto out;
+	}
+	if (legs[0].rdev == legs[1].rdev) {
+		p_err("%s and %s are the same device", path0, path1);
+		goto out;
+	}
+	if (memcmp(sb[0].vol_uuid, sb[1].vol_uuid, METRO_UUID_LEN)) {
+		uuid_unparse(sb[0].vol_uuid, u0);
+		uuid_unparse(sb[1].vol_uuid, u1);
+		p_err("%s and %s belong to different volumes (%s '%s' and %s '%s')",
+		      path0, path1, u0, sb[0].name, u1, sb[1].name);
+		goto out;
+	}
+	if (sb[0].leg == sb[1].leg) {
+		p_err("%s and %s are both leg %c of volume '%s'", path0, path1,
+		      sb[0].leg == METRO_LEG_A ? 'A' : 'B', sb[0].name);
+		goto out;
+	}
+	if (!same_geometry(&sb[0], &sb[1])) {
+		p_err("the superblocks of %s and %s disagree on the geometry (region size, data offset or size)",
+		      path0, path1);
+		goto out;
+	}
+	if (sb[0].leg == METRO_LEG_A) {
+		la = &legs[0];
+		lb = &legs[1];
+	} else {
+		la = &legs[1];
+		lb = &legs[0];
+		if (!from_create)
+			printf("%s is leg A and %s is leg B of '%s': using them in that order\n",
+			       la->path, lb->path, sb[0].name);
+	}
+	if (!name)
+		name = sb[0].name;
+	dm_uuid_for(sb[0].vol_uuid, dm_uuid);
+	/* The legs are closed before the kernel opens them exclusively. */
+	leg_close(&legs[0]);
+	leg_close(&legs[1]);
+
+	lock = metro_lock();
+	r = dm_uuid_active(dm_uuid, active_name, sizeof(active_name));
+	if (r < 0) {
+		p_err("cannot talk to device-mapper: %s", dm_last_error());
+		if (from_create)
+			p_err("the legs are formatted: activate the volume later with 'metroctl assemble %s %s %s'",
+			      name, la->path, lb->path);
+		goto out;
+	}
+	if (r == 1) {
+		if (quiet_if_active || (from_create && !strcmp(active_name, name))) {
+			printf("volume '%s' is already active as /dev/mapper/%s\n",
+			       sb[0].name, active_name);
+			ret = EXIT_OK;
+		} else {
+			uuid_unparse(sb[0].vol_uuid, u0);
+			p_err("volume %s is already active as /dev/mapper/%s", u0, active_name);
+		}
+		goto out;
+	}
+	if (name_taken(name))
+		goto out;
+	if (dm_activate(name, dm_uuid, sb[0].data_size, la->rdev, lb->rdev)) {
+		if (from_create)
+			p_err("the legs are formatted: once that is fixed, activate with 'metroctl assemble %s %s %s'",
+			      name, la->path, lb->path);
+		goto out;
+	}
+	printf("activated /dev/mapper/%s (%s + %s)\n", name, la->path, lb->path);
+	ret = EXIT_OK;
+out:
+	metro_unlock(lock);
+	leg_close(&legs[0]);
+	leg_close(&legs[1]);
+	return ret;
+}
+
+int do_assemble(int argc, char **argv)
+{
+	static const struct option opts[] = { COMMON_LONGOPTS, { NULL, 0, NULL, 0 } };
+	int opt, r;
+
+	while ((opt = getopt_long(argc, argv, COMMON_SHORTOPTS, opts, NULL)) != -1)
+		if ((r = common_opt("assemble", opt, argv)) >= 0)
+			return r;
+	argc -= optind;
+	argv += optind;
+	if (argc != 3)
+		return usage_err("assemble", "assemble: expected NAME LEG_A LEG_B, got %d argument%s",
+				 argc, argc == 1 ? "" : "s");
+	if ((r = check_name("assemble", argv[0])))
+		return r;
+	return assemble_volume(argv[0], argv[1], argv[2], false, false);
+}
+
+/* ---------------------------------------------------------------------- */
+/* create                                                                 */
+/* ---------------------------------------------------------------------- */
+
+int do_create(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		COMMON_LONGOPTS,
+		{ "region-size", required_argument, NULL, 'r' },
+		{ "assume-clean", no_argument, NULL, 'c' },
+		{ "force", no_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 },
+	};
+	uint64_t region_bytes = (uint64_t)METRO_DEFAULT_REGION_SECTORS << METRO_SECTOR_SHIFT;
+	bool assume_clean = false, force = false;
+	struct leg legs[2];
+	struct metro_layout lay;
+	struct metro_sb_info info;
+	struct {
+		uint8_t vol[METRO_UUID_LEN];
+		uint8_t leg[2][METRO_UUID_LEN];
+		uint64_t gen;
+	} rnd;
+	const char *name;
+	char buf[64], buf2[64], what[256];
+	uint64_t region_sectors, small;
+	int opt, r, i, ret = EXIT_ERR;
+	time_t now;
+
+	while ((opt = getopt_long(argc, argv, COMMON_SHORTOPTS "r:cf", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'r':
+			r = parse_size(optarg, &region_bytes);
+			if (r)
+				return usage_err("create", "invalid region size '%s': %s", optarg,
+						 r == -ERANGE ? "too large" :
+						 "expected bytes or a number with K, M, G, T or s");
+			break;
+		case 'c':
+			assume_clean = true;
+			break;
+		case 'f':
+			force = true;
+			break;
+		default:
+			if ((r = common_opt("create", opt, argv)) >= 0)
+				return r;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc != 3)
+		return usage_err("create", "create: expected NAME LEG_A LEG_B, got %d argument%s",
+				 argc, argc == 1 ? "" : "s");
+	name = argv[0];
+	if ((r = check_name("create", name)))
+		return r;
+	if (region_bytes % 512 ||
+	    !metro_region_size_valid(region_bytes >> METRO_SECTOR_SHIFT))
+		return usage_err("create", "invalid region size '%s': must be a power of two between 4 KiB and 1 GiB",
+				 format_bytes(region_bytes, buf, sizeof(buf)));
+	region_sectors = region_bytes >> METRO_SECTOR_SHIFT;
+
+	legs[0].fd = legs[1].fd = -1;
+	for (i = 0; i < 2; i++)
+		if (leg_open(&legs[i], argv[1 + i], LEG_RDWR_EXCL))
+			goto out;
+	if (legs[0].rdev == legs[1].rdev) {
+		p_err("%s and %s are the same device", argv[1], argv[2]);
+		goto out;
+	}
+
+	/* Refuse to overwrite anything recognisable unless --force. */
+	for (i = 0; i < 2; i++) {
+		struct metro_sb_disk raw;
+		struct metro_sb_info old;
+		const char *why;
+
+		if (!leg_read_raw_sb(&legs[i], &raw) &&
+		    le32_to_cpu(raw.magic) == METRO_SB_MAGIC) {
+			if (metro_sb_decode(&raw, 0, &old, &why) == 0)
+				snprintf(what, sizeof(what), "a dm-metro superblock (leg %c of volume '%s')",
+					 old.leg == METRO_LEG_A ? 'A' : 'B', old.name);
+			else
+				snprintf(what, sizeof(what), "a damaged dm-metro superblock (%s)", why);
+			r = 1;
+		} else {
+			r = leg_find_signature(&legs[i], what, sizeof(what));
+			if (r < 0)
+				goto out;
+		}
+		if (r == 1) {
+			if (!force) {
+				p_err("%s has %s; use --force to overwrite it", legs[i].path, what);
+				goto out;
+			}
+			p_warn("%s has %s: overwriting it (--force)", legs[i].path, what);
+		}
+	}
+
+	small = legs[0].sectors < legs[1].sectors ? legs[0].sectors : legs[1].sectors;
+	r = metro_layout_for_device(small, region_sectors, &lay);
+	if (r == -ENOSPC) {
+		struct metro_layout min;
+
+		metro_layout_compute(1, region_sectors, &min);
+		p_err("%s is too small (%s): with %s regions a leg needs at least %s",
+		      legs[0].sectors == small ? legs[0].path : legs[1].path,
+		      format_bytes(small << METRO_SECTOR_SHIFT, buf, sizeof(buf)),
+		      format_bytes(region_bytes, buf2, sizeof(buf2)),
+		      format_bytes((min.data_offset + region_sectors) << METRO_SECTOR_SHIFT,
+				   what, sizeof(what)));
+		goto out;
+	}
+	if (r) {
+		p_err("cannot lay out a volume on %s with %s regions (too many regions: use a larger --region-size)",
+		      legs[0].sectors == small ? legs[0].path : legs[1].path,
+		      format_bytes(region_bytes, buf, sizeof(buf)));
+		goto out;
+	}
+	if (legs[0].sectors != legs[1].sectors)
+		p_warn("the legs differ in size: the volume uses %s of each, leaving %s of %s unused",
+		       format_bytes(small << METRO_SECTOR_SHIFT, buf, sizeof(buf)),
+		       format_bytes((legs[0].sectors > legs[1].sectors ?
+				     legs[0].sectors - small : legs[1].sectors - small)
+				    << METRO_SECTOR_SHIFT, buf2, sizeof(buf2)),
+		       legs[0].sectors > small ? legs[0].path : legs[1].path);
+
+	/* Nothing may be occupying the name before we write anything. */
+	r = name_taken(name);
+	if (r == 1)
+		goto out;
+	if (r < 0)
+		p_warn("device-mapper is not available (%s): formatting anyway, activation will fail",
+		       dm_last_error());
+
+	if (fill_random(&rnd, sizeof(rnd)))
+		goto out;
+	make_uuid(rnd.vol);
+	make_uuid(rnd.leg[0]);
+	make_uuid(rnd.leg[1]);
+	while (!rnd.gen)
+		if (fill_random(&rnd.gen, sizeof(rnd.gen)))
+			goto out;
+	now = time(NULL);
+
+	memset(&info, 0, sizeof(info));
+	info.version = METRO_FORMAT_VERSION;
+	memcpy(info.vol_uuid, rnd.vol, METRO_UUID_LEN);
+	snprintf(info.name, sizeof(info.name), "%s", name);
+	/* The bitmap is exactly the out-of-sync set: a clean, stopped volume. */
+	info.flags = METRO_SB_F_CLEAN;
+	info.region_sectors = (uint32_t)region_sectors;
+	info.data_offset = lay.data_offset;
+	info.data_size = lay.data_size;
+	info.bitmap_offset = lay.bitmap_offset;
+	info.nr_regions = lay.nr_regions;
+	info.events = 1;
+	info.ctime = info.utime = (uint64_t)now;
+	for (i = 0; i < 2; i++) {
+		memcpy(info.legs[i].leg_uuid, rnd.leg[i], METRO_UUID_LEN);
+		info.legs[i].generation = rnd.gen;
+		info.legs[i].events = 1;
+		info.legs[i].dev_sectors = legs[i].sectors;
+		info.legs[i].state = METRO_LEG_F_ACTIVE;
+	}
+	if (!assume_clean)
+		info.legs[METRO_LEG_B].state |= METRO_LEG_F_STALE;
+
+	/* Old signatures, then bitmaps, then superblocks last. */
+	if (force)
+		for (i = 0; i < 2; i++)
+			if (leg_wipe_signatures(&legs[i]))
+				goto out;
+	for (i = 0; i < 2; i++)
+		if (leg_write_bitmap(&legs[i], &lay, !assume_clean))
+			goto out;
+	for (i = 0; i < 2; i++)
+		if (leg_sync(&legs[i]))
+			goto out;
+	for (i = 0; i < 2; i++) {
+		info.leg = (uint32_t)i;
+		if (leg_write_sb(&legs[i], &info) || leg_sync(&legs[i]))
+			goto out;
+	}
+
+	printf("created volume '%s': %s (%llu sectors), region size %s, %llu regions\n",
+	       name, format_bytes(lay.data_size << METRO_SECTOR_SHIFT, buf, sizeof(buf)),
+	       (unsigned long long)lay.data_size,
+	       format_bytes(region_bytes, buf2, sizeof(buf2)),
+	       (unsigned long long)lay.nr_regions);
+	printf("  leg A %s, leg B %s, data offset %llu sectors\n", legs[0].path,
+	       legs[1].path, (unsigned long long)lay.data_offset);
+	printf("  %s\n", assume_clean ? "assumed clean: no initial sync" :
+	       "initial sync from leg A to leg B");
+	leg_close(&legs[0]);
+	leg_close(&legs[1]);
+	return assemble_volume(name, argv[1], argv[2], true, false);
+out:
+	leg_close(&legs[0]);
+	leg_close(&legs[1]);
+	return ret;
+}
+
+/* ---------------------------------------------------------------------- */
+/* stop                                                                   */
+/* ---------------------------------------------------------------------- */
+
+int do_stop(int argc, char **argv)
+{
+	static const struct option opts[] = { COMMON_LONGOPTS, { NULL, 0, NULL, 0 } };
+	int opt, r;
+
+	while ((opt = getopt_long(argc, argv, COMMON_SHORTOPTS, opts, NULL)) != -1)
+		if ((r = common_opt("stop", opt, argv)) >= 0)
+			return r;
+	argc -= optind;
+	argv += optind;
+	if (argc != 1)
+		return usage_err("stop", "stop: expected NAME, got %d arguments", argc);
+	if (dm_stop(argv[0]))
+		return EXIT_ERR;
+	printf("stopped %s\n", argv[0]);
+	return EXIT_OK;
+}

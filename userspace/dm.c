@@ -1,0 +1,382 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * dm.c - the only file that talks to libdevmapper.
+ *
+ * Works with and without udevd: when udev is running, node creation and
+ * removal are synchronised with udev cookies; when it is not (initramfs,
+ * the test VM), udev sync is switched off and libdevmapper creates the
+ * /dev/mapper nodes itself.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/file.h>
+#include <sys/sysmacros.h>
+#include <libdevmapper.h>
+
+#include "metroctl.h"
+
+/* libdevmapper's log levels (syslog numbering), not in its public header. */
+#define DM_LOG_ERR	3
+#define DM_LOG_WARN	4
+#define DM_LOG_LEVEL_MASK 0x7
+
+static bool udev_running;
+static char last_error[512];
+static char first_error[512];	/* sticky: e.g. "no device-mapper driver" */
+
+/* Route libdevmapper's log lines through our message style. */
+static void dm_log(int level, const char *file, int line, int dm_errno_or_class,
+		   const char *f, ...)
+{
+	va_list ap;
+	char msg[512];
+
+	(void)file;
+	(void)line;
+	(void)dm_errno_or_class;
+	level &= DM_LOG_LEVEL_MASK;
+	va_start(ap, f);
+	vsnprintf(msg, sizeof(msg), f, ap);
+	va_end(ap);
+	msg[strcspn(msg, "\n")] = '\0';
+	while (*msg && msg[strlen(msg) - 1] == '.')
+		msg[strlen(msg) - 1] = '\0';
+	if (level <= DM_LOG_ERR) {
+		snprintf(last_error, sizeof(last_error), "%s", msg);
+		if (!first_error[0])
+			snprintf(first_error, sizeof(first_error), "%s", msg);
+		/* Errors are reported by the caller with context, unless -v. */
+		if (verbose)
+			p_err("libdevmapper: %s", msg);
+	} else if ((level <= DM_LOG_WARN && verbose) || verbose > 1) {
+		fflush(stdout);
+		fprintf(stderr, "%s: libdevmapper: %s\n", bin_name, msg);
+	}
+}
+
+const char *dm_last_error(void)
+{
+	if (last_error[0])
+		return last_error;
+	return first_error[0] ? first_error : "unknown device-mapper error";
+}
+
+void dm_setup(void)
+{
+	static bool done;
+
+	if (done)
+		return;
+	done = true;
+	dm_log_with_errno_init(dm_log);
+	udev_running = access("/run/udev/control", F_OK) == 0;
+	if (!udev_running) {
+		dm_udev_set_sync_support(0);
+		dm_udev_set_checking(0);
+	}
+}
+
+/* Run @dmt with a udev cookie when udev runs, else update nodes ourselves. */
+static int run_task_sync(struct dm_task *dmt, uint16_t udev_flags)
+{
+	uint32_t cookie = 0;
+	int ok;
+
+	if (udev_running) {
+		if (!dm_task_set_cookie(dmt, &cookie, udev_flags))
+			return 0;
+		ok = dm_task_run(dmt);
+		if (!dm_udev_wait(cookie))
+			ok = 0;
+		return ok;
+	}
+	ok = dm_task_run(dmt);
+	dm_task_update_nodes();
+	return ok;
+}
+
+static void clear_error(void)
+{
+	last_error[0] = '\0';
+}
+
+int dm_uuid_active(const char *dm_uuid, char *name_out, size_t len)
+{
+	struct dm_task *dmt;
+	struct dm_info info;
+	int r = -1;
+
+	dm_setup();
+	clear_error();
+	dmt = dm_task_create(DM_DEVICE_INFO);
+	if (!dmt)
+		return -1;
+	if (!dm_task_set_uuid(dmt, dm_uuid) || !dm_task_run(dmt) ||
+	    !dm_task_get_info(dmt, &info))
+		goto out;
+	r = info.exists ? 1 : 0;
+	if (r == 1 && name_out) {
+		const char *n = dm_task_get_name(dmt);
+
+		snprintf(name_out, len, "%s", n ? n : "?");
+	}
+out:
+	dm_task_destroy(dmt);
+	return r;
+}
+
+int dm_name_exists(const char *name)
+{
+	struct dm_task *dmt;
+	struct dm_info info;
+	int r = -1;
+
+	dm_setup();
+	clear_error();
+	dmt = dm_task_create(DM_DEVICE_INFO);
+	if (!dmt)
+		return -1;
+	if (dm_task_set_name(dmt, name) && dm_task_run(dmt) &&
+	    dm_task_get_info(dmt, &info))
+		r = info.exists ? 1 : 0;
+	dm_task_destroy(dmt);
+	return r;
+}
+
+/* Is the metro target known to the running kernel (loaded module)? */
+static int metro_target_loaded(void)
+{
+	struct dm_task *dmt = dm_task_create(DM_DEVICE_LIST_VERSIONS);
+	struct dm_versions *t, *last;
+	int found = 0;
+
+	if (!dmt)
+		return -1;
+	if (!dm_task_run(dmt)) {
+		dm_task_destroy(dmt);
+		return -1;
+	}
+	t = dm_task_get_versions(dmt);
+	do {
+		last = t;
+		if (!strcmp(t->name, "metro"))
+			found = 1;
+		t = (struct dm_versions *)((char *)t + t->next);
+	} while (last != t);
+	dm_task_destroy(dmt);
+	return found;
+}
+
+int dm_activate(const char *name, const char *dm_uuid, uint64_t sectors,
+		dev_t leg_a, dev_t leg_b)
+{
+	struct dm_task *dmt;
+	char params[64];
+	int ok;
+
+	dm_setup();
+	clear_error();
+	snprintf(params, sizeof(params), "%u:%u %u:%u",
+		 major(leg_a), minor(leg_a), major(leg_b), minor(leg_b));
+	dmt = dm_task_create(DM_DEVICE_CREATE);
+	if (!dmt) {
+		p_err("cannot talk to device-mapper: %s (is the dm_mod module loaded? are you root?)",
+		      dm_last_error());
+		return -EIO;
+	}
+	/* CREATE with a table: create, load and resume, removed again on failure. */
+	ok = dm_task_set_name(dmt, name) && dm_task_set_uuid(dmt, dm_uuid) &&
+	     dm_task_add_target(dmt, 0, sectors, "metro", params);
+	if (ok)
+		ok = run_task_sync(dmt, 0);
+	dm_task_destroy(dmt);
+	if (!ok) {
+		const char *e = dm_last_error();
+		int loaded = metro_target_loaded();
+
+		p_err("the kernel refused to activate %s (table \"0 %llu metro %s\"): %s",
+		      name, (unsigned long long)sectors, params, e);
+		if (loaded == 0)
+			p_err("the metro target is not loaded: load it with 'modprobe dm-metro' (or insmod dm-metro.ko), then retry");
+		else
+			p_err("look at 'dmesg' for the metro target's reason");
+		return -EIO;
+	}
+	return 0;
+}
+
+/* Look @name up: 1 when it is an active metro device, filling @info. */
+static int get_metro(const char *name, struct dm_info *info)
+{
+	struct dm_task *dmt;
+	uint64_t start, length;
+	char *type = NULL, *params = NULL;
+	int r = -1;
+
+	dmt = dm_task_create(DM_DEVICE_STATUS);
+	if (!dmt)
+		return -1;
+	if (!dm_task_set_name(dmt, name) || !dm_task_run(dmt) ||
+	    !dm_task_get_info(dmt, info))
+		goto out;
+	r = 0;
+	if (!info->exists)
+		goto out;
+	dm_get_next_target(dmt, NULL, &start, &length, &type, &params);
+	if (type && !strcmp(type, "metro"))
+		r = 1;
+out:
+	dm_task_destroy(dmt);
+	return r;
+}
+
+int dm_stop(const char *name)
+{
+	struct dm_task *dmt;
+	struct dm_info info;
+	int r, ok;
+
+	dm_setup();
+	clear_error();
+	r = get_metro(name, &info);
+	if (r < 0) {
+		p_err("cannot query device-mapper: %s", dm_last_error());
+		return -EIO;
+	}
+	if (r == 0) {
+		p_err("%s is not a metro volume", name);
+		return -ENOENT;
+	}
+	if (info.open_count > 0) {
+		p_err("%s is in use (open count %d): unmount it or stop whatever holds it first",
+		      name, info.open_count);
+		return -EBUSY;
+	}
+	dmt = dm_task_create(DM_DEVICE_REMOVE);
+	if (!dmt)
+		return -EIO;
+	ok = dm_task_set_name(dmt, name);
+	if (ok) {
+		dm_task_retry_remove(dmt);
+		ok = run_task_sync(dmt, 0);
+	}
+	dm_task_destroy(dmt);
+	if (!ok) {
+		p_err("cannot remove %s: %s", name, dm_last_error());
+		return -EIO;
+	}
+	return 0;
+}
+
+static int add_if_metro(const char *name, struct dm_metro_dev **arr, int *n, int *cap)
+{
+	struct dm_task *dmt;
+	struct dm_info info;
+	uint64_t start, length;
+	char *type = NULL, *params = NULL;
+	int r = 0;
+
+	dmt = dm_task_create(DM_DEVICE_STATUS);
+	if (!dmt)
+		return -ENOMEM;
+	if (!dm_task_set_name(dmt, name) || !dm_task_run(dmt) ||
+	    !dm_task_get_info(dmt, &info)) {
+		r = -EIO;
+		goto out;
+	}
+	if (!info.exists)
+		goto out;
+	dm_get_next_target(dmt, NULL, &start, &length, &type, &params);
+	if (!type || strcmp(type, "metro"))
+		goto out;
+	if (*n == *cap) {
+		int ncap = *cap ? *cap * 2 : 8;
+		struct dm_metro_dev *a = realloc(*arr, (size_t)ncap * sizeof(*a));
+
+		if (!a) {
+			r = -ENOMEM;
+			goto out;
+		}
+		*arr = a;
+		*cap = ncap;
+	}
+	memset(&(*arr)[*n], 0, sizeof(**arr));
+	snprintf((*arr)[*n].name, sizeof((*arr)[*n].name), "%s", name);
+	(*arr)[*n].length = length;
+	snprintf((*arr)[*n].params, sizeof((*arr)[*n].params), "%s", params ? params : "");
+	(*n)++;
+	r = 1;
+out:
+	dm_task_destroy(dmt);
+	return r;
+}
+
+int dm_list_metro(const char *only, struct dm_metro_dev **out, int *count)
+{
+	struct dm_task *dmt;
+	struct dm_names *names;
+	unsigned int next = 0;
+	int n = 0, cap = 0, r = 0;
+
+	dm_setup();
+	clear_error();
+	*out = NULL;
+	*count = 0;
+	if (only) {
+		r = add_if_metro(only, out, &n, &cap);
+		if (r < 0) {
+			p_err("cannot query device-mapper: %s", dm_last_error());
+			return r;
+		}
+		*count = n;
+		return 0;
+	}
+	dmt = dm_task_create(DM_DEVICE_LIST);
+	if (!dmt || !dm_task_run(dmt)) {
+		p_err("cannot list device-mapper devices: %s", dm_last_error());
+		if (dmt)
+			dm_task_destroy(dmt);
+		return -EIO;
+	}
+	names = dm_task_get_names(dmt);
+	if (names && names->dev) {
+		do {
+			names = (struct dm_names *)((char *)names + next);
+			r = add_if_metro(names->name, out, &n, &cap);
+			if (r == -ENOMEM)
+				break;
+			r = 0;	/* a device that vanished meanwhile is skipped */
+			next = names->next;
+		} while (next);
+	}
+	dm_task_destroy(dmt);
+	*count = n;
+	return r;
+}
+
+/*
+ * metro_lock - serialise "is the volume active? activate it" between
+ * metroctl instances (create racing udev-triggered incremental runs).
+ * Returns an fd to pass to metro_unlock, or -1 when no lock is possible.
+ */
+int metro_lock(void)
+{
+	int fd = open("/run/metroctl.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		return -1;
+	while (flock(fd, LOCK_EX) && errno == EINTR)
+		;
+	return fd;
+}
+
+void metro_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}

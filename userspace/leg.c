@@ -1,0 +1,338 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Legs on disk: opening them, reading and writing the superblock and the
+ * bitmap through metro-format.h, probing for other signatures (libblkid).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <linux/fs.h>
+#include <blkid/blkid.h>
+
+#include "metroctl.h"
+
+#define BM_CHUNK (1U << 20)	/* bitmap I/O unit, bytes */
+
+int leg_open(struct leg *l, const char *path, int mode)
+{
+	bool quiet = mode & LEG_QUIET;
+	bool excl = mode & LEG_RDWR_EXCL;
+	struct stat st;
+	uint64_t bytes;
+	int fd;
+
+	memset(l, 0, sizeof(*l));
+	l->path = path;
+	l->fd = -1;
+	if (stat(path, &st)) {
+		if (!quiet)
+			p_err("%s: %s", path, strerror(errno));
+		return -errno;
+	}
+	if (!S_ISBLK(st.st_mode)) {
+		if (!quiet)
+			p_err("%s is not a block device", path);
+		return -ENOTBLK;
+	}
+	fd = open(path, (excl ? O_RDWR | O_EXCL : O_RDONLY | O_NONBLOCK) | O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+
+		if (!quiet) {
+			if (e == EBUSY)
+				p_err("%s is in use (mounted, or held by another device or process)", path);
+			else
+				p_err("cannot open %s: %s", path, strerror(e));
+		}
+		return -e;
+	}
+	if (ioctl(fd, BLKGETSIZE64, &bytes)) {
+		int e = errno;
+
+		if (!quiet)
+			p_err("%s: cannot get the device size: %s", path, strerror(e));
+		close(fd);
+		return -e;
+	}
+	l->fd = fd;
+	l->rdev = st.st_rdev;
+	l->bytes = bytes;
+	l->sectors = bytes >> METRO_SECTOR_SHIFT;
+	return 0;
+}
+
+void leg_close(struct leg *l)
+{
+	if (l->fd >= 0)
+		close(l->fd);
+	l->fd = -1;
+}
+
+static int pread_full(int fd, void *buf, size_t len, off_t off)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t r = pread(fd, (char *)buf + done, len - done, off + (off_t)done);
+
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (r == 0)
+			return -EIO;	/* short device */
+		done += (size_t)r;
+	}
+	return 0;
+}
+
+static int pwrite_full(int fd, const void *buf, size_t len, off_t off)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t r = pwrite(fd, (const char *)buf + done, len - done, off + (off_t)done);
+
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (r == 0)
+			return -ENOSPC;
+		done += (size_t)r;
+	}
+	return 0;
+}
+
+int leg_read_raw_sb(struct leg *l, struct metro_sb_disk *raw)
+{
+	if (l->bytes < (METRO_SB_OFFSET << METRO_SECTOR_SHIFT) + METRO_SB_SIZE)
+		return -ENODATA;	/* too small to hold one */
+	return pread_full(l->fd, raw, sizeof(*raw),
+			  (off_t)(METRO_SB_OFFSET << METRO_SECTOR_SHIFT));
+}
+
+int leg_read_sb(struct leg *l, struct metro_sb_info *info, bool quiet)
+{
+	struct metro_sb_disk *raw;
+	const char *why = NULL;
+	int r;
+
+	raw = malloc(sizeof(*raw));
+	if (!raw) {
+		if (!quiet)
+			p_err("out of memory");
+		return -ENOMEM;
+	}
+	r = leg_read_raw_sb(l, raw);
+	if (r == -ENODATA) {
+		if (!quiet)
+			p_err("%s is not a dm-metro leg", l->path);
+	} else if (r) {
+		if (!quiet)
+			p_err("cannot read the superblock of %s: %s", l->path, strerror(-r));
+	} else {
+		r = metro_sb_decode(raw, l->sectors, info, &why);
+		if (r == -ENODATA) {
+			if (!quiet)
+				p_err("%s is not a dm-metro leg", l->path);
+		} else if (r) {
+			if (!quiet)
+				p_err("%s: bad dm-metro superblock: %s", l->path, why);
+		}
+	}
+	free(raw);
+	return r;
+}
+
+int leg_write_sb(struct leg *l, const struct metro_sb_info *info)
+{
+	struct metro_sb_disk *raw = malloc(sizeof(*raw));
+	int r;
+
+	if (!raw)
+		return -ENOMEM;
+	metro_sb_encode(info, raw);
+	r = pwrite_full(l->fd, raw, sizeof(*raw),
+			(off_t)(METRO_SB_OFFSET << METRO_SECTOR_SHIFT));
+	free(raw);
+	if (r)
+		p_err("cannot write the superblock of %s: %s", l->path, strerror(-r));
+	return r;
+}
+
+/*
+ * Write the whole padded bitmap area: bits 0..nr_regions-1 set when
+ * @all_dirty, everything else (and the padding) zero.
+ */
+int leg_write_bitmap(struct leg *l, const struct metro_layout *lay, bool all_dirty)
+{
+	uint64_t full_bytes = all_dirty ? lay->nr_regions / 8 : 0;
+	unsigned int tail_bits = all_dirty ? (unsigned int)(lay->nr_regions % 8) : 0;
+	uint64_t off = 0;
+	uint8_t *buf;
+	int r = 0;
+
+	buf = malloc(BM_CHUNK);
+	if (!buf)
+		return -ENOMEM;
+	while (off < lay->bitmap_bytes) {
+		size_t n = lay->bitmap_bytes - off < BM_CHUNK ?
+			   (size_t)(lay->bitmap_bytes - off) : BM_CHUNK;
+		size_t i;
+
+		for (i = 0; i < n; i++) {
+			uint64_t byte = off + i;
+
+			if (byte < full_bytes)
+				buf[i] = 0xff;
+			else if (byte == full_bytes && tail_bits)
+				buf[i] = (uint8_t)((1U << tail_bits) - 1);
+			else
+				buf[i] = 0;
+		}
+		r = pwrite_full(l->fd, buf, n,
+				(off_t)((lay->bitmap_offset << METRO_SECTOR_SHIFT) + off));
+		if (r)
+			break;
+		off += n;
+	}
+	free(buf);
+	if (r)
+		p_err("cannot write the bitmap of %s: %s", l->path, strerror(-r));
+	return r;
+}
+
+int leg_count_dirty(struct leg *l, const struct metro_sb_info *info, uint64_t *dirty)
+{
+	uint64_t bytes = (info->nr_regions + 7) / 8, off = 0, n = 0;
+	uint8_t *buf = malloc(BM_CHUNK);
+	int r = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	while (off < bytes) {
+		size_t len = bytes - off < BM_CHUNK ? (size_t)(bytes - off) : BM_CHUNK;
+		uint64_t bits = info->nr_regions - off * 8;
+
+		r = pread_full(l->fd, buf, len,
+			       (off_t)((info->bitmap_offset << METRO_SECTOR_SHIFT) + off));
+		if (r)
+			break;
+		if (bits > (uint64_t)len * 8)
+			bits = (uint64_t)len * 8;
+		n += bitmap_count(buf, 0, bits);
+		off += len;
+	}
+	free(buf);
+	if (r)
+		return r;
+	*dirty = n;
+	return 0;
+}
+
+int leg_sync(struct leg *l)
+{
+	if (fsync(l->fd)) {
+		p_err("cannot flush %s: %s", l->path, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+static blkid_probe new_probe(struct leg *l, bool wipe)
+{
+	blkid_probe pr = blkid_new_probe();
+
+	if (!pr)
+		return NULL;
+	if (blkid_probe_set_device(pr, l->fd, 0, 0)) {
+		blkid_free_probe(pr);
+		return NULL;
+	}
+	blkid_probe_enable_superblocks(pr, 1);
+	blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE | BLKID_SUBLKS_USAGE |
+					  BLKID_SUBLKS_LABEL | BLKID_SUBLKS_MAGIC |
+					  BLKID_SUBLKS_BADCSUM);
+	blkid_probe_enable_partitions(pr, 1);
+	blkid_probe_set_partitions_flags(pr, BLKID_PARTS_MAGIC |
+					 (wipe ? BLKID_PARTS_FORCE_GPT : 0));
+	return pr;
+}
+
+/*
+ * leg_find_signature - 1 and a description when libblkid finds a
+ * filesystem, RAID member, partition table or other signature; 0 when
+ * the device looks empty; negative on error.
+ */
+int leg_find_signature(struct leg *l, char *what, size_t len)
+{
+	blkid_probe pr = new_probe(l, false);
+	const char *type = NULL, *usage = NULL, *label = NULL;
+	int r;
+
+	if (!pr) {
+		p_err("%s: cannot probe for signatures (libblkid)", l->path);
+		return -EIO;
+	}
+	r = blkid_do_safeprobe(pr);
+	if (r == -2) {
+		snprintf(what, len, "several conflicting signatures");
+		r = 1;
+	} else if (r < 0) {
+		p_err("%s: probing for signatures failed", l->path);
+		r = -EIO;
+	} else if (r == 1) {
+		r = 0;		/* nothing found */
+	} else {
+		blkid_probe_lookup_value(pr, "TYPE", &type, NULL);
+		blkid_probe_lookup_value(pr, "USAGE", &usage, NULL);
+		blkid_probe_lookup_value(pr, "LABEL", &label, NULL);
+		if (type)
+			snprintf(what, len, "a%s %s signature%s%s%s%s",
+				 strchr("aeiou", type[0]) ? "n" : "", type,
+				 usage ? " (" : "", usage ? usage : "", usage ? ")" : "",
+				 label ? ", label set" : "");
+		else if (!blkid_probe_lookup_value(pr, "PTTYPE", &type, NULL) && type)
+			snprintf(what, len, "a%s %s partition table",
+				 strchr("aeiou", type[0]) ? "n" : "", type);
+		else
+			snprintf(what, len, "an unidentified signature");
+		r = 1;
+	}
+	blkid_free_probe(pr);
+	return r;
+}
+
+/* Erase every signature libblkid knows (like wipefs -a); used with --force. */
+int leg_wipe_signatures(struct leg *l)
+{
+	blkid_probe pr = new_probe(l, true);
+	int r = 0;
+
+	if (!pr)
+		return -EIO;
+	while (blkid_do_probe(pr) == 0) {
+		const char *type = NULL;
+
+		if (blkid_probe_lookup_value(pr, "TYPE", &type, NULL) &&
+		    blkid_probe_lookup_value(pr, "PTTYPE", &type, NULL))
+			type = "signature";
+		if (blkid_do_wipe(pr, 0)) {
+			p_err("%s: cannot erase the old %s", l->path, type);
+			r = -EIO;
+			break;
+		}
+		p_info("%s: erased the old %s signature", l->path, type);
+	}
+	blkid_free_probe(pr);
+	return r;
+}

@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * metroctl: shared declarations.  The on-disk format lives in
+ * dm-metro/metro-format.h and is never re-defined here.
+ */
+#ifndef METROCTL_H
+#define METROCTL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <json-c/json.h>
+
+#include "metro-format.h"
+
+#ifndef METROCTL_VERSION
+#define METROCTL_VERSION "0.1"
+#endif
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Exit codes, documented in metroctl.8. */
+#define EXIT_OK		0
+#define EXIT_ERR	1
+#define EXIT_USAGE	2
+
+/* Global options (metroctl.c). */
+extern bool json_output;
+extern bool pretty_output;
+extern int verbose;
+extern const char *bin_name;
+
+/* Messages: "metroctl: ..." on stderr. */
+void p_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void p_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void p_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Print a usage error and return EXIT_USAGE. */
+int usage_err(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Subcommand dispatch, bpftool style. */
+struct cmd {
+	const char *name;
+	int (*func)(int argc, char **argv);
+	const char *args;	/* one-line synopsis of the arguments */
+	const char *help;	/* one-line description */
+};
+
+int do_create(int argc, char **argv);
+int do_assemble(int argc, char **argv);
+int do_stop(int argc, char **argv);
+int do_status(int argc, char **argv);
+int do_examine(int argc, char **argv);
+int do_incremental(int argc, char **argv);
+
+/* Common per-command option parsing (-j/--json, -p/--pretty, -v, -h). */
+void json_print(struct json_object *obj);
+void cmd_usage(const char *name);
+/*
+ * Handle an option every command accepts (-j -p -v -h) or an unknown one.
+ * Returns -1 when handled and parsing goes on, or an exit code.
+ */
+int common_opt(const char *cmd, int opt, char **argv);
+#define COMMON_SHORTOPTS ":jpvh"
+#define COMMON_LONGOPTS \
+	{ "json", no_argument, NULL, 'j' }, \
+	{ "pretty", no_argument, NULL, 'p' }, \
+	{ "verbose", no_argument, NULL, 'v' }, \
+	{ "help", no_argument, NULL, 'h' }
+
+/* util.c: pure helpers, unit tested. */
+int parse_size(const char *s, uint64_t *bytes);
+int validate_name(const char *name, const char **why);
+void uuid_unparse(const uint8_t uuid[METRO_UUID_LEN], char out[37]);
+void uuid_hex(const uint8_t uuid[METRO_UUID_LEN], char out[33]);
+void dm_uuid_for(const uint8_t vol_uuid[METRO_UUID_LEN], char out[64]);
+const char *format_bytes(uint64_t bytes, char *buf, size_t len);
+char *leg_state_words(uint32_t state, char *buf, size_t len);
+struct json_object *leg_state_json(uint32_t state);
+void shell_quote(const char *s, char *out, size_t len);
+uint64_t bitmap_count(const uint8_t *bm, uint64_t first_bit, uint64_t nbits);
+
+/* Parsed dm status line of a metro target (status.c). */
+struct metro_status {
+	unsigned int nr_legs;
+	unsigned int maj[METRO_NR_LEGS], min[METRO_NR_LEGS];
+	char health[METRO_NR_LEGS];
+	uint64_t in_sync, total;
+	char sync_action[32];
+	uint64_t dirty;
+	uint64_t region_sectors;
+	uint64_t md_writes;
+	uint64_t reads[METRO_NR_LEGS];
+};
+int parse_status_line(const char *params, struct metro_status *st, const char **why);
+const char *leg_health_word(char h, const char *sync_action);
+
+/* leg.c: the two legs on disk. */
+struct leg {
+	const char *path;
+	int fd;
+	dev_t rdev;
+	uint64_t bytes;
+	uint64_t sectors;
+};
+#define LEG_RDONLY	0
+#define LEG_RDWR_EXCL	1
+#define LEG_QUIET	2	/* no messages (incremental scanning) */
+int leg_open(struct leg *l, const char *path, int mode);
+void leg_close(struct leg *l);
+/* Read and decode: 0, or the decoder's negative error (message printed unless quiet). */
+int leg_read_sb(struct leg *l, struct metro_sb_info *info, bool quiet);
+int leg_read_raw_sb(struct leg *l, struct metro_sb_disk *raw);
+int leg_write_sb(struct leg *l, const struct metro_sb_info *info);
+int leg_write_bitmap(struct leg *l, const struct metro_layout *lay, bool all_dirty);
+int leg_count_dirty(struct leg *l, const struct metro_sb_info *info, uint64_t *dirty);
+/* libblkid probe: 1 and a description in @what when a signature is found. */
+int leg_find_signature(struct leg *l, char *what, size_t len);
+int leg_wipe_signatures(struct leg *l);
+int leg_sync(struct leg *l);
+
+/* dm.c: the only user of libdevmapper. */
+void dm_setup(void);
+/* 1 active, 0 not, -1 error.  @name_out gets the dm name when active. */
+int dm_uuid_active(const char *dm_uuid, char *name_out, size_t len);
+int dm_name_exists(const char *name);
+int dm_activate(const char *name, const char *dm_uuid, uint64_t sectors,
+		dev_t leg_a, dev_t leg_b);
+int dm_stop(const char *name);
+struct dm_metro_dev {
+	char name[128];
+	uint64_t length;
+	char params[1024];
+};
+/* Fill a malloc()ed array of metro devices (all, or only @name). */
+int dm_list_metro(const char *only, struct dm_metro_dev **out, int *count);
+const char *dm_last_error(void);
+
+/* cmd-volume.c */
+int assemble_volume(const char *name, const char *path0, const char *path1,
+		    bool from_create, bool quiet_if_active);
+
+/* Serialise activation against udev-triggered incremental assembly. */
+int metro_lock(void);
+void metro_unlock(int fd);
+
+#endif

@@ -1,0 +1,351 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Pure helpers: size parsing, name validation, UUID and state formatting.
+ * No I/O here, so tests/unit and tests/fuzz can link this file alone.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "metroctl.h"
+
+/*
+ * parse_size - "4096", "4K", "4KiB", "4KB", "1g", "8s" (512-byte sectors).
+ * Binary multiples only.  Returns 0, -EINVAL for a malformed string or
+ * -ERANGE when the value does not fit 64 bits.
+ */
+int parse_size(const char *s, uint64_t *bytes)
+{
+	uint64_t v = 0, mult = 1;
+	const char *p = s;
+	int shift = 0;
+
+	if (!s || !isdigit((unsigned char)*p))
+		return -EINVAL;
+	for (; isdigit((unsigned char)*p); p++) {
+		unsigned int d = (unsigned int)(*p - '0');
+
+		if (v > (UINT64_MAX - d) / 10)
+			return -ERANGE;
+		v = v * 10 + d;
+	}
+	switch (*p) {
+	case '\0':
+		break;
+	case 's': case 'S':
+		mult = 512;
+		p++;
+		break;
+	case 'k': case 'K': shift = 10; break;
+	case 'm': case 'M': shift = 20; break;
+	case 'g': case 'G': shift = 30; break;
+	case 't': case 'T': shift = 40; break;
+	case 'b': case 'B':
+		p++;
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (shift) {
+		mult = 1ULL << shift;
+		p++;
+		if (*p == 'i' && (p[1] == 'B' || p[1] == 'b'))
+			p += 2;
+		else if (*p == 'B' || *p == 'b')
+			p++;
+	}
+	if (*p)
+		return -EINVAL;
+	if (v && mult > UINT64_MAX / v)
+		return -ERANGE;
+	*bytes = v * mult;
+	return 0;
+}
+
+/*
+ * validate_name - a volume name is used as the device-mapper name
+ * (/dev/mapper/NAME), stored in the superblock and exported to udev, so
+ * it is restricted to characters that are safe in all three: letters,
+ * digits and "._-+:@=", 1..63 bytes, not starting with '-', not "." or "..".
+ * The decoder accepts a superset (any printable ASCII but ' ' and '/').
+ */
+int validate_name(const char *name, const char **why)
+{
+	size_t len, i;
+
+	if (!name || !*name) {
+		*why = "the volume name is empty";
+		return -EINVAL;
+	}
+	len = strlen(name);
+	if (len > METRO_NAME_LEN - 1) {
+		*why = "the volume name is longer than 63 characters";
+		return -EINVAL;
+	}
+	if (name[0] == '-') {
+		*why = "the volume name must not start with '-'";
+		return -EINVAL;
+	}
+	if (!strcmp(name, ".") || !strcmp(name, "..")) {
+		*why = "the volume name must not be '.' or '..'";
+		return -EINVAL;
+	}
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)name[i];
+
+		if (c == '/') {
+			*why = "the volume name must not contain '/'";
+			return -EINVAL;
+		}
+		if (!isascii(c) || !(isalnum(c) || strchr("._-+:@=", c))) {
+			*why = "the volume name may only contain letters, digits and ._-+:@=";
+			return -EINVAL;
+		}
+	}
+	*why = NULL;
+	return 0;
+}
+
+void uuid_unparse(const uint8_t u[METRO_UUID_LEN], char out[37])
+{
+	snprintf(out, 37,
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7],
+		 u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
+}
+
+void uuid_hex(const uint8_t u[METRO_UUID_LEN], char out[33])
+{
+	int i;
+
+	for (i = 0; i < METRO_UUID_LEN; i++)
+		snprintf(out + 2 * i, 3, "%02x", u[i]);
+}
+
+void dm_uuid_for(const uint8_t vol_uuid[METRO_UUID_LEN], char out[64])
+{
+	char hex[33];
+
+	uuid_hex(vol_uuid, hex);
+	snprintf(out, 64, "METRO-%s", hex);
+}
+
+const char *format_bytes(uint64_t bytes, char *buf, size_t len)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+	unsigned int u = 0;
+	double v = (double)bytes;
+
+	while (v >= 1024.0 && u < ARRAY_SIZE(units) - 1) {
+		v /= 1024.0;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, len, "%llu B", (unsigned long long)bytes);
+	else if (bytes % (1ULL << (10 * u)) == 0)
+		snprintf(buf, len, "%llu %s",
+			 (unsigned long long)(bytes >> (10 * u)), units[u]);
+	else
+		snprintf(buf, len, "%.1f %s", v, units[u]);
+	return buf;
+}
+
+static const struct {
+	uint32_t bit;
+	const char *word;
+} state_words[] = {
+	{ METRO_LEG_F_ACTIVE, "active" },
+	{ METRO_LEG_F_FAILED, "failed" },
+	{ METRO_LEG_F_STALE, "stale" },
+};
+
+char *leg_state_words(uint32_t state, char *buf, size_t len)
+{
+	size_t i, n = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < ARRAY_SIZE(state_words); i++)
+		if (state & state_words[i].bit)
+			n += (size_t)snprintf(buf + n, n < len ? len - n : 0, "%s%s",
+					      n ? "," : "", state_words[i].word);
+	if (state & ~METRO_LEG_F_ALL)
+		n += (size_t)snprintf(buf + n, n < len ? len - n : 0, "%s0x%x",
+				      n ? "," : "", state & ~METRO_LEG_F_ALL);
+	if (!n)
+		snprintf(buf, len, "none");
+	return buf;
+}
+
+struct json_object *leg_state_json(uint32_t state)
+{
+	struct json_object *a = json_object_new_array();
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(state_words); i++)
+		if (state & state_words[i].bit)
+			json_object_array_add(a, json_object_new_string(state_words[i].word));
+	return a;
+}
+
+/*
+ * shell_quote - a value for KEY=value lines read by udev IMPORT{program}
+ * and by shells: left bare when it only has safe characters, else in
+ * single quotes with embedded quotes written as '\''.
+ */
+void shell_quote(const char *s, char *out, size_t len)
+{
+	size_t i, n = 0;
+	bool safe = *s != '\0';
+
+	for (i = 0; s[i]; i++)
+		if (!isascii((unsigned char)s[i]) ||
+		    !(isalnum((unsigned char)s[i]) || strchr("._-+:@=,/", s[i])))
+			safe = false;
+	if (safe) {
+		snprintf(out, len, "%s", s);
+		return;
+	}
+	if (len < 3) {
+		if (len)
+			out[0] = '\0';
+		return;
+	}
+	out[n++] = '\'';
+	for (i = 0; s[i] && n + 6 < len; i++) {
+		if (s[i] == '\'') {
+			memcpy(out + n, "'\\''", 4);
+			n += 4;
+		} else {
+			out[n++] = s[i];
+		}
+	}
+	out[n++] = '\'';
+	out[n] = '\0';
+}
+
+/* Number of set bits among @nbits bits of @bm starting at bit @first. */
+uint64_t bitmap_count(const uint8_t *bm, uint64_t first, uint64_t nbits)
+{
+	uint64_t n = 0, i = first, end = first + nbits;
+
+	while (i < end && (i & 7))
+		n += metro_bm_test(bm, i++);
+	while (i + 8 <= end) {
+		n += (uint64_t)__builtin_popcount(bm[i >> 3]);
+		i += 8;
+	}
+	while (i < end)
+		n += metro_bm_test(bm, i++);
+	return n;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Status line of the metro target (Documentation/dm-metro.rst, Status).  */
+/* ---------------------------------------------------------------------- */
+
+static int parse_u64(const char *tok, uint64_t *v)
+{
+	const char *p;
+	uint64_t x = 0;
+
+	if (!tok || !*tok)
+		return -EINVAL;
+	for (p = tok; *p; p++) {
+		if (!isdigit((unsigned char)*p))
+			return -EINVAL;
+		if (x > (UINT64_MAX - (uint64_t)(*p - '0')) / 10)
+			return -ERANGE;
+		x = x * 10 + (uint64_t)(*p - '0');
+	}
+	*v = x;
+	return 0;
+}
+
+static int parse_devno(const char *tok, unsigned int *maj, unsigned int *min)
+{
+	char buf[32];
+	char *colon;
+	uint64_t a, b;
+
+	if (strlen(tok) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, tok);
+	colon = strchr(buf, ':');
+	if (!colon)
+		return -EINVAL;
+	*colon = '\0';
+	if (parse_u64(buf, &a) || parse_u64(colon + 1, &b) ||
+	    a > 0xfffff || b > 0xfffff)
+		return -EINVAL;
+	*maj = (unsigned int)a;
+	*min = (unsigned int)b;
+	return 0;
+}
+
+/*
+ *  2 <dev_a> <dev_b> <health> <in_sync>/<total> <sync_action> <dirty>
+ *    <region_sectors> <md_writes> <reads_a> <reads_b> [more fields ...]
+ */
+int parse_status_line(const char *params, struct metro_status *st, const char **why)
+{
+	char buf[1024];
+	char *tok[11], *save = NULL, *p, *slash;
+	int n = 0, i;
+	uint64_t v;
+
+#define BAD(msg) do { *why = (msg); return -EINVAL; } while (0)
+	memset(st, 0, sizeof(*st));
+	if (!params || strlen(params) >= sizeof(buf))
+		BAD("status line missing or too long");
+	strcpy(buf, params);
+	for (p = strtok_r(buf, " \t\n", &save); p && n < 11;
+	     p = strtok_r(NULL, " \t\n", &save))
+		tok[n++] = p;
+	if (n < 11)
+		BAD("status line has fewer than 11 fields");
+	if (parse_u64(tok[0], &v) || v != METRO_NR_LEGS)
+		BAD("status line does not start with the leg count 2");
+	st->nr_legs = METRO_NR_LEGS;
+	for (i = 0; i < METRO_NR_LEGS; i++)
+		if (parse_devno(tok[1 + i], &st->maj[i], &st->min[i]))
+			BAD("bad leg device number in status line");
+	if (strlen(tok[3]) != METRO_NR_LEGS)
+		BAD("bad health field in status line");
+	for (i = 0; i < METRO_NR_LEGS; i++) {
+		if (!strchr("AaD", tok[3][i]))
+			BAD("unknown leg health character in status line");
+		st->health[i] = tok[3][i];
+	}
+	slash = strchr(tok[4], '/');
+	if (!slash)
+		BAD("bad in_sync/total field in status line");
+	*slash = '\0';
+	if (parse_u64(tok[4], &st->in_sync) || parse_u64(slash + 1, &st->total) ||
+	    st->in_sync > st->total)
+		BAD("bad in_sync/total field in status line");
+	if (strlen(tok[5]) >= sizeof(st->sync_action) || !*tok[5])
+		BAD("bad sync_action field in status line");
+	strcpy(st->sync_action, tok[5]);
+	if (parse_u64(tok[6], &st->dirty) || parse_u64(tok[7], &st->region_sectors) ||
+	    parse_u64(tok[8], &st->md_writes) || parse_u64(tok[9], &st->reads[0]) ||
+	    parse_u64(tok[10], &st->reads[1]))
+		BAD("bad counter in status line");
+#undef BAD
+	*why = NULL;
+	return 0;
+}
+
+const char *leg_health_word(char h, const char *sync_action)
+{
+	switch (h) {
+	case 'A':
+		return "in_sync";
+	case 'a':
+		return strcmp(sync_action, "resync") ? "out_of_sync" : "resyncing";
+	case 'D':
+		return "failed";
+	default:
+		return "unknown";
+	}
+}
