@@ -130,10 +130,7 @@ int do_incremental(int argc, char **argv)
 		printf("volume '%s' is already active as /dev/mapper/%s\n", sb.name, active);
 		return EXIT_OK;
 	}
-	if (r < 0) {
-		p_err("cannot talk to device-mapper: %s", dm_last_error());
-		return EXIT_ERR;
-	}
+	/* r < 0: device-mapper unusable; assembling below will say why. */
 	scan_for_leg(&sb, self, sb.leg == METRO_LEG_A ? METRO_LEG_B : METRO_LEG_A, &other);
 	if (!other.found) {
 		printf("%s is leg %c of '%s': waiting for leg %c\n", path,
@@ -143,8 +140,8 @@ int do_incremental(int argc, char **argv)
 	}
 	if (!validate_name(sb.name, &(const char *){ NULL })) {
 		return sb.leg == METRO_LEG_A ?
-		       assemble_volume(sb.name, path, other.path, true, true) :
-		       assemble_volume(sb.name, other.path, path, true, true);
+		       assemble_volume(sb.name, path, other.path, ASM_UDEV) :
+		       assemble_volume(sb.name, other.path, path, ASM_UDEV);
 	}
 	p_err("volume name '%s' in the superblock of %s cannot be used as a device name",
 	      sb.name, path);

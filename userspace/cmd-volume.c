@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <sys/sysmacros.h>
 
 #include "metroctl.h"
@@ -36,6 +37,19 @@ static void make_uuid(uint8_t u[METRO_UUID_LEN])
 {
 	u[6] = (uint8_t)((u[6] & 0x0f) | 0x40);	/* RFC 4122 version 4 */
 	u[8] = (uint8_t)((u[8] & 0x3f) | 0x80);
+}
+
+/* 1 (after saying so) when both paths are the same block device. */
+static int same_device(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	if (stat(a, &sa) || stat(b, &sb) || !S_ISBLK(sa.st_mode) || !S_ISBLK(sb.st_mode))
+		return 0;	/* leg_open() explains */
+	if (sa.st_rdev != sb.st_rdev)
+		return 0;
+	p_err("%s and %s are the same device", a, b);
+	return 1;
 }
 
 /* A name check with the command's usage-error style. */
@@ -74,12 +88,12 @@ static bool same_geometry(const struct metro_sb_info *a, const struct metro_sb_i
 /*
  * assemble_volume - activate the volume on @path0 and @path1 (either
  * order) as @name (NULL: the name in the superblock).
- * @from_create: the legs were just formatted.
- * @quiet_if_active: an already active volume is success (incremental).
+ * @flags: ASM_CREATE: the legs were just formatted;
+ *         ASM_UDEV: an already active volume is success (incremental).
  */
-int assemble_volume(const char *name, const char *path0, const char *path1,
-		    bool from_create, bool quiet_if_active)
+int assemble_volume(const char *name, const char *path0, const char *path1, int flags)
 {
+	bool from_create = flags & ASM_CREATE, quiet_if_active = flags & ASM_UDEV;
 	struct leg legs[2];
 	struct metro_sb_info sb[2];
 	const char *paths[2] = { path0, path1 };
@@ -122,7 +136,7 @@ int assemble_volume(const char *name, const char *path0, const char *path1,
 	} else {
 		la = &legs[1];
 		lb = &legs[0];
-		if (!from_create)
+		if (!flags)
 			printf("%s is leg A and %s is leg B of '%s': using them in that order\n",
 			       la->path, lb->path, sb[0].name);
 	}
@@ -136,7 +150,8 @@ int assemble_volume(const char *name, const char *path0, const char *path1,
 	lock = metro_lock();
 	r = dm_uuid_active(dm_uuid, active_name, sizeof(active_name));
 	if (r < 0) {
-		p_err("cannot talk to device-mapper: %s", dm_last_error());
+		p_err("cannot talk to device-mapper: %s (is the dm_mod kernel module loaded?)",
+		      dm_last_error());
 		if (from_create)
 			p_err("the legs are formatted: activate the volume later with 'metroctl assemble %s %s %s'",
 			      name, la->path, lb->path);
@@ -185,7 +200,7 @@ int do_assemble(int argc, char **argv)
 				 argc, argc == 1 ? "" : "s");
 	if ((r = check_name("assemble", argv[0])))
 		return r;
-	return assemble_volume(argv[0], argv[1], argv[2], false, false);
+	return assemble_volume(argv[0], argv[1], argv[2], 0);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -252,13 +267,11 @@ int do_create(int argc, char **argv)
 	region_sectors = region_bytes >> METRO_SECTOR_SHIFT;
 
 	legs[0].fd = legs[1].fd = -1;
+	if (same_device(argv[1], argv[2]))
+		return EXIT_ERR;
 	for (i = 0; i < 2; i++)
 		if (leg_open(&legs[i], argv[1 + i], LEG_RDWR_EXCL))
 			goto out;
-	if (legs[0].rdev == legs[1].rdev) {
-		p_err("%s and %s are the same device", argv[1], argv[2]);
-		goto out;
-	}
 
 	/* Refuse to overwrite anything recognisable unless --force. */
 	for (i = 0; i < 2; i++) {
@@ -385,7 +398,7 @@ int do_create(int argc, char **argv)
 	       "initial sync from leg A to leg B");
 	leg_close(&legs[0]);
 	leg_close(&legs[1]);
-	return assemble_volume(name, argv[1], argv[2], true, false);
+	return assemble_volume(name, argv[1], argv[2], ASM_CREATE);
 out:
 	leg_close(&legs[0]);
 	leg_close(&legs[1]);

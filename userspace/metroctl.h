@@ -136,8 +136,9 @@ int dm_list_metro(const char *only, struct dm_metro_dev **out, int *count);
 const char *dm_last_error(void);
 
 /* cmd-volume.c */
-int assemble_volume(const char *name, const char *path0, const char *path1,
-		    bool from_create, bool quiet_if_active);
+#define ASM_CREATE	1	/* the legs were just formatted by create */
+#define ASM_UDEV	2	/* incremental: active already is fine, no order notes */
+int assemble_volume(const char *name, const char *path0, const char *path1, int flags);
 
 /* Serialise activation against udev-triggered incremental assembly. */
 int metro_lock(void);
