@@ -1,5 +1,153 @@
 # SPDX-License-Identifier: GPL-2.0-only
-# Helpers sourced by tests/cases/*.sh (run inside the test VM).
+#
+# Helpers sourced by tests/cases/*.sh.  The cases run inside the test VM
+# (tests/vm/guest-run.sh) with fresh ramdisks /dev/ram0../dev/ram7 (128 MiB
+# each, allocated lazily), $METROCTL, $METRO_TMP (the case's scratch dir,
+# also its cwd) and $METRO_SRC (the checkout).  Exit 0 pass, 1 fail, 77 skip.
 set -u
+set -o pipefail
+
+: "${METROCTL:=${METRO_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}/userspace/metroctl}"
+: "${METRO_TMP:=$(mktemp -d)}"
+MIB=1048576
+
+log() { echo "$*"; }
 fail() { echo "FAIL: $*"; exit 1; }
-pass() { echo "PASS"; exit 0; }
+pass() { echo "PASS${1:+: $*}"; exit 0; }
+skip() { echo "SKIP: $*"; echo "$*" > "$METRO_TMP/skip-reason"; exit 77; }
+# run CMD...: print and run it, return its status
+run() { echo "+ $*"; "$@"; }
+# must CMD...: print and run it, fail the case when it fails
+must() { echo "+ $*"; "$@" || fail "command failed ($?): $*"; }
+
+# The module and metroctl must be there: a missing one is a failure.
+need_metro() {
+	[ "${METRO_MODULE_OK:-0}" = 1 ] || grep -qw '^metro' <(dmsetup targets 2>/dev/null) ||
+		fail "dm-metro module not loaded (not built? see the modprobe message above)"
+	[ -x "$METROCTL" ] || fail "metroctl not built: $METROCTL"
+}
+
+mc() { echo "+ metroctl $*"; "$METROCTL" "$@"; }
+
+# wait_node PATH: wait up to 5 s for a device node
+wait_node() {
+	local i
+	for i in $(seq 50); do [ -b "$1" ] && return 0; sleep 0.1; done
+	dmsetup mknodes >/dev/null 2>&1
+	[ -b "$1" ] || fail "no device node $1"
+}
+
+# devno DEV -> major:minor
+devno() { local n; n=$(stat -L -c '%t:%T' "$1") || return 1; printf '%d:%d\n' "0x${n%:*}" "0x${n#*:}"; }
+
+# sb_u64 DEV OFFSET / sb_u32 DEV OFFSET: little-endian field of the
+# superblock (sector 8) read straight from the device.
+sb_u64() { od -An -t u8 -j $((4096 + $2)) -N 8 --endian=little "$1" | tr -d ' '; }
+sb_u32() { od -An -t u4 -j $((4096 + $2)) -N 4 --endian=little "$1" | tr -d ' '; }
+sb_magic_ok() { [ "$(sb_u32 "$1" 0)" = $((0x6f72746d)) ]; }
+data_offset() { sb_u64 "$1" 112; }	# sectors
+data_size() { sb_u64 "$1" 120; }	# sectors
+
+# examine_json DEV: metroctl examine --json as one object
+examine_json() { "$METROCTL" examine --json "$1" | jq -c 'if type == "array" then .[0] else . end'; }
+# status_json NAME: the volume's object from metroctl status --json
+status_json() {
+	"$METROCTL" status --json "$1" |
+		jq -c --arg n "$1" 'if type == "array" then (map(select(.name == $n)) | .[0]) else . end'
+}
+
+# dm status fields of a metro volume: st_health NAME etc.
+dm_st() { dmsetup status "$1" | awk -v f="$2" '$3 == "metro" { print $f }'; }
+st_health() { dm_st "$1" 7; }
+st_sync() { dm_st "$1" 8; }
+st_action() { dm_st "$1" 9; }
+st_dirty() { dm_st "$1" 10; }
+st_region() { dm_st "$1" 11; }
+st_mdwrites() { dm_st "$1" 12; }
+st_reads_a() { dm_st "$1" 13; }
+st_reads_b() { dm_st "$1" 14; }
+show_status() { echo "status $1: $(dmsetup status "$1" 2>&1)"; }
+
+# wait_sync NAME [TIMEOUT]: until health AA, in_sync == total, action idle
+wait_sync() {
+	local name=$1 t=${2:-120} start=$SECONDS s
+	while :; do
+		s=$(dmsetup status "$name") || fail "dmsetup status $name failed"
+		set -- $s
+		local in=${8%/*} tot=${8#*/}
+		if [ "$7" = AA ] && [ "$in" = "$tot" ] && [ "$9" = idle ]; then
+			echo "in sync after $((SECONDS - start))s: $s"
+			return 0
+		fi
+		[ $((SECONDS - start)) -ge "$t" ] && fail "not in sync after ${t}s: $s"
+		sleep 0.5
+	done
+}
+
+# sum_range DEV START_SECTOR SECTORS: md5 of that range, read with O_DIRECT
+sum_range() {
+	dd if="$1" iflag=direct,skip_bytes,count_bytes bs=1M skip=$(($2 * 512)) \
+		count=$(($3 * 512)) status=none | md5sum | cut -d' ' -f1
+}
+
+# legs_identical A B [SECTORS]: data areas of both legs hold the same bytes
+legs_identical() {
+	local a=$1 b=$2 oa ob n sa sb
+	oa=$(data_offset "$a"); ob=$(data_offset "$b")
+	n=${3:-$(data_size "$a")}
+	[ -n "$oa" ] && [ -n "$ob" ] && [ -n "$n" ] || fail "cannot read the superblocks of $a $b"
+	sa=$(sum_range "$a" "$oa" "$n"); sb=$(sum_range "$b" "$ob" "$n")
+	if [ "$sa" != "$sb" ]; then
+		echo "legs differ: $a@$oa $sa, $b@$ob $sb ($n sectors)"
+		dd if="$a" iflag=direct,skip_bytes,count_bytes bs=1M skip=$((oa * 512)) count=$((n * 512)) status=none > "$METRO_TMP/leg-a.bin"
+		dd if="$b" iflag=direct,skip_bytes,count_bytes bs=1M skip=$((ob * 512)) count=$((n * 512)) status=none > "$METRO_TMP/leg-b.bin"
+		cmp -l "$METRO_TMP/leg-a.bin" "$METRO_TMP/leg-b.bin" | awk '{print int(($1-1)/512)}' | uniq |
+			awk 'NR<=20 {printf "differing sector (data area): %d (region of 8192: %d)\n", $1, int($1/8192)} END {print NR " differing sectors"}'
+		rm -f "$METRO_TMP/leg-a.bin" "$METRO_TMP/leg-b.bin"
+		return 1
+	fi
+	echo "legs identical: $n sectors, md5 $sa"
+}
+
+# randfile FILE MIB: random content
+randfile() { head -c $(($2 * MIB)) /dev/urandom > "$1"; }
+
+# write_file FILE DEV OFFSET_MIB: write FILE into DEV with O_DIRECT
+write_file() { dd if="$1" of="$2" bs=1M seek="$3" oflag=direct conv=notrunc,fsync status=none; }
+# check_file FILE DEV OFFSET_MIB: DEV holds FILE there
+check_file() {
+	local n
+	n=$(stat -c %s "$1")
+	cmp <(dd if="$2" iflag=direct,skip_bytes,count_bytes bs=1M skip=$(($3 * MIB)) count="$n" status=none) "$1"
+}
+
+# fio_verify_write DEV OFFSET SIZE [extra fio args]: random writes with
+# verification (fails on any I/O error or verify mismatch)
+fio_verify_write() {
+	local dev=$1 off=$2 size=$3; shift 3
+	echo "+ fio randwrite+verify $dev offset=$off size=$size $*"
+	fio --name=vw --filename="$dev" --ioengine=libaio --direct=1 --rw=randwrite \
+		--bsrange=4k-64k --iodepth=16 --offset="$off" --size="$size" \
+		--verify=crc32c --verify_fatal=1 --do_verify=1 --verify_state_save=0 \
+		--group_reporting --output="$METRO_TMP/fio-vw.out" "$@"
+	local rc=$?
+	[ $rc = 0 ] || { echo "fio failed ($rc):"; cat "$METRO_TMP/fio-vw.out"; }
+	return $rc
+}
+
+# sysfs read/flush counters of a block device (by /dev path)
+blk_name() { basename "$(readlink -f "$1")"; }
+blk_stat() { awk -v f="$2" '{print $f}' "/sys/block/$(blk_name "$1")/stat"; }
+
+# scratch_disk N: /dev/vdX with serial scratchN (tests/vm/run.sh --scratch-disks)
+# disk_by_serial S: /dev/vdX with serial S
+disk_by_serial() {
+	local d
+	for d in /sys/block/vd*; do
+		[ -e "$d/serial" ] && [ "$(cat "$d/serial")" = "$1" ] && { echo "/dev/${d##*/}"; return 0; }
+	done
+	return 1
+}
+scratch_disk() { disk_by_serial "scratch$1"; }
+
+cd "$METRO_TMP" 2>/dev/null || true

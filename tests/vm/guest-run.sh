@@ -78,7 +78,7 @@ reset_devices() {
 	dmsetup remove_all --force >/dev/null 2>&1
 	dmsetup remove_all --force >/dev/null 2>&1
 	modprobe -r brd 2>/dev/null
-	modprobe brd rd_nr="${METRO_RD_NR:-4}" rd_size="${METRO_RD_SIZE:-131072}" ||
+	modprobe brd rd_nr="${METRO_RD_NR:-8}" rd_size="${METRO_RD_SIZE:-131072}" ||
 		echo "# metro-vm: modprobe brd failed"
 	# brd's nodes appear in devtmpfs; wait for them anyway
 	local i

@@ -1,0 +1,68 @@
+#!/bin/bash
+# Flushes and FUA writes on the volume reach both legs.  The legs are
+# virtio-blk disks with a volatile write cache (qemu cache=writeback);
+# virtio-blk has no native FUA, so the block layer turns a FUA write into
+# write + flush and field 15 of /sys/block/vdX/stat (flush I/Os) counts both.
+# metro-disks: 2
+. "$(dirname "$0")/lib.sh"
+need_metro
+
+A=$(scratch_disk 0) && B=$(scratch_disk 1) || skip "no scratch virtio disks (run via tests/vm/run.sh)"
+log "legs $A $B"
+for L in $A $B; do
+	wc=$(cat /sys/block/$(blk_name $L)/queue/write_cache)
+	[ "$wc" = "write back" ] || fail "$L write_cache is '$wc', the harness should give 'write back'"
+done
+V=ff
+must mc create $V $A $B --assume-clean
+must mc stop $V
+size=$(data_size $A)
+# a long clear_delay keeps the bitmap clearer (which flushes) out of the way
+must dmsetup create $V --table "0 $size metro $A $B 2 clear_delay 600000"
+wait_node /dev/mapper/$V
+show_status $V
+dmsetup table $V
+wc=$(cat /sys/block/$(blk_name /dev/mapper/$V)/queue/write_cache)
+[ "$wc" = "write back" ] || fail "the volume's write_cache is '$wc': file systems would never send it flushes"
+
+flushes() { echo "$(blk_stat $A 15) $(blk_stat $B 15)"; }
+# mark the regions first, so the writes below need no metadata I/O
+must dd if=/dev/urandom of=/dev/mapper/$V bs=1M count=4 oflag=direct status=none
+sleep 1
+
+set -- $(flushes); a0=$1 b0=$2
+must dd if=/dev/urandom of=/dev/mapper/$V bs=4k count=8 oflag=direct status=none
+set -- $(flushes); log "plain O_DIRECT writes: flushes A +$(($1 - a0)) B +$(($2 - b0)) (expected 0)"
+
+set -- $(flushes); a0=$1 b0=$2
+must dd if=/dev/urandom of=/dev/mapper/$V bs=4k count=16 conv=fsync status=none
+set -- $(flushes); da=$(($1 - a0)) db=$(($2 - b0))
+log "buffered write + fsync: flushes A +$da B +$db"
+[ $da -ge 1 ] || fail "fsync on the volume sent no flush to leg A"
+[ $db -ge 1 ] || fail "fsync on the volume sent no flush to leg B"
+
+set -- $(flushes); a0=$1 b0=$2
+must dd if=/dev/urandom of=/dev/mapper/$V bs=4k count=8 seek=16 status=none
+must sync
+set -- $(flushes); da=$(($1 - a0)) db=$(($2 - b0))
+log "buffered write + sync: flushes A +$da B +$db"
+[ $da -ge 1 ] && [ $db -ge 1 ] || fail "sync did not flush both legs"
+
+N=8
+set -- $(flushes); a0=$1 b0=$2
+must dd if=/dev/urandom of=/dev/mapper/$V bs=4k count=$N oflag=direct,dsync status=none
+set -- $(flushes); da=$(($1 - a0)) db=$(($2 - b0))
+log "$N FUA (O_DIRECT|O_DSYNC) writes: flushes A +$da B +$db"
+[ $da -ge $N ] || fail "leg A saw $da flushes for $N FUA writes: FUA did not reach it"
+[ $db -ge $N ] || fail "leg B saw $db flushes for $N FUA writes: FUA did not reach it"
+
+# fio with fdatasync after each write
+set -- $(flushes); a0=$1 b0=$2
+must fio --name=ff --filename=/dev/mapper/$V --ioengine=sync --rw=randwrite --bs=4k --size=4M \
+	--number_ios=16 --fdatasync=1 --output="$METRO_TMP/fio.out"
+set -- $(flushes); da=$(($1 - a0)) db=$(($2 - b0))
+log "fio 16 writes with fdatasync: flushes A +$da B +$db"
+[ $da -ge 16 ] && [ $db -ge 16 ] || fail "fdatasync did not flush both legs for every write"
+show_status $V
+must dmsetup remove $V
+pass

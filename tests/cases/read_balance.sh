@@ -1,0 +1,36 @@
+#!/bin/bash
+# Under a parallel read load both legs of an in-sync volume serve reads.
+. "$(dirname "$0")/lib.sh"
+need_metro
+
+A=/dev/ram0 B=/dev/ram1 V=rb
+must mc create $V $A $B --assume-clean
+wait_node /dev/mapper/$V
+# put data there so reads hit allocated pages
+randfile pat 32
+must write_file pat /dev/mapper/$V 0
+wait_sync $V 30
+
+ra0=$(st_reads_a $V) rb0=$(st_reads_b $V)
+sa0=$(blk_stat $A 1) sb0=$(blk_stat $B 1)
+show_status $V
+must fio --name=rb --filename=/dev/mapper/$V --ioengine=libaio --direct=1 --rw=randread \
+	--bs=4k --iodepth=16 --numjobs=4 --size=32M --runtime=5 --time_based \
+	--group_reporting --output="$METRO_TMP/fio.out"
+grep -E 'read:|IOPS' "$METRO_TMP/fio.out" | head -n 3
+show_status $V
+ra=$(( $(st_reads_a $V) - ra0 )) rb=$(( $(st_reads_b $V) - rb0 ))
+sa=$(( $(blk_stat $A 1) - sa0 )) sb=$(( $(blk_stat $B 1) - sb0 ))
+log "status reads: leg A +$ra, leg B +$rb; /sys/block stat reads: $A +$sa, $B +$sb"
+tot=$((ra + rb))
+[ "$tot" -gt 1000 ] || fail "too few reads counted in status ($tot)"
+[ $((ra * 10)) -ge "$tot" ] || fail "leg A served under 10% of the reads ($ra of $tot)"
+[ $((rb * 10)) -ge "$tot" ] || fail "leg B served under 10% of the reads ($rb of $tot)"
+st=$((sa + sb))
+[ $((sa * 10)) -ge "$st" ] || fail "$A completed under 10% of the reads ($sa of $st)"
+[ $((sb * 10)) -ge "$st" ] || fail "$B completed under 10% of the reads ($sb of $st)"
+# the status counters and the devices' own counters roughly agree
+[ "$st" -ge $((tot / 2)) ] || fail "ramdisks completed far fewer reads ($st) than status counts ($tot)"
+check_file pat /dev/mapper/$V 0 || fail "data read back wrong"
+must mc stop $V
+pass

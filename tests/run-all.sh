@@ -1,0 +1,120 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Run the dm-metro test suites and print one final line
+#   N passed, N failed, N skipped
+# exiting non-zero when anything failed.
+#
+#   tests/run-all.sh [--unit-only | --vm-only] [CASE...]
+#
+# Unit suite: make -C tests/unit run (TAP "ok N - name" / "not ok N - name").
+# VM suite: every tests/cases/*.sh.  Cases run in one VM boot, except those
+# with a "# metro-boot: host" line, which run on the host and boot the VM
+# themselves (crash tests).  Logs go to build/test-logs/.
+set -u
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+cd "$TOP" || exit 2
+LOGS=$TOP/build/test-logs
+mkdir -p "$LOGS"
+
+unit=1 vm=1 only=()
+for a in "$@"; do
+	case "$a" in
+	--unit-only) vm=0 ;;
+	--vm-only) unit=0 ;;
+	-h|--help) sed -n '4,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-*) echo "run-all.sh: unknown option $a" >&2; exit 2 ;;
+	*) only+=("$(basename "${a%.sh}")") ;;
+	esac
+done
+
+npass=0 nfail=0 nskip=0 start=$SECONDS
+# count FILE: add its TAP result lines to the totals
+count() {
+	local p f s
+	p=$(grep -cE '^ok ' "$1")
+	s=$(grep -cE '^ok .*# *SKIP' "$1")
+	f=$(grep -cE '^not ok ' "$1")
+	npass=$((npass + p - s)) nskip=$((nskip + s)) nfail=$((nfail + f))
+}
+result() {	# result ok|fail|skip NAME [why]
+	case "$1" in
+	ok) echo "ok - $2"; npass=$((npass + 1)) ;;
+	skip) echo "ok - $2 # SKIP ${3:-}"; nskip=$((nskip + 1)) ;;
+	*) echo "not ok - $2${3:+ # $3}"; nfail=$((nfail + 1)) ;;
+	esac
+}
+
+# --- unit tests ---------------------------------------------------------------
+if [ "$unit" = 1 ]; then
+	echo "=== unit tests: make -C tests/unit run"
+	ulog=$LOGS/unit.log
+	if [ -f tests/unit/Makefile ]; then
+		make -C tests/unit run > "$ulog" 2>&1
+		urc=$?
+		grep -E '^(not )?ok ' "$ulog"
+		count "$ulog"
+		n=$(grep -cE '^(not )?ok ' "$ulog")
+		if [ "$urc" != 0 ] && ! grep -qE '^not ok ' "$ulog"; then
+			tail -n 30 "$ulog"
+			result fail unit-suite "make -C tests/unit run exited $urc, see $ulog"
+		elif [ "$n" = 0 ]; then
+			tail -n 30 "$ulog"
+			result fail unit-suite "no test results from make -C tests/unit run"
+		fi
+	else
+		result fail unit-suite "tests/unit/Makefile missing: no unit suite"
+	fi
+fi
+
+# --- VM tests -----------------------------------------------------------------
+if [ "$vm" = 1 ]; then
+	boot=() host=()
+	for f in tests/cases/*.sh; do
+		c=$(basename "$f" .sh)
+		[ "$c" = lib ] && continue
+		if [ ${#only[@]} -gt 0 ]; then
+			case " ${only[*]} " in *" $c "*) ;; *) continue ;; esac
+		fi
+		if grep -q '^# metro-boot: host' "$f"; then host+=("$c"); else boot+=("$c"); fi
+	done
+	[ -f dm-metro/dm-metro.ko ] || echo "run-all.sh: warning: dm-metro/dm-metro.ko not built" >&2
+	[ -x userspace/metroctl ] || echo "run-all.sh: warning: userspace/metroctl not built" >&2
+	if [ ${#boot[@]} -gt 0 ]; then
+		echo "=== VM tests (one boot): ${boot[*]}"
+		vlog=$LOGS/vm-main.log
+		./tests/vm/run.sh --timeout "${METRO_VM_TIMEOUT:-1500}" --log "$LOGS/vm-main.console" \
+			"${boot[@]}" > "$vlog" 2>&1
+		vrc=$?
+		grep -E '^(not )?ok ' "$vlog" > "$LOGS/vm-main.results"
+		res=$(cat "$LOGS/vm-main.results")
+		[ -n "$res" ] && echo "$res"
+		count "$LOGS/vm-main.results"
+		# show the output of failed cases
+		for c in $(sed -n 's/^not ok - \([^ ]*\).*/\1/p' "$vlog"); do
+			echo "--- output of $c (full console: $LOGS/vm-main.console)"
+			awk -v c="$c" 'index($0, "| # metro-vm: --- " c " ") == 1 {p = 1}
+				p {print} index($0, "| not ok - " c) == 1 {p = 0}' "$vlog" | tail -n 150
+		done
+		if [ "$vrc" = 2 ] || [ -z "$res" ]; then
+			tail -n 40 "$vlog"
+			result fail vm-harness "tests/vm/run.sh exited $vrc, see $vlog"
+		fi
+	fi
+	for c in "${host[@]}"; do
+		echo "=== VM test with its own boots: $c"
+		hlog=$LOGS/$c.log
+		timeout -k 10 "${METRO_HOST_CASE_TIMEOUT:-1200}" bash "tests/cases/$c.sh" > "$hlog" 2>&1
+		rc=$?
+		grep -E '^(# |FAIL|PASS|SKIP)' "$hlog" | tail -n 20
+		case $rc in
+		0) result ok "$c" ;;
+		77) result skip "$c" "$(grep -m1 '^SKIP' "$hlog")" ;;
+		*) tail -n 60 "$hlog"; result fail "$c" "exit status $rc, see $hlog" ;;
+		esac
+	done
+fi
+
+echo "=== run time $((SECONDS - start))s"
+echo "$npass passed, $nfail failed, $nskip skipped"
+[ "$nfail" = 0 ]
