@@ -1,0 +1,566 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * dm-metro: superblocks and write-intent bitmap.
+ *
+ * The on-disk bitmap of every live leg always holds the same bits; @disk_bm
+ * is its in-core image.  A region's bit is set (and committed with REQ_FUA)
+ * before the first write into it, and cleared lazily by a periodic pass
+ * once the region has been quiet for a whole pass and its data has been
+ * flushed on both legs.  All of it runs under md_lock, mostly from the
+ * volume's ordered workqueue, so bitmap writes are naturally batched: bios
+ * needing a mark pile up on the deferred list while the worker writes.
+ */
+#include <linux/blkdev.h>
+#include <linux/crc32c.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/timekeeping.h>
+
+#include "metro-log.h"
+#include "metro-resync.h"
+
+#define METRO_BITS_PER_BLOCK	(METRO_BLOCK_SIZE * 8)
+
+__u32 metro_crc32c(__u32 seed, const void *buf, size_t len)
+{
+	return crc32c(seed, buf, len);
+}
+
+static char metro_leg_letter(unsigned int leg)
+{
+	return 'A' + leg;
+}
+
+/*
+ * Synchronous metadata I/O to the legs in @mask.  Returns the mask of legs
+ * whose I/O failed.
+ */
+static unsigned long metro_md_io(struct metro_c *m, unsigned long mask,
+				 blk_opf_t opf, void *buf, sector_t sector,
+				 sector_t count)
+{
+	struct dm_io_region where[METRO_NR_LEGS];
+	unsigned int leg_of[METRO_NR_LEGS];
+	unsigned long bits = 0, failed = 0;
+	struct dm_io_request req = {
+		.bi_opf = opf,
+		.client = m->io_client,
+	};
+	unsigned int i, n = 0;
+	int r;
+
+	if (is_vmalloc_addr(buf)) {
+		req.mem.type = DM_IO_VMA;
+		req.mem.ptr.vma = buf;
+	} else {
+		req.mem.type = DM_IO_KMEM;
+		req.mem.ptr.addr = buf;
+	}
+
+	for (i = 0; i < METRO_NR_LEGS; i++) {
+		if (!(mask & BIT(i)))
+			continue;
+		where[n].bdev = m->legs[i].dev->bdev;
+		where[n].sector = sector;
+		where[n].count = count;
+		leg_of[n++] = i;
+	}
+	if (!n)
+		return 0;
+
+	r = metro_dm_io(&req, n, where, &bits);
+	if (r && !bits)
+		bits = BIT(n) - 1;
+	for (i = 0; i < n; i++)
+		if (bits & BIT(i))
+			failed |= BIT(leg_of[i]);
+	if (op_is_write(opf))
+		atomic64_add(n * (count >> (ilog2(METRO_BLOCK_SIZE) - SECTOR_SHIFT)),
+			     &m->md_writes);
+	return failed;
+}
+
+static unsigned long metro_alive_mask(struct metro_c *m)
+{
+	unsigned long mask = 0;
+	unsigned int i;
+
+	for (i = 0; i < METRO_NR_LEGS; i++)
+		if (metro_leg_alive(&m->legs[i]))
+			mask |= BIT(i);
+	return mask;
+}
+
+int metro_log_read_sb(struct metro_c *m, struct metro_leg *leg, const char **err)
+{
+	struct metro_sb_info info;
+	void *buf;
+	int r;
+
+	buf = kmalloc(METRO_SB_SIZE, GFP_KERNEL);
+	if (!buf) {
+		*err = "out of memory";
+		return -ENOMEM;
+	}
+	if (metro_md_io(m, BIT(leg->index), REQ_OP_READ, buf, METRO_SB_OFFSET,
+			METRO_BLOCK_SECTORS)) {
+		*err = "cannot read the superblock";
+		r = -EIO;
+		goto out;
+	}
+	r = metro_sb_decode(buf, bdev_nr_sectors(leg->dev->bdev), &info, err);
+	if (!r)
+		leg->sb = info;
+out:
+	kfree(buf);
+	return r;
+}
+
+static u32 metro_leg_state(struct metro_c *m, unsigned int i)
+{
+	if (!metro_leg_alive(&m->legs[i]))
+		return METRO_LEG_F_FAILED;
+	return METRO_LEG_F_ACTIVE | (m->legs[i].stale ? METRO_LEG_F_STALE : 0);
+}
+
+/* Write one superblock per live leg.  Returns the mask of legs that failed. */
+static unsigned long metro_write_sbs(struct metro_c *m)
+{
+	struct metro_sb_info info;
+	unsigned long failed = 0;
+	unsigned int i, j;
+
+	m->events++;
+	for (i = 0; i < METRO_NR_LEGS; i++) {
+		struct metro_leg *leg = &m->legs[i];
+
+		if (!metro_leg_alive(leg))
+			continue;
+		info = leg->sb;
+		info.flags = m->clean ? METRO_SB_F_CLEAN : 0;
+		info.events = m->events;
+		info.utime = ktime_get_real_seconds();
+		for (j = 0; j < METRO_NR_LEGS; j++) {
+			struct metro_leg *other = &m->legs[j];
+
+			/* Each leg is the authority on its own identity. */
+			info.legs[j] = other->sb.legs[j];
+			info.legs[j].state = metro_leg_state(m, j);
+			if (metro_leg_alive(other))
+				info.legs[j].events = m->events;
+		}
+		metro_sb_encode(&info, m->sb_buf);
+		if (metro_md_io(m, BIT(i), REQ_OP_WRITE | REQ_SYNC | REQ_FUA,
+				m->sb_buf, METRO_SB_OFFSET, METRO_BLOCK_SECTORS))
+			failed |= BIT(i);
+		else
+			leg->sb = info;
+	}
+	return failed;
+}
+
+bool metro_log_leg_failed(struct metro_c *m, unsigned int i, const char *why)
+{
+	struct metro_leg *leg = &m->legs[i];
+	unsigned int other = i ^ 1;
+
+	lockdep_assert_held(&m->md_lock);
+	if (!metro_leg_alive(leg))
+		return true;
+	if (!metro_leg_alive(&m->legs[other]))
+		return false;
+
+	set_bit(METRO_LEG_DEAD, &leg->flags);
+	/* The survivor now holds the only current copy of every region. */
+	m->source = other;
+	DMERR("%s: leg %c (%s) failed on %s and is detached; the volume runs on leg %c alone. Repair or replace the leg, then run \"metroctl restore\"",
+	      metro_name(m), metro_leg_letter(i), leg->dev->name, why,
+	      metro_leg_letter(other));
+	return true;
+}
+
+/*
+ * Commit the superblocks of the live legs.  A leg whose superblock write
+ * fails is detached and the other one rewritten, so that the failure is on
+ * disk before anybody relies on it.  Returns -EIO when no leg took it.
+ */
+int metro_log_commit_sb(struct metro_c *m)
+{
+	unsigned long failed;
+	unsigned int i;
+
+	lockdep_assert_held(&m->md_lock);
+	for (;;) {
+		if (!metro_alive_mask(m))
+			return -EIO;
+		failed = metro_write_sbs(m);
+		if (!failed)
+			return 0;
+		if (failed == metro_alive_mask(m))
+			return -EIO;
+		for (i = 0; i < METRO_NR_LEGS; i++)
+			if (failed & BIT(i))
+				metro_log_leg_failed(m, i, "a superblock write");
+	}
+}
+
+/*
+ * Write the changed bitmap blocks to every live leg.  Legs that fail are
+ * detached (and the superblocks rewritten); returns -EIO if none took it.
+ */
+static int metro_write_bitmap(struct metro_c *m)
+{
+	unsigned long failed, mask, all_failed = 0;
+	unsigned int b = 0, e, i;
+
+	lockdep_assert_held(&m->md_lock);
+	mask = metro_alive_mask(m);
+	while ((b = find_next_bit(m->bm_changed, m->bm_blocks, b)) < m->bm_blocks) {
+		e = find_next_zero_bit(m->bm_changed, m->bm_blocks, b);
+		bitmap_clear(m->bm_changed, b, e - b);
+		failed = metro_md_io(m, mask & ~all_failed,
+				     REQ_OP_WRITE | REQ_SYNC | REQ_FUA,
+				     m->disk_bm + (size_t)b * METRO_BLOCK_SIZE,
+				     METRO_BITMAP_OFFSET + (sector_t)b * METRO_BLOCK_SECTORS,
+				     (sector_t)(e - b) * METRO_BLOCK_SECTORS);
+		all_failed |= failed;
+		b = e;
+	}
+	if (!all_failed)
+		return 0;
+	if (all_failed == mask)
+		return -EIO;
+	for (i = 0; i < METRO_NR_LEGS; i++)
+		if (all_failed & BIT(i))
+			metro_log_leg_failed(m, i, "a bitmap write");
+	return metro_log_commit_sb(m);
+}
+
+static void metro_bm_mark(struct metro_c *m, unsigned long r)
+{
+	metro_bm_set(m->disk_bm, r);
+	set_bit(r / METRO_BITS_PER_BLOCK, m->bm_changed);
+}
+
+static void metro_bm_unmark(struct metro_c *m, unsigned long r)
+{
+	metro_bm_clear(m->disk_bm, r);
+	set_bit(r / METRO_BITS_PER_BLOCK, m->bm_changed);
+}
+
+static void metro_bio_regions(struct metro_c *m, struct bio *bio,
+			      unsigned long *first, unsigned long *last)
+{
+	*first = metro_region(m, bio->bi_iter.bi_sector);
+	*last = bio_sectors(bio) ?
+		metro_region(m, bio_end_sector(bio) - 1) : *first;
+}
+
+int metro_log_mark(struct metro_c *m, struct bio_list *bios)
+{
+	unsigned long r, first, last;
+	struct bio *bio;
+	bool changed = false;
+	int ret = 0;
+
+	mutex_lock(&m->md_lock);
+	bio_list_for_each(bio, bios) {
+		metro_bio_regions(m, bio, &first, &last);
+		for (r = first; r <= last; r++) {
+			if (metro_bm_test(m->disk_bm, r))
+				continue;
+			metro_bm_mark(m, r);
+			changed = true;
+		}
+	}
+	if (changed)
+		ret = metro_write_bitmap(m);
+	if (!ret) {
+		bio_list_for_each(bio, bios) {
+			metro_bio_regions(m, bio, &first, &last);
+			for (r = first; r <= last; r++)
+				if (!test_and_set_bit(r, m->dirty))
+					atomic_inc(&m->nr_dirty);
+		}
+	}
+	mutex_unlock(&m->md_lock);
+	return ret;
+}
+
+/* Flush the data of every live leg; failing legs are detached. */
+static int metro_flush_legs(struct metro_c *m)
+{
+	unsigned long failed = 0, mask = metro_alive_mask(m);
+	unsigned int i;
+
+	for (i = 0; i < METRO_NR_LEGS; i++)
+		if ((mask & BIT(i)) && blkdev_issue_flush(m->legs[i].dev->bdev))
+			failed |= BIT(i);
+	if (!failed)
+		return 0;
+	if (failed == mask)
+		return -EIO;
+	for (i = 0; i < METRO_NR_LEGS; i++)
+		if (failed & BIT(i))
+			metro_log_leg_failed(m, i, "a flush");
+	return metro_log_commit_sb(m);
+}
+
+/*
+ * Clear the on-disk bits of the regions collected in @clearing, after
+ * flushing the legs so that the data the bits protect is durable.  If the
+ * flush fails everywhere the bits go back into @dirty.
+ */
+static void metro_clear_collected(struct metro_c *m, unsigned long n)
+{
+	unsigned long r;
+
+	if (!n)
+		return;
+	if (metro_flush_legs(m)) {
+		for_each_set_bit(r, m->clearing, m->nr_regions)
+			set_bit(r, m->dirty);
+		bitmap_zero(m->clearing, m->nr_regions);
+		return;
+	}
+	for_each_set_bit(r, m->clearing, m->nr_regions) {
+		metro_bm_unmark(m, r);
+		atomic_dec(&m->nr_dirty);
+	}
+	bitmap_zero(m->clearing, m->nr_regions);
+	/* A failure here leaves bits set on disk: harmless, only more resync. */
+	metro_write_bitmap(m);
+}
+
+/*
+ * Move quiet dirty regions to @clearing.  This pairs with the write fast
+ * path (metro_write_fast()): the writer increments the bucket's in-flight
+ * count and then tests @dirty, we clear @dirty and then test the count, with
+ * a full barrier on each side.  Either the writer sees the bit clear and
+ * takes the slow path (which sets it again on disk first), or we see the
+ * writer and leave the region alone.  A bucket shared with another busy
+ * region only delays the clear.
+ */
+static unsigned long metro_collect_quiet(struct metro_c *m, bool all_quiet)
+{
+	unsigned long r, n = 0;
+
+	for_each_set_bit(r, m->dirty, m->nr_regions) {
+		if (test_bit(r, m->out_of_sync))
+			continue;
+		if (!all_quiet && test_bit(r, m->active))
+			continue;
+		clear_bit(r, m->dirty);
+		/* Clear before reading the count: pairs with the write path. */
+		smp_mb__after_atomic();
+		if (atomic_read(metro_bucket(m, r)) ||
+		    atomic_read(&m->inflight_wide)) {
+			set_bit(r, m->dirty);
+			continue;
+		}
+		__set_bit(r, m->clearing);
+		n++;
+	}
+	return n;
+}
+
+void metro_log_clear_work(struct work_struct *ws)
+{
+	struct metro_c *m = container_of(to_delayed_work(ws), struct metro_c,
+					 clear_work);
+	unsigned long i, n, words = BITS_TO_LONGS(m->nr_regions);
+
+	mutex_lock(&m->md_lock);
+	if (!READ_ONCE(m->suspended)) {
+		n = metro_collect_quiet(m, false);
+		/* Start the next observation period. */
+		for (i = 0; i < words; i++)
+			if (m->active[i])
+				xchg(&m->active[i], 0);
+		metro_clear_collected(m, n);
+	}
+	mutex_unlock(&m->md_lock);
+
+	spin_lock_irq(&m->lock);
+	if (!m->suspended)
+		queue_delayed_work(m->wq, &m->clear_work,
+				   msecs_to_jiffies(m->clear_delay));
+	spin_unlock_irq(&m->lock);
+}
+
+void metro_log_suspend(struct metro_c *m)
+{
+	unsigned long n;
+
+	mutex_lock(&m->md_lock);
+	if (metro_alive_mask(m)) {
+		/* dm has drained all I/O: every region not out of sync is quiet. */
+		n = metro_collect_quiet(m, true);
+		metro_clear_collected(m, n);
+		bitmap_zero(m->active, m->nr_regions);
+		m->clean = true;
+		if (metro_log_commit_sb(m))
+			DMERR("%s: cannot mark the superblocks clean", metro_name(m));
+	}
+	mutex_unlock(&m->md_lock);
+}
+
+void metro_log_sync_done(struct metro_c *m)
+{
+	unsigned int i;
+	bool changed = false;
+
+	mutex_lock(&m->md_lock);
+	if (!atomic_read(&m->nr_out_of_sync) && metro_nr_alive(m) == METRO_NR_LEGS) {
+		for (i = 0; i < METRO_NR_LEGS; i++) {
+			if (m->legs[i].stale) {
+				m->legs[i].stale = false;
+				changed = true;
+			}
+		}
+		if (changed) {
+			if (metro_log_commit_sb(m))
+				DMERR("%s: cannot record the end of resync",
+				      metro_name(m));
+			else
+				DMINFO("%s: resync complete, both legs in sync",
+				       metro_name(m));
+		}
+	}
+	mutex_unlock(&m->md_lock);
+	if (changed)
+		dm_table_event(m->ti->table);
+}
+
+/* Newest superblock among the live legs, by events. */
+static struct metro_sb_info *metro_newest_sb(struct metro_c *m)
+{
+	struct metro_sb_info *newest = NULL;
+	unsigned int i;
+
+	for (i = 0; i < METRO_NR_LEGS; i++) {
+		if (!metro_leg_alive(&m->legs[i]))
+			continue;
+		if (!newest || m->legs[i].sb.events > newest->events)
+			newest = &m->legs[i].sb;
+	}
+	return newest;
+}
+
+/*
+ * Decide which leg is the resync target.  A leg is stale when the newest
+ * superblock records it as FAILED or STALE, or when it is detached now.
+ * Should the newest superblock condemn both, the leg that wrote it wins.
+ */
+static void metro_pick_source(struct metro_c *m, struct metro_sb_info *newest)
+{
+	unsigned int i;
+
+	for (i = 0; i < METRO_NR_LEGS; i++)
+		m->legs[i].stale = !metro_leg_alive(&m->legs[i]) ||
+			(newest->legs[i].state & (METRO_LEG_F_FAILED | METRO_LEG_F_STALE));
+	if (m->legs[0].stale && m->legs[1].stale)
+		m->legs[newest->leg].stale = false;
+	m->source = m->legs[0].stale ? 1 : 0;
+}
+
+int metro_log_load(struct metro_c *m)
+{
+	struct metro_sb_info *newest;
+	unsigned long r, n_oos = 0;
+	const char *err;
+	unsigned int i;
+	u8 *buf;
+	int ret = 0;
+
+	buf = kvmalloc(m->bm_bytes, GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+
+	mutex_lock(&m->md_lock);
+	/* Re-read: the previous table may have written them at its suspend. */
+	for (i = 0; i < METRO_NR_LEGS; i++) {
+		struct metro_leg *leg = &m->legs[i];
+		u8 vol_uuid[METRO_UUID_LEN];
+
+		if (!metro_leg_alive(leg))
+			continue;
+		memcpy(vol_uuid, leg->sb.vol_uuid, METRO_UUID_LEN);
+		ret = metro_log_read_sb(m, leg, &err);
+		if (!ret && memcmp(vol_uuid, leg->sb.vol_uuid, METRO_UUID_LEN)) {
+			err = "superblock now belongs to another volume";
+			ret = -EINVAL;
+		}
+		if (ret) {
+			DMERR("%s: leg %c (%s): %s", metro_name(m),
+			      metro_leg_letter(i), leg->dev->name, err);
+			if (!metro_log_leg_failed(m, i, "activation"))
+				goto out;
+		}
+	}
+
+	newest = metro_newest_sb(m);
+	m->events = newest->events;
+	metro_pick_source(m, newest);
+
+	/* The union of the bitmaps is the set of regions that may differ. */
+	memset(m->disk_bm, 0, m->bm_bytes);
+	for (i = 0; i < METRO_NR_LEGS; i++) {
+		size_t k;
+
+		if (!metro_leg_alive(&m->legs[i]))
+			continue;
+		if (metro_md_io(m, BIT(i), REQ_OP_READ, buf, METRO_BITMAP_OFFSET,
+				m->bm_bytes >> SECTOR_SHIFT)) {
+			DMERR("%s: leg %c (%s): cannot read the bitmap",
+			      metro_name(m), metro_leg_letter(i),
+			      m->legs[i].dev->name);
+			ret = -EIO;
+			if (!metro_log_leg_failed(m, i, "activation"))
+				goto out;
+			metro_pick_source(m, newest);
+			continue;
+		}
+		for (k = 0; k < m->bm_bytes; k++)
+			m->disk_bm[k] |= buf[k];
+	}
+	ret = 0;
+
+	bitmap_zero(m->dirty, m->nr_regions);
+	bitmap_zero(m->out_of_sync, m->nr_regions);
+	bitmap_zero(m->active, m->nr_regions);
+	bitmap_zero(m->clearing, m->nr_regions);
+	/* Bits past the last region are padding and stay zero on disk. */
+	for (r = m->nr_regions; r < (unsigned long)m->bm_bytes * 8; r++)
+		metro_bm_clear(m->disk_bm, r);
+	for (r = 0; r < m->nr_regions; r++) {
+		if (metro_bm_test(m->disk_bm, r)) {
+			__set_bit(r, m->dirty);
+			__set_bit(r, m->out_of_sync);
+			n_oos++;
+		}
+	}
+	atomic_set(&m->nr_dirty, n_oos);
+	atomic_set(&m->nr_out_of_sync, n_oos);
+	m->resync_cursor = 0;
+
+	/* Both live legs get the union, then superblocks saying "in use". */
+	bitmap_fill(m->bm_changed, m->bm_blocks);
+	m->clean = false;
+	ret = metro_write_bitmap(m);
+	if (!ret)
+		ret = metro_log_commit_sb(m);
+	if (ret) {
+		DMERR("%s: cannot write metadata to any leg", metro_name(m));
+		goto out;
+	}
+	DMINFO("%s: activated: leg A %s, leg B %s, %lu of %lu regions to resync from leg %c",
+	       metro_name(m),
+	       !metro_leg_alive(&m->legs[0]) ? "failed" : m->legs[0].stale ? "stale" : "current",
+	       !metro_leg_alive(&m->legs[1]) ? "failed" : m->legs[1].stale ? "stale" : "current",
+	       n_oos, m->nr_regions, metro_leg_letter(m->source));
+out:
+	mutex_unlock(&m->md_lock);
+	kvfree(buf);
+	return ret;
+}

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * dm-metro: superblocks and the write-intent bitmap.
+ *
+ * Every function here may block; all but metro_log_read_sb() take
+ * md_lock themselves or require it held, as noted.
+ */
+#ifndef DM_METRO_LOG_H
+#define DM_METRO_LOG_H
+
+#include "metro.h"
+
+/* Read and decode the superblock of @leg into leg->sb (ctr, no md_lock). */
+int metro_log_read_sb(struct metro_c *m, struct metro_leg *leg, const char **err);
+
+/* Load superblocks and bitmaps and take ownership of the legs (preresume). */
+int metro_log_load(struct metro_c *m);
+
+/* Mark every region of @bios in the bitmap, committed on every live leg. */
+int metro_log_mark(struct metro_c *m, struct bio_list *bios);
+
+/* The periodic clearing pass (delayed work on m->wq). */
+void metro_log_clear_work(struct work_struct *ws);
+
+/* Clear every quiet region and mark the superblocks clean (postsuspend). */
+void metro_log_suspend(struct metro_c *m);
+
+/*
+ * Detach @leg after an error; needs md_lock.  Returns false (and detaches
+ * nothing) when @leg is the last live leg.  The caller must then call
+ * metro_log_commit_sb() before completing any bio that depends on it.
+ */
+bool metro_log_leg_failed(struct metro_c *m, unsigned int leg, const char *why);
+
+/* Write the superblocks of the live legs (events++); needs md_lock. */
+int metro_log_commit_sb(struct metro_c *m);
+
+/* Clear the stale flag once resync has copied everything; takes md_lock. */
+void metro_log_sync_done(struct metro_c *m);
+
+#endif /* DM_METRO_LOG_H */

@@ -1,0 +1,236 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * dm-metro: background resync.
+ *
+ * Out-of-sync regions are copied from the source leg to the other one by
+ * kcopyd, up to METRO_RESYNC_SLOTS regions at a time.  A region taken for
+ * copying gets its @copying bit first; from then on new writes into it are
+ * parked (metro_resync_park()), and the copy itself only starts once the
+ * writes already in flight in the region's bucket have drained.  This is
+ * the same Dekker pairing as the clearing pass: the copier sets @copying
+ * and then reads the bucket count, the writer increments the count and then
+ * tests @copying.  A write completing in a bucket with a pending copy kicks
+ * the engine; a slow timer covers buckets shared with other regions.
+ */
+#include <linux/jiffies.h>
+#include <linux/minmax.h>
+
+#include "metro-io.h"
+#include "metro-resync.h"
+
+/* Retry period for copies waiting on a busy bucket. */
+#define METRO_RESYNC_RETRY	(HZ / 20)
+
+void metro_resync_kick(struct metro_c *m)
+{
+	mod_delayed_work(m->wq, &m->resync_work, 0);
+}
+
+bool metro_resync_park(struct metro_c *m, struct bio *bio,
+		       unsigned long first, unsigned long last)
+{
+	unsigned long flags;
+	bool parked = false;
+
+	spin_lock_irqsave(&m->copy_lock, flags);
+	if (metro_range_copying(m, first, last)) {
+		bio_list_add(&m->copy_waiters, bio);
+		parked = true;
+	}
+	spin_unlock_irqrestore(&m->copy_lock, flags);
+	return parked;
+}
+
+static void metro_copy_done(int read_err, unsigned long write_err, void *context)
+{
+	struct metro_copy *c = context;
+	struct metro_c *m = c->m;
+	unsigned long r = c->region;
+	struct bio_list waiters;
+	unsigned long flags;
+
+	if (read_err) {
+		DMERR_LIMIT("%s: resync cannot read region %lu from leg %c; resync paused: check the leg, then send \"resume_resync\"",
+			    metro_name(m), r, 'A' + c->src);
+		spin_lock_irqsave(&m->copy_lock, flags);
+		m->resync_error = true;
+		spin_unlock_irqrestore(&m->copy_lock, flags);
+	} else if (write_err) {
+		set_bit(METRO_WORK_FAIL_LEG + (c->src ^ 1), &m->work_flags);
+		metro_wake_worker(m);
+	} else if (test_and_clear_bit(r, m->out_of_sync)) {
+		if (atomic_dec_and_test(&m->nr_out_of_sync)) {
+			set_bit(METRO_WORK_SYNC_DONE, &m->work_flags);
+			metro_wake_worker(m);
+		}
+	}
+
+	bio_list_init(&waiters);
+	spin_lock_irqsave(&m->copy_lock, flags);
+	clear_bit(r, m->copying);
+	c->used = false;
+	c->started = false;
+	bio_list_merge(&waiters, &m->copy_waiters);
+	bio_list_init(&m->copy_waiters);
+	spin_unlock_irqrestore(&m->copy_lock, flags);
+
+	/* Parked writes retry; those still blocked by another copy re-park. */
+	metro_defer_bios(m, &waiters);
+
+	atomic_dec(&m->copies_inflight);
+	wake_up(&m->copy_wait);
+	metro_resync_kick(m);
+}
+
+/* Next out-of-sync region not already being copied; copy_lock held. */
+static unsigned long metro_next_region(struct metro_c *m)
+{
+	unsigned long r = m->resync_cursor;
+	bool wrapped = false;
+
+	for (;;) {
+		r = find_next_bit(m->out_of_sync, m->nr_regions, r);
+		if (r >= m->nr_regions) {
+			if (wrapped)
+				return m->nr_regions;
+			wrapped = true;
+			r = 0;
+			continue;
+		}
+		if (!test_bit(r, m->copying))
+			break;
+		r++;
+	}
+	m->resync_cursor = r + 1;
+	return r;
+}
+
+/* Charge a copy of @sectors to the rate limit; copy_lock held. */
+static void metro_resync_charge(struct metro_c *m, sector_t sectors)
+{
+	u64 j;
+
+	if (!m->resync_rate)
+		return;
+	j = div_u64((u64)sectors * HZ, (u64)m->resync_rate * 2);
+	if (time_before(m->resync_next, jiffies))
+		m->resync_next = jiffies;
+	m->resync_next += (unsigned long)j;
+}
+
+static void metro_copy_start(struct metro_c *m, struct metro_copy *c)
+{
+	sector_t start = (sector_t)c->region << m->region_shift;
+	struct dm_io_region from, to;
+
+	from.bdev = m->legs[c->src].dev->bdev;
+	from.sector = m->data_offset + start;
+	from.count = min_t(sector_t, m->region_sectors, m->data_size - start);
+	to = from;
+	to.bdev = m->legs[c->src ^ 1].dev->bdev;
+	dm_kcopyd_copy(m->kcopyd, &from, 1, &to, 0, metro_copy_done, c);
+}
+
+void metro_resync_work(struct work_struct *ws)
+{
+	struct metro_c *m = container_of(to_delayed_work(ws), struct metro_c,
+					 resync_work);
+	struct metro_copy *start[METRO_RESYNC_SLOTS];
+	unsigned long delay = 0;
+	unsigned int i, n = 0, src;
+
+	spin_lock_irq(&m->copy_lock);
+	src = READ_ONCE(m->source);
+	if (!m->resync_running || m->resync_paused || m->resync_error ||
+	    metro_nr_alive(m) != METRO_NR_LEGS)
+		goto out;
+
+	for (i = 0; i < METRO_RESYNC_SLOTS; i++) {
+		struct metro_copy *c = &m->slots[i];
+
+		if (!c->used) {
+			if (!atomic_read(&m->nr_out_of_sync))
+				continue;
+			if (m->resync_rate && time_before(jiffies, m->resync_next)) {
+				delay = m->resync_next - jiffies;
+				continue;
+			}
+			c->region = metro_next_region(m);
+			if (c->region >= m->nr_regions)
+				continue;
+			c->used = true;
+			c->started = false;
+			c->src = src;
+			set_bit(c->region, m->copying);
+			/* Pairs with the barrier in the write path. */
+			smp_mb__after_atomic();
+			metro_resync_charge(m, m->region_sectors);
+		}
+		if (c->started)
+			continue;
+		if (atomic_read(metro_bucket(m, c->region)) ||
+		    atomic_read(&m->inflight_wide)) {
+			delay = METRO_RESYNC_RETRY;
+			continue;
+		}
+		c->started = true;
+		atomic_inc(&m->copies_inflight);
+		start[n++] = c;
+	}
+out:
+	spin_unlock_irq(&m->copy_lock);
+
+	for (i = 0; i < n; i++)
+		metro_copy_start(m, start[i]);
+	if (delay)
+		queue_delayed_work(m->wq, &m->resync_work, delay);
+}
+
+void metro_resync_start(struct metro_c *m)
+{
+	spin_lock_irq(&m->copy_lock);
+	m->resync_running = true;
+	m->resync_next = jiffies;
+	spin_unlock_irq(&m->copy_lock);
+	metro_resync_kick(m);
+}
+
+void metro_resync_stop(struct metro_c *m)
+{
+	struct bio_list waiters;
+	unsigned int i;
+
+	spin_lock_irq(&m->copy_lock);
+	m->resync_running = false;
+	spin_unlock_irq(&m->copy_lock);
+	cancel_delayed_work_sync(&m->resync_work);
+
+	/* Give back the regions whose copy never started. */
+	bio_list_init(&waiters);
+	spin_lock_irq(&m->copy_lock);
+	for (i = 0; i < METRO_RESYNC_SLOTS; i++) {
+		struct metro_copy *c = &m->slots[i];
+
+		if (c->used && !c->started) {
+			clear_bit(c->region, m->copying);
+			c->used = false;
+		}
+	}
+	bio_list_merge(&waiters, &m->copy_waiters);
+	bio_list_init(&m->copy_waiters);
+	spin_unlock_irq(&m->copy_lock);
+	metro_defer_bios(m, &waiters);
+
+	wait_event(m->copy_wait, !atomic_read(&m->copies_inflight));
+}
+
+void metro_resync_pause(struct metro_c *m, bool pause)
+{
+	spin_lock_irq(&m->copy_lock);
+	m->resync_paused = pause;
+	if (!pause)
+		m->resync_error = false;
+	spin_unlock_irq(&m->copy_lock);
+	if (!pause)
+		metro_resync_kick(m);
+}

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * dm-metro: background copy of out-of-sync regions.
+ */
+#ifndef DM_METRO_RESYNC_H
+#define DM_METRO_RESYNC_H
+
+#include "metro.h"
+
+/* Allow copies and kick the engine (resume).  May block. */
+void metro_resync_start(struct metro_c *m);
+
+/* Stop starting copies and wait for those in flight (presuspend, dtr). */
+void metro_resync_stop(struct metro_c *m);
+
+/* Kick the engine; any context. */
+void metro_resync_kick(struct metro_c *m);
+
+/* Messages: pause and resume copying.  May block. */
+void metro_resync_pause(struct metro_c *m, bool pause);
+
+/* The engine, as delayed work on m->wq. */
+void metro_resync_work(struct work_struct *ws);
+
+/*
+ * Park a write that found its region being copied.  Returns false if the
+ * copy finished meanwhile (the caller then dispatches the write).  Any
+ * context; the caller must not hold an in-flight count for the bio.
+ */
+bool metro_resync_park(struct metro_c *m, struct bio *bio,
+		       unsigned long first, unsigned long last);
+
+/* True when some region in first..last is being copied; lockless. */
+static inline bool metro_range_copying(struct metro_c *m, unsigned long first,
+				       unsigned long last)
+{
+	return find_next_bit(m->copying, last + 1, first) <= last;
+}
+
+#endif /* DM_METRO_RESYNC_H */

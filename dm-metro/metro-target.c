@@ -1,0 +1,499 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * dm-metro: synchronous two-leg mirror, device-mapper target glue.
+ *
+ * Table line, status, messages and on-disk format are described in
+ * Documentation/dm-metro.rst.  This file holds the constructor and
+ * destructor, the suspend/resume hooks, status and messages; the I/O path
+ * is in metro-io.c, the metadata in metro-log.c and resync in
+ * metro-resync.c.
+ */
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/mm.h>
+
+#include "metro.h"
+#include "metro-io.h"
+#include "metro-log.h"
+#include "metro-resync.h"
+
+/* Constructor and destructor */
+
+static int metro_parse_options(struct metro_c *m, struct dm_arg_set *as,
+			       char **error)
+{
+	static const struct dm_arg _args[] = {
+		{0, 4, "Invalid number of optional arguments"},
+	};
+	unsigned int argc, val;
+	const char *key;
+	int r;
+
+	if (!as->argc)
+		return 0;
+	r = dm_read_arg_group(_args, as, &argc, error);
+	if (r)
+		return r;
+
+	while (argc) {
+		key = dm_shift_arg(as);
+		argc--;
+		if (!argc) {
+			*error = "Optional argument is missing its value";
+			return -EINVAL;
+		}
+		argc--;
+		if (!strcasecmp(key, "resync_rate")) {
+			if (kstrtouint(dm_shift_arg(as), 10, &val) ||
+			    val > METRO_MAX_RESYNC_RATE) {
+				*error = "Invalid resync_rate: expected KiB/s between 0 and 2147483648";
+				return -EINVAL;
+			}
+			m->resync_rate = val;
+		} else if (!strcasecmp(key, "clear_delay")) {
+			if (kstrtouint(dm_shift_arg(as), 10, &val) ||
+			    val < METRO_MIN_CLEAR_DELAY_MS ||
+			    val > METRO_MAX_CLEAR_DELAY_MS) {
+				*error = "Invalid clear_delay: expected milliseconds between 100 and 600000";
+				return -EINVAL;
+			}
+			m->clear_delay = val;
+		} else {
+			*error = "Unknown optional argument: expected resync_rate or clear_delay";
+			return -EINVAL;
+		}
+	}
+	if (as->argc) {
+		*error = "Unexpected arguments after the optional arguments";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int metro_open_legs(struct metro_c *m, char **argv)
+{
+	struct dm_target *ti = m->ti;
+	const char *err;
+	unsigned int i;
+	int r;
+
+	for (i = 0; i < METRO_NR_LEGS; i++) {
+		struct metro_leg *leg = &m->legs[i];
+
+		leg->index = i;
+		r = dm_get_device(ti, argv[i], dm_table_get_mode(ti->table), &leg->dev);
+		if (r) {
+			ti->error = i ? "Cannot open leg B: check the device path" :
+				    "Cannot open leg A: check the device path";
+			return r;
+		}
+	}
+	for (i = 0; i < METRO_NR_LEGS; i++) {
+		struct metro_leg *leg = &m->legs[i];
+
+		r = metro_log_read_sb(m, leg, &err);
+		if (r) {
+			DMERR("leg %c (%s): %s", 'A' + i, leg->dev->name, err);
+			ti->error = i ?
+				"Leg B has no usable dm-metro superblock: see the kernel log" :
+				"Leg A has no usable dm-metro superblock: see the kernel log";
+			return r;
+		}
+	}
+	return 0;
+}
+
+/* Check that both superblocks describe the same volume, in the right order. */
+static int metro_check_legs(struct metro_c *m)
+{
+	struct metro_sb_info *a = &m->legs[0].sb, *b = &m->legs[1].sb;
+	struct dm_target *ti = m->ti;
+
+	if (memcmp(a->vol_uuid, b->vol_uuid, METRO_UUID_LEN)) {
+		ti->error = "Legs belong to different volumes";
+		return -EINVAL;
+	}
+	if (a->leg != METRO_LEG_A || b->leg != METRO_LEG_B) {
+		ti->error = "Legs are in the wrong order: give leg A first, then leg B";
+		return -EINVAL;
+	}
+	if (a->region_sectors != b->region_sectors ||
+	    a->data_offset != b->data_offset || a->data_size != b->data_size ||
+	    a->nr_regions != b->nr_regions) {
+		ti->error = "Legs disagree on the volume geometry: re-create or restore the volume";
+		return -EINVAL;
+	}
+	if (ti->len > a->data_size) {
+		ti->error = "Target length exceeds the data size recorded in the superblocks";
+		return -EINVAL;
+	}
+	m->region_sectors = a->region_sectors;
+	m->region_shift = __ffs(a->region_sectors);
+	m->data_offset = a->data_offset;
+	m->data_size = a->data_size;
+	m->nr_regions = a->nr_regions;
+	m->bm_bytes = metro_bitmap_bytes(m->nr_regions);
+	m->bm_blocks = m->bm_bytes / METRO_BLOCK_SIZE;
+	m->events = max(a->events, b->events);
+	return 0;
+}
+
+static unsigned long *metro_bitmap_alloc(struct metro_c *m)
+{
+	return kvcalloc(BITS_TO_LONGS(m->nr_regions), sizeof(unsigned long),
+			GFP_KERNEL);
+}
+
+static void metro_free(struct metro_c *m)
+{
+	unsigned int i;
+
+	if (m->wq)
+		destroy_workqueue(m->wq);
+	if (m->kcopyd)
+		dm_kcopyd_client_destroy(m->kcopyd);
+	if (m->io_client)
+		dm_io_client_destroy(m->io_client);
+	bioset_exit(&m->bs);
+	kfree(m->sb_buf);
+	bitmap_free(m->bm_changed);
+	kvfree(m->disk_bm);
+	kvfree(m->clearing);
+	kvfree(m->copying);
+	kvfree(m->out_of_sync);
+	kvfree(m->active);
+	kvfree(m->dirty);
+	for (i = 0; i < METRO_NR_LEGS; i++)
+		if (m->legs[i].dev)
+			dm_put_device(m->ti, m->legs[i].dev);
+	kfree(m);
+}
+
+/*
+ * Construct a metro mapping:
+ *   metro <leg_a> <leg_b> [<#opt_args> <opt_args>...]
+ *
+ * The constructor only reads from the legs: a table may be loaded while
+ * another one is live on the same legs.  Metadata is written from
+ * preresume on.
+ */
+static int metro_ctr(struct dm_target *ti, unsigned int argc, char **argv)
+{
+	struct dm_arg_set as;
+	struct metro_c *m;
+	int r;
+
+	if (argc < METRO_NR_LEGS) {
+		ti->error = "Invalid argument count: expected <leg_a> <leg_b> [<#opt_args> <opt_args>...]";
+		return -EINVAL;
+	}
+
+	m = kzalloc(sizeof(*m), GFP_KERNEL);
+	if (!m) {
+		ti->error = "Cannot allocate metro context";
+		return -ENOMEM;
+	}
+	m->ti = ti;
+	m->clear_delay = METRO_DEFAULT_CLEAR_DELAY_MS;
+	mutex_init(&m->md_lock);
+	spin_lock_init(&m->lock);
+	spin_lock_init(&m->copy_lock);
+	bio_list_init(&m->deferred);
+	bio_list_init(&m->failed);
+	bio_list_init(&m->copy_waiters);
+	init_waitqueue_head(&m->copy_wait);
+	INIT_WORK(&m->worker, metro_worker);
+	INIT_DELAYED_WORK(&m->clear_work, metro_log_clear_work);
+	INIT_DELAYED_WORK(&m->resync_work, metro_resync_work);
+	m->suspended = true;
+	for (r = 0; r < METRO_RESYNC_SLOTS; r++)
+		m->slots[r].m = m;
+
+	as.argc = argc - METRO_NR_LEGS;
+	as.argv = argv + METRO_NR_LEGS;
+	r = metro_parse_options(m, &as, &ti->error);
+	if (r)
+		goto bad;
+
+	m->io_client = dm_io_client_create();
+	if (IS_ERR(m->io_client)) {
+		r = PTR_ERR(m->io_client);
+		m->io_client = NULL;
+		ti->error = "Cannot create dm-io client";
+		goto bad;
+	}
+
+	r = metro_open_legs(m, argv);
+	if (r)
+		goto bad;
+	r = metro_check_legs(m);
+	if (r)
+		goto bad;
+
+	r = -ENOMEM;
+	ti->error = "Cannot allocate the region bitmaps";
+	m->dirty = metro_bitmap_alloc(m);
+	m->active = metro_bitmap_alloc(m);
+	m->out_of_sync = metro_bitmap_alloc(m);
+	m->copying = metro_bitmap_alloc(m);
+	m->clearing = metro_bitmap_alloc(m);
+	m->disk_bm = kvzalloc(m->bm_bytes, GFP_KERNEL);
+	m->bm_changed = bitmap_zalloc(m->bm_blocks, GFP_KERNEL);
+	m->sb_buf = kmalloc(METRO_SB_SIZE, GFP_KERNEL);
+	if (!m->dirty || !m->active || !m->out_of_sync || !m->copying ||
+	    !m->clearing || !m->disk_bm || !m->bm_changed || !m->sb_buf)
+		goto bad;
+
+	r = bioset_init(&m->bs, BIO_POOL_SIZE, offsetof(struct metro_clone, bio),
+			BIOSET_NEED_RESCUER);
+	if (r) {
+		ti->error = "Cannot allocate the bio set";
+		goto bad;
+	}
+
+	m->kcopyd = dm_kcopyd_client_create(NULL);
+	if (IS_ERR(m->kcopyd)) {
+		r = PTR_ERR(m->kcopyd);
+		m->kcopyd = NULL;
+		ti->error = "Cannot create kcopyd client";
+		goto bad;
+	}
+
+	m->wq = alloc_ordered_workqueue("kmetrod", WQ_MEM_RECLAIM);
+	if (!m->wq) {
+		r = -ENOMEM;
+		ti->error = "Cannot allocate the workqueue";
+		goto bad;
+	}
+
+	r = dm_set_target_max_io_len(ti, m->region_sectors);
+	if (r)
+		goto bad;
+	ti->num_flush_bios = METRO_NR_LEGS;
+	ti->num_discard_bios = 1;
+	ti->num_write_zeroes_bios = 1;
+	ti->per_io_data_size = sizeof(struct metro_io);
+	ti->accounts_remapped_io = true;
+	ti->private = m;
+	return 0;
+
+bad:
+	metro_free(m);
+	return r;
+}
+
+static void metro_dtr(struct dm_target *ti)
+{
+	struct metro_c *m = ti->private;
+
+	metro_resync_stop(m);
+	cancel_delayed_work_sync(&m->clear_work);
+	flush_workqueue(m->wq);
+	metro_free(m);
+}
+
+/* Suspend and resume */
+
+static void metro_presuspend(struct dm_target *ti)
+{
+	struct metro_c *m = ti->private;
+
+	/* Copies stop first: writes parked behind them must be able to drain. */
+	metro_resync_stop(m);
+}
+
+static void metro_postsuspend(struct dm_target *ti)
+{
+	struct metro_c *m = ti->private;
+
+	spin_lock_irq(&m->lock);
+	m->suspended = true;
+	spin_unlock_irq(&m->lock);
+	cancel_delayed_work_sync(&m->clear_work);
+	/* dm has drained our bios, so the worker has nothing left after this. */
+	flush_workqueue(m->wq);
+	metro_log_suspend(m);
+}
+
+static int metro_preresume(struct dm_target *ti)
+{
+	struct metro_c *m = ti->private;
+
+	return metro_log_load(m);
+}
+
+static void metro_resume(struct dm_target *ti)
+{
+	struct metro_c *m = ti->private;
+
+	spin_lock_irq(&m->lock);
+	m->suspended = false;
+	queue_delayed_work(m->wq, &m->clear_work, msecs_to_jiffies(m->clear_delay));
+	spin_unlock_irq(&m->lock);
+	metro_resync_start(m);
+}
+
+/* Status, messages, limits */
+
+static char metro_health(struct metro_c *m, unsigned int i)
+{
+	unsigned int src = READ_ONCE(m->source);
+
+	if (!metro_leg_alive(&m->legs[i]))
+		return 'D';
+	if (i != src && metro_leg_alive(&m->legs[src]) &&
+	    atomic_read(&m->nr_out_of_sync))
+		return 'a';
+	return 'A';
+}
+
+static const char *metro_sync_action(struct metro_c *m)
+{
+	if (!atomic_read(&m->nr_out_of_sync) ||
+	    metro_nr_alive(m) != METRO_NR_LEGS)
+		return "idle";
+	if (READ_ONCE(m->resync_paused) || READ_ONCE(m->resync_error))
+		return "frozen";
+	return "resync";
+}
+
+static void metro_status(struct dm_target *ti, status_type_t type,
+			 unsigned int status_flags, char *result, unsigned int maxlen)
+{
+	struct metro_c *m = ti->private;
+	unsigned int sz = 0, nr_opt = 0;
+
+	switch (type) {
+	case STATUSTYPE_INFO:
+		DMEMIT("%u %s %s %c%c %lu/%lu %s %u %llu %llu %llu %llu",
+		       METRO_NR_LEGS, m->legs[0].dev->name, m->legs[1].dev->name,
+		       metro_health(m, 0), metro_health(m, 1),
+		       m->nr_regions - atomic_read(&m->nr_out_of_sync),
+		       m->nr_regions, metro_sync_action(m),
+		       atomic_read(&m->nr_dirty),
+		       (unsigned long long)m->region_sectors,
+		       (unsigned long long)atomic64_read(&m->md_writes),
+		       (unsigned long long)atomic64_read(&m->legs[0].reads),
+		       (unsigned long long)atomic64_read(&m->legs[1].reads));
+		break;
+
+	case STATUSTYPE_TABLE:
+		DMEMIT("%s %s", m->legs[0].dev->name, m->legs[1].dev->name);
+		nr_opt += m->resync_rate ? 2 : 0;
+		nr_opt += m->clear_delay != METRO_DEFAULT_CLEAR_DELAY_MS ? 2 : 0;
+		if (nr_opt)
+			DMEMIT(" %u", nr_opt);
+		if (m->resync_rate)
+			DMEMIT(" resync_rate %u", m->resync_rate);
+		if (m->clear_delay != METRO_DEFAULT_CLEAR_DELAY_MS)
+			DMEMIT(" clear_delay %u", m->clear_delay);
+		break;
+
+	case STATUSTYPE_IMA:
+		DMEMIT_TARGET_NAME_VERSION(ti->type);
+		DMEMIT(",leg_a=%s,leg_a_health=%c,leg_b=%s,leg_b_health=%c,resync_rate=%u,clear_delay=%u;",
+		       m->legs[0].dev->name, metro_health(m, 0),
+		       m->legs[1].dev->name, metro_health(m, 1),
+		       m->resync_rate, m->clear_delay);
+		break;
+	}
+}
+
+static int metro_message(struct dm_target *ti, unsigned int argc, char **argv,
+			 char *result, unsigned int maxlen)
+{
+	struct metro_c *m = ti->private;
+	unsigned int val;
+
+	if (argc == 1 && !strcasecmp(argv[0], "pause_resync")) {
+		metro_resync_pause(m, true);
+		return 0;
+	}
+	if (argc == 1 && !strcasecmp(argv[0], "resume_resync")) {
+		metro_resync_pause(m, false);
+		return 0;
+	}
+	if (argc == 2 && !strcasecmp(argv[0], "resync_rate")) {
+		if (kstrtouint(argv[1], 10, &val) || val > METRO_MAX_RESYNC_RATE) {
+			DMWARN("%s: invalid resync_rate \"%s\": expected KiB/s between 0 and %u",
+			       metro_name(m), argv[1], METRO_MAX_RESYNC_RATE);
+			return -EINVAL;
+		}
+		spin_lock_irq(&m->copy_lock);
+		m->resync_rate = val;
+		m->resync_next = jiffies;
+		spin_unlock_irq(&m->copy_lock);
+		metro_resync_kick(m);
+		return 0;
+	}
+	DMWARN("%s: unsupported message \"%s\" with %u argument(s)",
+	       metro_name(m), argc ? argv[0] : "", argc);
+	return -EINVAL;
+}
+
+static int metro_iterate_devices(struct dm_target *ti,
+				 iterate_devices_callout_fn fn, void *data)
+{
+	struct metro_c *m = ti->private;
+	unsigned int i;
+	int r = 0;
+
+	for (i = 0; i < METRO_NR_LEGS && !r; i++)
+		r = fn(ti, m->legs[i].dev, m->data_offset, ti->len, data);
+	return r;
+}
+
+static void metro_io_hints(struct dm_target *ti, struct queue_limits *limits)
+{
+	struct metro_c *m = ti->private;
+	unsigned int region_bytes = m->region_sectors << SECTOR_SHIFT;
+
+	/*
+	 * dm core has already stacked the limits of both legs.  Full
+	 * regions are the unit that costs no metadata I/O in steady state.
+	 */
+	if (!limits->io_opt || region_bytes % limits->io_opt == 0)
+		limits->io_opt = region_bytes;
+	if (limits->io_min < limits->logical_block_size)
+		limits->io_min = limits->logical_block_size;
+}
+
+static struct target_type metro_target = {
+	.name		 = "metro",
+	.version	 = {1, 0, 0},
+	.features	 = 0,
+	.module		 = THIS_MODULE,
+	.ctr		 = metro_ctr,
+	.dtr		 = metro_dtr,
+	.map		 = metro_map,
+	.end_io		 = metro_end_io,
+	.presuspend	 = metro_presuspend,
+	.postsuspend	 = metro_postsuspend,
+	.preresume	 = metro_preresume,
+	.resume		 = metro_resume,
+	.status		 = metro_status,
+	.message	 = metro_message,
+	.iterate_devices = metro_iterate_devices,
+	.io_hints	 = metro_io_hints,
+};
+
+static int __init dm_metro_init(void)
+{
+	int r = dm_register_target(&metro_target);
+
+	if (r)
+		DMERR("register failed %d", r);
+	return r;
+}
+
+static void __exit dm_metro_exit(void)
+{
+	dm_unregister_target(&metro_target);
+}
+
+module_init(dm_metro_init);
+module_exit(dm_metro_exit);
+
+MODULE_DESCRIPTION(DM_NAME " synchronous two-leg mirror target");
+MODULE_AUTHOR("dm-metro developers");
+MODULE_LICENSE("GPL");

@@ -1,0 +1,249 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * dm-metro: synchronous two-leg mirror with a write-intent bitmap on each
+ * leg.  This header holds the volume structure shared by the target glue
+ * (metro-target.c), the I/O path (metro-io.c), the metadata code
+ * (metro-log.c) and the resync engine (metro-resync.c).
+ *
+ * Locking overview
+ * ----------------
+ * The write fast path takes no lock: it pairs an atomic per-bucket in-flight
+ * counter with the @dirty and @copying bitmaps (see metro_write_fast()).
+ * Everything that changes the on-disk bitmap or a superblock runs under
+ * @md_lock, normally from the volume's ordered workqueue.  @lock (a
+ * spinlock, taken from bio completion context) protects the bio lists that
+ * hand work to the worker.  @copy_lock protects the resync slots and the
+ * list of writes waiting for a region copy.
+ */
+#ifndef DM_METRO_H
+#define DM_METRO_H
+
+#include <linux/atomic.h>
+#include <linux/bio.h>
+#include <linux/device-mapper.h>
+#include <linux/dm-io.h>
+#include <linux/dm-kcopyd.h>
+#include <linux/mutex.h>
+#include <linux/spinlock.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+
+#include "compat.h"
+#include "metro-format.h"
+
+#define DM_MSG_PREFIX "metro"
+
+/* Writes in flight are counted per bucket of region numbers. */
+#define METRO_INFLIGHT_BITS	12
+#define METRO_INFLIGHT_BUCKETS	(1U << METRO_INFLIGHT_BITS)
+
+/* Region copies kcopyd may have in flight at once. */
+#define METRO_RESYNC_SLOTS	8
+
+#define METRO_DEFAULT_CLEAR_DELAY_MS	5000U
+#define METRO_MIN_CLEAR_DELAY_MS	100U
+#define METRO_MAX_CLEAR_DELAY_MS	600000U
+#define METRO_MAX_RESYNC_RATE		(1U << 31)
+
+/* struct metro_c.work_flags bits: requests to the worker. */
+#define METRO_WORK_SYNC_DONE	0	/* check for the end of resync */
+#define METRO_WORK_FAIL_LEG	1	/* + leg index: resync write failed */
+
+/* struct metro_leg.flags bits. */
+#define METRO_LEG_DEAD		0	/* detached after an error: no more I/O */
+
+/*
+ * One leg of the mirror.  @dev and @index never change after the ctr.
+ * @flags is changed with atomic bitops by the worker only (under md_lock)
+ * and read locklessly by the I/O path.  @stale is written under md_lock
+ * while resync is stopped and read locklessly.  @sb is owned by md_lock.
+ */
+struct metro_leg {
+	struct dm_dev *dev;
+	unsigned int index;
+	unsigned long flags;
+	bool stale;			/* resync target */
+	atomic_t reads_inflight;	/* for read balancing */
+	atomic64_t reads;		/* read bios served, for status */
+	struct metro_sb_info sb;	/* this leg's superblock, last read/written */
+};
+
+/* A region copy issued to kcopyd; the slots are protected by copy_lock. */
+struct metro_copy {
+	struct metro_c *m;
+	unsigned long region;
+	unsigned int src;		/* leg copied from */
+	bool used;			/* slot holds a region (copying bit set) */
+	bool started;			/* kcopyd job issued */
+};
+
+/*
+ * The volume.
+ *
+ * Bitmaps (one bit per region, kvmalloc'd unsigned longs):
+ * @dirty:       the region's bit is set in the on-disk bitmap of every live
+ *               leg.  Set by the worker after the bitmap write completed,
+ *               cleared by the clearing pass; read locklessly by map.
+ * @active:      a write went to the region since the last clearing pass.
+ *               Set locklessly by writers, zeroed by the clearing pass.
+ * @out_of_sync: the legs may differ in this region; only the resync source
+ *               may serve reads of it.  Set by writers when degraded and by
+ *               the failure path, cleared by resync completion.
+ * @copying:     a copy of the region is pending or in flight; writes into
+ *               it wait.  Changed under copy_lock, read locklessly.
+ * @clearing:    scratch bitmap of the clearing pass (md_lock).
+ */
+struct metro_c {
+	struct dm_target *ti;
+	struct metro_leg legs[METRO_NR_LEGS];
+
+	/* Geometry from the superblocks; constant after the ctr. */
+	sector_t region_sectors;
+	unsigned int region_shift;
+	sector_t data_offset;
+	sector_t data_size;
+	unsigned long nr_regions;
+
+	unsigned long *dirty;
+	unsigned long *active;
+	unsigned long *out_of_sync;
+	unsigned long *copying;
+	unsigned long *clearing;
+	atomic_t nr_out_of_sync;
+	atomic_t nr_dirty;
+
+	/* Writes in flight per region bucket, and multi-region writes. */
+	atomic_t inflight[METRO_INFLIGHT_BUCKETS];
+	atomic_t inflight_wide;
+
+	/*
+	 * Serialises all metadata I/O and changes of the on-disk bitmap
+	 * (@disk_bm, @bm_changed), of leg state and of superblocks.
+	 */
+	struct mutex md_lock;
+	u8 *disk_bm;			/* on-disk bitmap image (md_lock) */
+	unsigned long *bm_changed;	/* 4 KiB blocks of @disk_bm to write */
+	size_t bm_bytes;
+	unsigned int bm_blocks;
+	void *sb_buf;			/* METRO_SB_SIZE bytes (md_lock) */
+	u64 events;			/* current superblock events (md_lock) */
+	bool clean;			/* superblocks say CLEAN (md_lock) */
+	bool dead;			/* no leg can take writes (md_lock) */
+
+	/* Leg that resync copies from; changed under md_lock. */
+	unsigned int source;
+
+	/* Protects the bio lists below; taken from completion context. */
+	spinlock_t lock;
+	struct bio_list deferred;	/* writes waiting for a bitmap mark */
+	struct bio_list failed;		/* bios whose leg failed */
+	unsigned long work_flags;	/* METRO_WORK_*, atomic bitops */
+	bool suspended;			/* no new clearing passes (lock) */
+
+	struct workqueue_struct *wq;	/* ordered, WQ_MEM_RECLAIM */
+	struct work_struct worker;
+	struct delayed_work clear_work;
+	struct delayed_work resync_work;
+
+	struct dm_io_client *io_client;
+	struct dm_kcopyd_client *kcopyd;
+	struct bio_set bs;
+
+	/* Resync state.  Slots and @copy_waiters are protected by copy_lock. */
+	spinlock_t copy_lock;
+	struct metro_copy slots[METRO_RESYNC_SLOTS];
+	struct bio_list copy_waiters;	/* writes into regions being copied */
+	unsigned long resync_cursor;
+	atomic_t copies_inflight;
+	wait_queue_head_t copy_wait;
+	bool resync_running;		/* started at resume (copy_lock) */
+	bool resync_paused;		/* pause_resync message (copy_lock) */
+	bool resync_error;		/* a copy could not read (copy_lock) */
+	unsigned long resync_next;	/* jiffies: rate limit (copy_lock) */
+
+	/* Table options. */
+	unsigned int resync_rate;	/* KiB/s, 0 = unlimited */
+	unsigned int clear_delay;	/* ms */
+
+	/* Read balancing: tie breaker. */
+	atomic_t read_rr;
+
+	/* Statistics. */
+	atomic64_t md_writes;
+};
+
+/* Kinds of bios, in struct metro_io.kind. */
+enum metro_io_kind {
+	METRO_IO_READ,
+	METRO_IO_WRITE,
+	METRO_IO_FLUSH,
+};
+
+/*
+ * Per-bio data.  For writes (and discards, write zeroes) the bio is cloned
+ * once per live leg and completes when every clone has; @pending counts the
+ * clones and @failed_mask records the legs whose clone failed.  For reads
+ * and flushes the bio itself is remapped; @iter and @bdev let a failed
+ * read be retried on the other leg.
+ */
+struct metro_io {
+	struct metro_c *m;
+	enum metro_io_kind kind;
+	unsigned int leg;		/* read/flush: the leg it went to */
+	bool wide;			/* counted in inflight_wide */
+	bool finished;			/* end_io: no more retries */
+	bool inflight;			/* holds an inflight count */
+	unsigned long region;		/* first region */
+	unsigned long sent_mask;	/* legs the write went to */
+	unsigned long failed_mask;	/* legs whose clone failed (bitops) */
+	atomic_t pending;
+	blk_status_t status;
+	struct bvec_iter iter;
+	struct block_device *bdev;
+};
+
+/* Front pad of a write clone from @bs: which leg the clone went to. */
+struct metro_clone {
+	struct metro_io *io;
+	unsigned int leg;
+	struct bio bio;			/* must be last */
+};
+
+static inline atomic_t *metro_bucket(struct metro_c *m, unsigned long region)
+{
+	return &m->inflight[region & (METRO_INFLIGHT_BUCKETS - 1)];
+}
+
+static inline bool metro_leg_alive(struct metro_leg *leg)
+{
+	return !test_bit(METRO_LEG_DEAD, &leg->flags);
+}
+
+static inline unsigned long metro_region(struct metro_c *m, sector_t sector)
+{
+	return dm_target_offset(m->ti, sector) >> m->region_shift;
+}
+
+static inline sector_t metro_data_sector(struct metro_c *m, sector_t sector)
+{
+	return m->data_offset + dm_target_offset(m->ti, sector);
+}
+
+/* Count the region as out of sync; lockless, any context. */
+static inline void metro_set_out_of_sync(struct metro_c *m, unsigned long r)
+{
+	if (!test_bit(r, m->out_of_sync) && !test_and_set_bit(r, m->out_of_sync))
+		atomic_inc(&m->nr_out_of_sync);
+}
+
+static inline unsigned int metro_nr_alive(struct metro_c *m)
+{
+	return metro_leg_alive(&m->legs[0]) + metro_leg_alive(&m->legs[1]);
+}
+
+static inline const char *metro_name(struct metro_c *m)
+{
+	return dm_table_device_name(m->ti->table);
+}
+
+#endif /* DM_METRO_H */
