@@ -57,16 +57,17 @@ void p_info(const char *fmt, ...)
 
 int usage_err(const char *cmd, const char *fmt, ...)
 {
+	char msg[512];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vmsg("", fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* One line: the problem, then where the usage is. */
 	if (cmd)
-		fprintf(stderr, "Try '%s help %s' or '%s %s --help'.\n",
-			bin_name, cmd, bin_name, cmd);
+		p_err("%s (see '%s help %s')", msg, bin_name, cmd);
 	else
-		fprintf(stderr, "Try '%s --help'.\n", bin_name);
+		p_err("%s (see '%s --help')", msg, bin_name);
 	return EXIT_USAGE;
 }
 
