@@ -218,6 +218,7 @@ int do_create(int argc, char **argv)
 	};
 	uint64_t region_bytes = (uint64_t)METRO_DEFAULT_REGION_SECTORS << METRO_SECTOR_SHIFT;
 	bool assume_clean = false, force = false;
+	const char *region_arg = NULL;
 	struct leg legs[2];
 	struct metro_layout lay;
 	struct metro_sb_info info;
@@ -235,6 +236,7 @@ int do_create(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, COMMON_SHORTOPTS "r:cf", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'r':
+			region_arg = optarg;
 			r = parse_size(optarg, &region_bytes);
 			if (r)
 				return usage_err("create", "invalid region size '%s': %s", optarg,
@@ -262,8 +264,8 @@ int do_create(int argc, char **argv)
 		return r;
 	if (region_bytes % 512 ||
 	    !metro_region_size_valid(region_bytes >> METRO_SECTOR_SHIFT))
-		return usage_err("create", "invalid region size '%s': must be a power of two between 4 KiB and 1 GiB",
-				 format_bytes(region_bytes, buf, sizeof(buf)));
+		return usage_err("create", "invalid region size '%s' (%s): must be a power of two between 4 KiB and 1 GiB",
+				 region_arg, format_bytes(region_bytes, buf, sizeof(buf)));
 	region_sectors = region_bytes >> METRO_SECTOR_SHIFT;
 
 	legs[0].fd = legs[1].fd = -1;
