@@ -21,20 +21,34 @@ struct candidate {
 	int found;
 };
 
-/* Is this sysfs block device one of our own active volumes? */
-static bool is_metro_dm(const char *sysname)
+static void read_attr(const char *sysname, const char *attr, char *buf, size_t len)
 {
-	char p[300], uuid[80] = "";
+	char p[300];
 	FILE *f;
 
-	snprintf(p, sizeof(p), "/sys/class/block/%s/dm/uuid", sysname);
+	buf[0] = '\0';
+	snprintf(p, sizeof(p), "/sys/class/block/%s/%s", sysname, attr);
 	f = fopen(p, "re");
 	if (!f)
-		return false;
-	if (!fgets(uuid, sizeof(uuid), f))
-		uuid[0] = '\0';
+		return;
+	if (!fgets(buf, (int)len, f))
+		buf[0] = '\0';
 	fclose(f);
-	return !strncmp(uuid, "METRO-", 6);
+}
+
+/*
+ * Device-mapper devices not worth reading: our own volumes (their data
+ * area is not a leg) and suspended devices (a read would block).
+ */
+static bool skip_dm(const char *sysname)
+{
+	char buf[80];
+
+	read_attr(sysname, "dm/uuid", buf, sizeof(buf));
+	if (!strncmp(buf, "METRO-", 6))
+		return true;
+	read_attr(sysname, "dm/suspended", buf, sizeof(buf));
+	return buf[0] == '1';
 }
 
 static bool sysfs_dev_size_zero(const char *sysname)
@@ -70,7 +84,7 @@ static void scan_for_leg(const struct metro_sb_info *me, dev_t self, uint32_t wa
 
 		if (de->d_name[0] == '.')
 			continue;
-		if (is_metro_dm(de->d_name) || sysfs_dev_size_zero(de->d_name))
+		if (skip_dm(de->d_name) || sysfs_dev_size_zero(de->d_name))
 			continue;
 		/* sysfs names use '!' for '/' in device names (e.g. cciss!c0d0). */
 		snprintf(path, sizeof(path), "/dev/%s", de->d_name);
