@@ -6,9 +6,10 @@
 need_metro
 
 A=/dev/ram0 B=/dev/ram1 V=is
-# different random content on the two legs (4 MiB patterns repeated)
-randfile pa 4; randfile pb 4
-for ((i = 0; i < 128; i += 4)); do
+# different random content on the two legs (1 MiB patterns repeated: the
+# data offset is a multiple of 1 MiB, so the volume shows pa at every MiB)
+randfile pa 1; randfile pb 1
+for ((i = 0; i < 128; i++)); do
 	dd if=pa of=$A bs=1M seek=$i conv=notrunc status=none
 	dd if=pb of=$B bs=1M seek=$i conv=notrunc status=none
 done
@@ -51,7 +52,7 @@ js=$(status_json $V); echo "metroctl status: $js"
 [ "$(jq -r '[.legs[].health] | all(. == "in_sync")' <<<"$js")" = true ] || fail "metroctl status: legs not in_sync"
 legs_identical $A $B || fail "legs differ after the initial sync"
 # the volume holds leg A's original content outside fio's area
-for mib in 0 4 8 40 64 100; do
+for mib in 0 1 5 8 15 32 33 64 100 126; do
 	check_file pa /dev/mapper/$V $mib || fail "volume at $mib MiB is not leg A's original content"
 done
 fio --name=is --filename=/dev/mapper/$V --ioengine=libaio --direct=1 --rw=randwrite --bsrange=4k-64k \

@@ -17,20 +17,26 @@ show_status $V
 randfile pat1 8
 must write_file pat1 /dev/mapper/$V 4
 
-# writes running while leg B dies
-fio --name=lf --filename=/dev/mapper/$V --ioengine=libaio --direct=1 --rw=randwrite \
+# writes and reads running while leg B dies
+fio --name=lfw --filename=/dev/mapper/$V --ioengine=libaio --direct=1 --rw=randwrite \
 	--bsrange=4k-64k --iodepth=16 --offset=32M --size=32M --runtime=8 --time_based \
-	--verify=crc32c --verify_fatal=1 --do_verify=1 --verify_state_save=0 \
-	--output="$METRO_TMP/fio.out" &
-fpid=$!
+	--output="$METRO_TMP/fio-w.out" &
+wpid=$!
+fio --name=lfr --filename=/dev/mapper/$V --ioengine=libaio --direct=1 --rw=randread \
+	--bs=4k --iodepth=16 --offset=0 --size=24M --runtime=8 --time_based \
+	--output="$METRO_TMP/fio-r.out" &
+rpid=$!
 sleep 3
 must dmsetup load lf_b --table "0 $sz error"
 must dmsetup suspend lf_b
 must dmsetup resume lf_b
 log "leg B now returns errors"
-wait $fpid; frc=$?
-[ $frc = 0 ] || { cat "$METRO_TMP/fio.out"; fail "fio saw errors ($frc) after leg B failed"; }
-grep -E 'write:|err=' "$METRO_TMP/fio.out" | head -n 3
+wait $wpid; wrc=$?
+wait $rpid; rrc=$?
+grep -E 'write:|read:|err=' "$METRO_TMP/fio-w.out" "$METRO_TMP/fio-r.out"
+[ $wrc = 0 ] || { cat "$METRO_TMP/fio-w.out"; fail "writes failed ($wrc) when leg B failed"; }
+[ $rrc = 0 ] || { cat "$METRO_TMP/fio-r.out"; fail "reads failed ($rrc) when leg B failed: a read error on B was not retried on the healthy leg A"; }
+check_file pat1 /dev/mapper/$V 4 || fail "data written before the failure reads back wrong"
 
 # more writes after the failure
 randfile pat2 8

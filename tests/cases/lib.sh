@@ -136,7 +136,8 @@ fio_verify_write() {
 }
 
 # sysfs read/flush counters of a block device (by /dev path)
-blk_name() { basename "$(readlink -f "$1")"; }
+# (by major:minor: without udev /dev/mapper/* are nodes, not symlinks)
+blk_name() { basename "$(readlink -f "/sys/dev/block/$(devno "$1")")"; }
 blk_stat() { awk -v f="$2" '{print $f}' "/sys/block/$(blk_name "$1")/stat"; }
 
 # scratch_disk N: /dev/vdX with serial scratchN (tests/vm/run.sh --scratch-disks)

@@ -3,7 +3,12 @@
 . "$(dirname "$0")/lib.sh"
 need_metro
 
-A=/dev/ram0 B=/dev/ram1 V=rb
+# brd keeps no I/O statistics: put the legs behind dm-linear, which does
+for i in 0 1; do
+	must dmsetup create rb_$i --table "0 $(blockdev --getsz /dev/ram$i) linear /dev/ram$i 0"
+	wait_node /dev/mapper/rb_$i
+done
+A=/dev/mapper/rb_0 B=/dev/mapper/rb_1 V=rb
 must mc create $V $A $B --assume-clean
 wait_node /dev/mapper/$V
 # put data there so reads hit allocated pages

@@ -67,7 +67,7 @@ fi
 
 export METRO_IN_VM=1 METRO_SRC=$src
 export METROCTL=$src/userspace/metroctl
-export METRO_CASES_DIR=$src/tests/cases
+export METRO_CASES_DIR=${METRO_CASES_DIR:-$src/tests/cases}
 
 # Fresh ramdisks and no leftover dm devices for every case.
 reset_devices() {

@@ -18,6 +18,7 @@
 #     --case-timeout S       per-case limit inside the VM (default 300)
 #     --mem M --smp N        guest memory (MiB, default 2048) and CPUs (default 2)
 #     --log FILE             console log (default build/vm/logs/<time>-<pid>.log)
+#     --case-dir DIR         take the cases from DIR (default tests/cases)
 #     -q                     do not stream the console, only print results
 #
 # Prints the console (each line prefixed with "| ") while it runs, then one
@@ -32,9 +33,9 @@ TOP=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${METRO_BUILD:-$TOP/build}
 VMDIR=$BUILD/vm
 
-disks=() envs=() cases=()
+disks=() envs=() cases=() casedir=$TOP/tests/cases
 scratch= marker= kdelay=0 timeout=1800 ctimeout=300 mem=2048 smp=2 log= quiet=0
-usage() { sed -n '4,28p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '4,30p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--disk) disks+=("$(realpath "$2")"); shift 2 ;;
@@ -47,6 +48,7 @@ while [ $# -gt 0 ]; do
 	--mem) mem=$2; shift 2 ;;
 	--smp) smp=$2; shift 2 ;;
 	--log) log=$2; shift 2 ;;
+	--case-dir) casedir=$(realpath "$2"); envs+=("METRO_CASES_DIR=$casedir"); shift 2 ;;
 	-q) quiet=1; shift ;;
 	-h|--help) usage ;;
 	--) shift; cases+=("$@"); break ;;
@@ -57,7 +59,7 @@ done
 [ ${#cases[@]} -gt 0 ] || { echo "run.sh: no case given" >&2; usage; }
 for c in "${cases[@]}"; do
 	c=$(basename "$c")
-	[ -f "$TOP/tests/cases/$c.sh" ] || { echo "run.sh: no case tests/cases/$c.sh" >&2; exit 2; }
+	[ -f "$casedir/$c.sh" ] || { echo "run.sh: no case $casedir/$c.sh" >&2; exit 2; }
 done
 cases=("${cases[@]##*/}")
 
@@ -149,7 +151,7 @@ depmod -b "$run/modroot" "$kver" || die "depmod failed"
 if [ -z "$scratch" ]; then
 	scratch=0
 	for c in "${cases[@]}"; do
-		n=$(sed -n 's/^# metro-disks: *\([0-9]\+\).*/\1/p' "$TOP/tests/cases/$c.sh" | head -n 1)
+		n=$(sed -n 's/^# metro-disks: *\([0-9]\+\).*/\1/p' "$casedir/$c.sh" | head -n 1)
 		[ -n "$n" ] && [ "$n" -gt "$scratch" ] && scratch=$n
 	done
 fi

@@ -1,0 +1,150 @@
+#!/bin/bash
+# Crash recovery with the write-intent bitmap.  Runs on the host and boots
+# the VM twice per iteration (METRO_CRASH_ITERATIONS, default 3):
+#  boot 1 (phase crash): create --assume-clean on two virtio disks backed by
+#    image files, write 4 KiB blocks with unique contents in a few regions,
+#    logging each completed write to a third disk, fio writes elsewhere; a
+#    marker is printed and the host kills qemu (-9) after a random delay.
+#  boot 2 (phase recover): the bitmap shows dirty regions, assemble resyncs
+#    only those (in_sync > 0 from the start), the legs end up identical and
+#    every logged write reads back intact.
+# metro-boot: host
+set -u
+
+if [ -z "${METRO_IN_VM:-}" ]; then
+	# ---------------------------------------------------------------- host
+	TOP=$(cd "$(dirname "$0")/../.." && pwd)
+	dir=$TOP/build/crash
+	mkdir -p "$dir"
+	n=${METRO_CRASH_ITERATIONS:-3}
+	marker="METRO-CRASH-""MARKER"
+	for ((it = 1; it <= n; it++)); do
+		seed=$RANDOM$RANDOM
+		delay=$(awk -v s="$seed" 'BEGIN { srand(s); printf "%.2f", 0.3 + rand() * 2.2 }')
+		echo "# iteration $it/$n: seed $seed, kill $delay s after the marker"
+		rm -f "$dir"/a.img "$dir"/b.img "$dir"/log.img
+		truncate -s 128M "$dir/a.img" "$dir/b.img"
+		truncate -s 4M "$dir/log.img"
+		disks=(--disk "$dir/a.img" --disk "$dir/b.img" --disk "$dir/log.img")
+		"$TOP/tests/vm/run.sh" -q "${disks[@]}" --timeout 400 --env METRO_PHASE=crash \
+			--env METRO_SEED="$seed" --kill-after-marker "$marker" --kill-delay "$delay" \
+			crash_recovery > "$dir/boot1.out" 2>&1
+		rc=$?
+		if [ $rc != 0 ]; then
+			cat "$dir/boot1.out"
+			echo "FAIL: iteration $it: boot 1 did not reach the crash point (run.sh exit $rc)"
+			exit 1
+		fi
+		grep -a '^# crash_recovery' "$dir/boot1.out" | tail -n 5
+		"$TOP/tests/vm/run.sh" -q "${disks[@]}" --timeout 600 --env METRO_PHASE=recover \
+			--env METRO_SEED="$seed" --env METRO_ITERATION=$it crash_recovery > "$dir/boot2.out" 2>&1
+		rc=$?
+		log=$(sed -n 's/.*log \(\/[^ ]*\.log\)$/\1/p' "$dir/boot2.out" | head -n 1)
+		[ -f "$log" ] && tr -d '\r' < "$log" | grep -a '^# crash_recovery:' | sed 's/^# crash_recovery: /# /' | tail -n 40
+		if [ $rc != 0 ]; then
+			cat "$dir/boot2.out"
+			echo "FAIL: iteration $it: recovery failed (run.sh exit $rc)"
+			exit 1
+		fi
+	done
+	echo "PASS: $n crash iterations"
+	exit 0
+fi
+
+# ------------------------------------------------------------------- guest
+. "$(dirname "$0")/lib.sh"
+need_metro
+A=$(disk_by_serial disk0) && B=$(disk_by_serial disk1) && LOG=$(disk_by_serial disk2) ||
+	skip "needs three virtio disks disk0..disk2 (run crash_recovery.sh on the host)"
+V=cr
+SEED=${METRO_SEED:-1}
+FIRST=$((10 * 256)) NBLK=$((8 * 256))	# 4 KiB blocks: regions 10..17 of 1 MiB
+# the write order: a permutation of the blocks from the seed
+order() { seq 0 $((NBLK - 1)) | shuf --random-source=<(yes "$SEED"); }
+pattern() { printf "%-4095s\n" "metro crash seed=$SEED block=$1"; }
+idle_file() { yes "metro idle file seed=$SEED" | head -c $((2 * MIB)) > pat; }
+
+case "${METRO_PHASE:-}" in
+crash)
+	must mc create $V $A $B --assume-clean --region-size 1M
+	wait_node /dev/mapper/$V
+	# an idle file at the start of the volume, whose regions get cleared
+	idle_file
+	must write_file pat /dev/mapper/$V 0
+	show_status $V
+	fio --name=bg --filename=/dev/mapper/$V --ioengine=libaio --direct=1 --rw=randwrite \
+		--bs=4k --iodepth=16 --offset=40M --size=4M --time_based --runtime=600 \
+		--output=/dev/null &
+	k=0
+	order > order.txt
+	while read -r b; do
+		pattern "$((FIRST + b))" | dd of=/dev/mapper/$V bs=4k seek=$((FIRST + b)) count=1 \
+			oflag=direct iflag=fullblock conv=notrunc status=none || fail "write of block $b failed"
+		printf "%-511s\n" "$k" | dd of="$LOG" bs=512 count=1 oflag=direct,dsync conv=notrunc status=none
+		k=$((k + 1))
+		[ $k = 30 ] && { show_status $V; echo "METRO-CRASH-MARKER: $k writes done"; }
+	done < order.txt
+	echo "all writes done before the kill"
+	sleep 600
+	;;
+recover)
+	done_writes=$(head -c 511 "$LOG" | tr -d ' \n')
+	[ -n "$done_writes" ] || fail "no write was logged before the crash"
+	done_writes=$((done_writes + 1))
+	echo "$done_writes writes were logged complete before the crash"
+	for L in $A $B; do
+		fl=$(sb_u32 $L 100)
+		[ $((fl & 1)) = 0 ] || fail "$L is marked CLEAN after a crash"
+	done
+	exa=$(examine_json $A) || fail "examine $A failed"
+	exb=$(examine_json $B) || fail "examine $B failed"
+	echo "examine A: $exa"
+	da=$(jq -r .dirty_regions <<<"$exa") db=$(jq -r .dirty_regions <<<"$exb")
+	echo "dirty regions after the crash: A $da, B $db"
+	[ "$da" -gt 0 ] || [ "$db" -gt 0 ] || fail "no dirty region recorded after a crash during writes"
+	it=${METRO_ITERATION:-1}
+	if [ $((it % 2)) = 1 ]; then
+		# activate with a slow resync, to watch it copy only the dirty regions
+		size=$(data_size $A)
+		must dmsetup create $V --table "0 $size metro $A $B 2 resync_rate 2048"
+	else
+		must mc assemble $V $A $B
+	fi
+	wait_node /dev/mapper/$V
+	s=$(dmsetup status $V); echo "status right after activation: $s"
+	set -- $s
+	in=${8%/*} tot=${8#*/}
+	[ "$in" -gt 0 ] || fail "in_sync is 0 right after activation: a full resync instead of the dirty regions"
+	[ "$in" -ge $((tot - da - db)) ] || fail "in_sync $in < total $tot - dirty ($da + $db): more than the dirty regions to resync"
+	if [ $((it % 2)) = 1 ]; then
+		[ "$in" -lt "$tot" ] || fail "in_sync $in == total right after activation with $da dirty regions and a 2 MiB/s resync"
+		[ "$7" = AA ] || [ "$7" = Aa ] || fail "health $7 during the recovery resync"
+		[ "$9" = resync ] || fail "sync_action $9 during the recovery resync"
+		sleep 2; show_status $V
+		must dmsetup message $V 0 resync_rate 0
+	fi
+	wait_sync $V 300
+	legs_identical $A $B || fail "legs differ after the recovery resync"
+	idle_file
+	check_file pat /dev/mapper/$V 0 || fail "the idle file changed"
+	# every logged write reads back intact (a write not yet logged may or may not be there)
+	dd if=/dev/mapper/$V of=area.bin bs=4k skip=$FIRST count=$NBLK iflag=direct status=none
+	order | head -n "$done_writes" > done.txt
+	bad=0
+	while read -r b; do
+		if ! cmp -s <(pattern $((FIRST + b))) <(dd if=area.bin bs=4k skip="$b" count=1 status=none); then
+			echo "block $((FIRST + b)) (write logged complete) is wrong"
+			bad=$((bad + 1))
+			[ $bad -ge 10 ] && break
+		fi
+	done < done.txt
+	[ $bad = 0 ] || fail "$bad completed writes lost or damaged"
+	echo "all $done_writes logged writes intact"
+	show_status $V
+	dmsetup remove $V || mc stop $V || fail "cannot stop the volume"
+	;;
+*)
+	skip "run on the host: tests/cases/crash_recovery.sh"
+	;;
+esac
+pass
