@@ -8,14 +8,32 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "metroctl.h"
 
-/* /dev path of a block device number, via sysfs (no udevd needed). */
+/*
+ * /dev path of a block device number, via sysfs (no udevd needed):
+ * /dev/mapper/NAME for device-mapper devices, else /dev/DEVNAME.
+ */
 static void devno_path(unsigned int maj, unsigned int min, char *out, size_t len)
 {
 	char p[64], line[256];
 	FILE *f;
+
+	snprintf(p, sizeof(p), "/sys/dev/block/%u:%u/dm/name", maj, min);
+	f = fopen(p, "re");
+	if (f) {
+		if (fgets(line, sizeof(line), f)) {
+			line[strcspn(line, "\n")] = '\0';
+			snprintf(out, len, "/dev/mapper/%.200s", line);
+			if (line[0] && access(out, F_OK) == 0) {
+				fclose(f);
+				return;
+			}
+		}
+		fclose(f);
+	}
 
 	snprintf(p, sizeof(p), "/sys/dev/block/%u:%u/uevent", maj, min);
 	f = fopen(p, "re");
@@ -83,9 +101,11 @@ static void status_text(const struct dm_metro_dev *d, const struct metro_status 
 	       (unsigned long long)d->length,
 	       format_bytes(st->region_sectors << METRO_SECTOR_SHIFT, b2, sizeof(b2)));
 	for (i = 0; i < METRO_NR_LEGS; i++) {
+		char dev[300];
+
 		devno_path(st->maj[i], st->min[i], path, sizeof(path));
-		printf("  leg %c: %-20s (%u:%u)  %-11s reads %llu\n", i ? 'B' : 'A', path,
-		       st->maj[i], st->min[i],
+		snprintf(dev, sizeof(dev), "%s (%u:%u)", path, st->maj[i], st->min[i]);
+		printf("  leg %c: %-28s %-11s reads %llu\n", i ? 'B' : 'A', dev,
 		       leg_health_word(st->health[i], st->sync_action),
 		       (unsigned long long)st->reads[i]);
 	}

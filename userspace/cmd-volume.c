@@ -323,13 +323,13 @@ int do_create(int argc, char **argv)
 		      format_bytes(region_bytes, buf, sizeof(buf)));
 		goto out;
 	}
-	if (legs[0].sectors != legs[1].sectors)
-		p_warn("the legs differ in size: the volume uses %s of each, leaving %s of %s unused",
-		       format_bytes(small << METRO_SECTOR_SHIFT, buf, sizeof(buf)),
-		       format_bytes((legs[0].sectors > legs[1].sectors ?
-				     legs[0].sectors - small : legs[1].sectors - small)
-				    << METRO_SECTOR_SHIFT, buf2, sizeof(buf2)),
-		       legs[0].sectors > small ? legs[0].path : legs[1].path);
+	if (legs[0].sectors != legs[1].sectors) {
+		int big = legs[0].sectors > legs[1].sectors ? 0 : 1;
+
+		p_warn("the legs differ in size: the volume is laid out for the smaller one, %s of %s stay unused",
+		       format_bytes((legs[big].sectors - small) << METRO_SECTOR_SHIFT,
+				    buf, sizeof(buf)), legs[big].path);
+	}
 
 	/* Nothing may be occupying the name before we write anything. */
 	r = name_taken(name);
