@@ -168,7 +168,10 @@ int assemble_volume(const char *name, const char *path0, const char *path1, int 
 		}
 		goto out;
 	}
-	if (name_taken(name))
+	r = name_taken(name);
+	if (r < 0)
+		p_err("cannot query device-mapper: %s", dm_last_error());
+	if (r)
 		goto out;
 	if (dm_activate(name, dm_uuid, sb[0].data_size, la->rdev, lb->rdev)) {
 		if (from_create)
