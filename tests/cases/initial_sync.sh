@@ -26,9 +26,13 @@ fio --name=is --filename=/dev/mapper/$V --ioengine=libaio --direct=1 --rw=randwr
 	--verify=crc32c --verify_fatal=1 --do_verify=1 --verify_state_save=0 \
 	--output="$METRO_TMP/fio.out" &
 fpid=$!
-saw_a=0 saw_resync=0 saw_json=0
+saw_a=0 saw_resync=0 saw_json=0 stale=0
 for i in $(seq 12); do
 	s=$(dmsetup status $V); echo "status: $s"
+	# reads of regions not copied yet must come from leg A (never stale B data)
+	for mib in 100 126; do
+		check_file pa /dev/mapper/$V $mib || { echo "read at $mib MiB during the sync returned wrong data ($s)"; stale=1; }
+	done
 	set -- $s
 	[ "$7" = Aa ] && saw_a=1
 	[ "$9" = resync ] && saw_resync=1
@@ -39,6 +43,7 @@ for i in $(seq 12); do
 	sleep 0.5
 done
 wait $fpid || { cat "$METRO_TMP/fio.out"; fail "fio during the initial sync failed"; }
+[ $stale = 0 ] || fail "reads during the initial sync returned data that is not leg A's"
 [ $saw_a = 1 ] || fail "never saw health Aa during the initial sync"
 [ $saw_resync = 1 ] || fail "never saw sync_action resync during the initial sync"
 [ $saw_json = 1 ] || fail "metroctl status --json never said leg B is resyncing"
