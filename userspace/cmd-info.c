@@ -245,7 +245,7 @@ static void examine_text(const char *dev, const struct metro_sb_info *sb, uint64
 	printf("          name: %s\n", sb->name);
 	printf("           leg: %c\n", sb->leg == METRO_LEG_A ? 'A' : 'B');
 	printf("       version: %u\n", sb->version);
-	printf("         flags: %s\n", sb->flags & METRO_SB_F_CLEAN ? "clean" : "none (not stopped cleanly)");
+	printf("         flags: %s\n", sb->flags & METRO_SB_F_CLEAN ? "clean" : "none (active, or not stopped cleanly)");
 	printf("   region size: %u sectors (%s)\n", sb->region_sectors,
 	       format_bytes((uint64_t)sb->region_sectors << METRO_SECTOR_SHIFT, b, sizeof(b)));
 	printf(" bitmap offset: %llu sectors\n", (unsigned long long)sb->bitmap_offset);
