@@ -191,7 +191,7 @@ echo "| # run.sh: booting ($kver, ${mem}M, ${smp} cpus, cases: $caselist), log $
 qpid=$!
 tailpid=
 if [ "$quiet" = 0 ]; then
-	tail -n +1 -F --pid="$qpid" "$log" 2>/dev/null | tr -d '\r' | sed -u 's/^/| /' &
+	tail -n +1 -F --pid="$qpid" "$log" 2>/dev/null | sed -u 's/\r$//; s/^/| /' &
 	tailpid=$!
 fi
 start=$SECONDS killed_marker=0 timed_out=0
@@ -211,7 +211,10 @@ while kill -0 "$qpid" 2>/dev/null; do
 done
 wait "$qpid" 2>/dev/null
 qpid=
-[ -n "$tailpid" ] && { sleep 1; kill "$tailpid" 2>/dev/null; wait "$tailpid" 2>/dev/null; }
+if [ -n "$tailpid" ]; then	# tail ends by itself once qemu is gone
+	for i in $(seq 50); do kill -0 "$tailpid" 2>/dev/null || break; sleep 0.1; done
+	kill "$tailpid" 2>/dev/null; wait "$tailpid" 2>/dev/null
+fi
 
 # --- results ----------------------------------------------------------------
 echo "| # run.sh: VM ran $((SECONDS - start))s"
