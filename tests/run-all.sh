@@ -52,7 +52,8 @@ if [ "$unit" = 1 ]; then
 	if [ -f tests/unit/Makefile ]; then
 		make -C tests/unit run > "$ulog" 2>&1
 		urc=$?
-		grep -E '^(not )?ok ' "$ulog"
+		grep -E '^not ok ' "$ulog"
+		echo "unit: $(grep -cE '^ok ' "$ulog") ok, $(grep -cE '^not ok ' "$ulog") not ok (all results: $ulog)"
 		count "$ulog"
 		n=$(grep -cE '^(not )?ok ' "$ulog")
 		if [ "$urc" != 0 ] && ! grep -qE '^not ok ' "$ulog"; then
