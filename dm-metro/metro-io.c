@@ -375,6 +375,10 @@ static void metro_retry_read(struct metro_c *m, struct bio *bio,
 		bio_endio(bio);
 		return;
 	}
+	DMWARN_LIMIT("%s: read of region %lu failed on leg %c, retrying on leg %c",
+		     metro_name(m), io->region, 'A' + io->leg, 'A' + i);
+	/* The first completion left its error in the bio. */
+	bio->bi_status = BLK_STS_OK;
 	bio->bi_iter = io->iter;
 	bio_set_dev(bio, io->bdev);
 	metro_remap_read(m, bio, io, i);
