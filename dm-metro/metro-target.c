@@ -166,7 +166,7 @@ static void metro_free(struct metro_c *m)
 	for (i = 0; i < METRO_NR_LEGS; i++)
 		if (m->legs[i].dev)
 			dm_put_device(m->ti, m->legs[i].dev);
-	kfree(m);
+	kvfree(m);
 }
 
 /*
@@ -188,7 +188,7 @@ static int metro_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		return -EINVAL;
 	}
 
-	m = kzalloc(sizeof(*m), GFP_KERNEL);
+	m = kvzalloc(sizeof(*m), GFP_KERNEL);
 	if (!m) {
 		ti->error = "Cannot allocate metro context";
 		return -ENOMEM;
