@@ -302,6 +302,13 @@ static void metro_presuspend(struct dm_target *ti)
 	metro_resync_stop(m);
 }
 
+static void metro_presuspend_undo(struct dm_target *ti)
+{
+	struct metro_c *m = ti->private;
+
+	metro_resync_start(m);
+}
+
 static void metro_postsuspend(struct dm_target *ti)
 {
 	struct metro_c *m = ti->private;
@@ -468,6 +475,7 @@ static struct target_type metro_target = {
 	.map		 = metro_map,
 	.end_io		 = metro_end_io,
 	.presuspend	 = metro_presuspend,
+	.presuspend_undo = metro_presuspend_undo,
 	.postsuspend	 = metro_postsuspend,
 	.preresume	 = metro_preresume,
 	.resume		 = metro_resume,

@@ -128,7 +128,6 @@ struct metro_c {
 	void *sb_buf;			/* METRO_SB_SIZE bytes (md_lock) */
 	u64 events;			/* current superblock events (md_lock) */
 	bool clean;			/* superblocks say CLEAN (md_lock) */
-	bool dead;			/* no leg can take writes (md_lock) */
 
 	/* Leg that resync copies from; changed under md_lock. */
 	unsigned int source;
