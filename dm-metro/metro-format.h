@@ -88,8 +88,8 @@
 /* Per-leg state flags (metro_leg_disk.state), as seen by the writer. */
 #define METRO_LEG_F_ACTIVE	(1U << 0)	/* attached, receives writes */
 #define METRO_LEG_F_FAILED	(1U << 1)	/* detached after an I/O error or deadline */
-#define METRO_LEG_F_STALE	(1U << 2)	/* resync target: its copy of the
-						 * regions set in the bitmap is old */
+/* resync target: its copy of the regions set in the bitmap is old */
+#define METRO_LEG_F_STALE	(1U << 2)
 #define METRO_LEG_F_ALL		(METRO_LEG_F_ACTIVE | METRO_LEG_F_FAILED | \
 				 METRO_LEG_F_STALE)
 
@@ -130,8 +130,8 @@ struct metro_sb_disk {
 	__le64	events;			/* 144 bumped by every superblock write */
 	__le64	ctime;			/* 152 creation time, seconds since epoch */
 	__le64	utime;			/* 160 last superblock write, seconds */
-	__le64	gen_history[METRO_GEN_HISTORY];	/* 168 older generations of this
-						 * leg, newest first, 0 = none */
+	/* 168 older generations of this leg, newest first, 0 = none */
+	__le64	gen_history[METRO_GEN_HISTORY];
 	__u8	reserved1[56];		/* 200 */
 	struct metro_leg_disk legs[METRO_NR_LEGS];	/* 256 */
 	__u8	reserved2[METRO_SB_SIZE - 384];	/* 384 zero */
