@@ -15,8 +15,24 @@ for ((i = 0; i < 128; i++)); do
 done
 must mc create $V $A $B --region-size 1M
 wait_node /dev/mapper/$V
+# pause_resync freezes the copy: sync_action frozen, in_sync stays put
+must dmsetup message $V 0 pause_resync
+sleep 1
+s1=$(dmsetup status $V); echo "paused: $s1"
+if [ "$(echo "$s1" | awk '{split($8, a, "/"); print (a[1] == a[2])}')" = 1 ]; then
+	echo "note: the sync finished before pause_resync could be tried"
+else
+	sleep 2
+	s2=$(dmsetup status $V); echo "paused: $s2"
+	[ "$(echo "$s2" | awk '{print $9}')" = frozen ] || fail "sync_action is not frozen after pause_resync"
+	[ "$(echo "$s1" | awk '{print $8}')" = "$(echo "$s2" | awk '{print $8}')" ] || fail "in_sync advanced while the resync was paused"
+	check_file pa /dev/mapper/$V 126 || fail "read of an uncopied region while paused returned wrong data"
+fi
 # slow the resync down so it can be watched (the contract's message)
 run dmsetup message $V 0 resync_rate 8192 || fail "resync_rate message refused"
+must dmsetup message $V 0 resume_resync
+sleep 0.5
+[ "$(st_action $V)" != frozen ] || fail "still frozen after resume_resync"
 s1=$(dmsetup status $V); echo "status: $s1"
 off=$(data_offset $A) size=$(data_size $A)
 log "data_offset $off, data_size $size"
