@@ -163,6 +163,7 @@ bool metro_log_leg_failed(struct metro_c *m, unsigned int i, const char *why)
 {
 	struct metro_leg *leg = &m->legs[i];
 	unsigned int other = i ^ 1;
+	unsigned long r;
 
 	lockdep_assert_held(&m->md_lock);
 	if (!metro_leg_alive(leg))
@@ -173,6 +174,13 @@ bool metro_log_leg_failed(struct metro_c *m, unsigned int i, const char *why)
 	set_bit(METRO_LEG_DEAD, &leg->flags);
 	/* The survivor now holds the only current copy of every region. */
 	m->source = other;
+	/*
+	 * Whatever the leg got since its last successful flush may be lost,
+	 * and that is at most the regions marked now: they stay marked until
+	 * the leg is resynced (the clearing pass skips out-of-sync regions).
+	 */
+	for_each_set_bit(r, m->dirty, m->nr_regions)
+		metro_set_out_of_sync(m, r);
 	DMERR("%s: leg %c (%s) failed on %s and is detached; the volume runs on leg %c alone. Repair or replace the leg, then run \"metroctl restore\"",
 	      metro_name(m), metro_leg_letter(i), leg->dev->name, why,
 	      metro_leg_letter(other));
@@ -313,13 +321,21 @@ static int metro_flush_legs(struct metro_c *m)
  */
 static void metro_clear_collected(struct metro_c *m, unsigned long n)
 {
-	unsigned long r;
+	unsigned long r, alive;
 
 	if (!n)
 		return;
-	if (metro_flush_legs(m)) {
-		for_each_set_bit(r, m->clearing, m->nr_regions)
+	alive = metro_alive_mask(m);
+	if (metro_flush_legs(m) || metro_alive_mask(m) != alive) {
+		/*
+		 * A leg that failed its flush may have lost these regions:
+		 * keep them marked, and out of sync if a leg was detached.
+		 */
+		for_each_set_bit(r, m->clearing, m->nr_regions) {
 			set_bit(r, m->dirty);
+			if (metro_alive_mask(m) != alive)
+				metro_set_out_of_sync(m, r);
+		}
 		bitmap_zero(m->clearing, m->nr_regions);
 		return;
 	}
