@@ -43,7 +43,7 @@ mkdir -p /dev/shm /dev/pts /mnt
 [ -e /dev/stderr ] || ln -s /proc/self/fd/2 /dev/stderr
 mount -t tmpfs tmpfs /dev/shm 2>/dev/null
 mount -t devpts devpts /dev/pts 2>/dev/null
-mount -t tmpfs tmpfs /mnt 2>/dev/null
+case "$src" in /mnt/*) ;; *) mount -t tmpfs tmpfs /mnt 2>/dev/null ;; esac
 echo 1 > /proc/sys/kernel/sysrq
 hostname metro-vm 2>/dev/null
 
