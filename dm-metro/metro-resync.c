@@ -82,6 +82,27 @@ static void metro_copy_done(int read_err, unsigned long write_err, void *context
 	metro_resync_kick(m);
 }
 
+/*
+ * Give back the regions whose copy has not started, and take the writes
+ * parked behind copies; copy_lock held.  Writes behind a copy still in
+ * flight simply park again.
+ */
+static void metro_release_unstarted(struct metro_c *m, struct bio_list *waiters)
+{
+	unsigned int i;
+
+	for (i = 0; i < METRO_RESYNC_SLOTS; i++) {
+		struct metro_copy *c = &m->slots[i];
+
+		if (c->used && !c->started) {
+			clear_bit(c->region, m->copying);
+			c->used = false;
+		}
+	}
+	bio_list_merge(waiters, &m->copy_waiters);
+	bio_list_init(&m->copy_waiters);
+}
+
 /* Next out-of-sync region not already being copied; copy_lock held. */
 static unsigned long metro_next_region(struct metro_c *m)
 {
@@ -136,14 +157,19 @@ void metro_resync_work(struct work_struct *ws)
 	struct metro_c *m = container_of(to_delayed_work(ws), struct metro_c,
 					 resync_work);
 	struct metro_copy *start[METRO_RESYNC_SLOTS];
+	struct bio_list waiters;
 	unsigned long delay = 0;
 	unsigned int i, n = 0, src;
 
+	bio_list_init(&waiters);
 	spin_lock_irq(&m->copy_lock);
 	src = READ_ONCE(m->source);
 	if (!m->resync_running || m->resync_paused || m->resync_error ||
-	    metro_nr_alive(m) != METRO_NR_LEGS)
+	    metro_nr_alive(m) != METRO_NR_LEGS) {
+		/* Writes must not wait for copies that will not start. */
+		metro_release_unstarted(m, &waiters);
 		goto out;
+	}
 
 	for (i = 0; i < METRO_RESYNC_SLOTS; i++) {
 		struct metro_copy *c = &m->slots[i];
@@ -180,6 +206,7 @@ void metro_resync_work(struct work_struct *ws)
 out:
 	spin_unlock_irq(&m->copy_lock);
 
+	metro_defer_bios(m, &waiters);
 	for (i = 0; i < n; i++)
 		metro_copy_start(m, start[i]);
 	if (delay)
@@ -192,32 +219,26 @@ void metro_resync_start(struct metro_c *m)
 	m->resync_running = true;
 	m->resync_next = jiffies;
 	spin_unlock_irq(&m->copy_lock);
+	/* A stale leg with nothing left to copy is current already. */
+	if (!atomic_read(&m->nr_out_of_sync)) {
+		set_bit(METRO_WORK_SYNC_DONE, &m->work_flags);
+		metro_wake_worker(m);
+	}
 	metro_resync_kick(m);
 }
 
 void metro_resync_stop(struct metro_c *m)
 {
 	struct bio_list waiters;
-	unsigned int i;
 
 	spin_lock_irq(&m->copy_lock);
 	m->resync_running = false;
 	spin_unlock_irq(&m->copy_lock);
 	cancel_delayed_work_sync(&m->resync_work);
 
-	/* Give back the regions whose copy never started. */
 	bio_list_init(&waiters);
 	spin_lock_irq(&m->copy_lock);
-	for (i = 0; i < METRO_RESYNC_SLOTS; i++) {
-		struct metro_copy *c = &m->slots[i];
-
-		if (c->used && !c->started) {
-			clear_bit(c->region, m->copying);
-			c->used = false;
-		}
-	}
-	bio_list_merge(&waiters, &m->copy_waiters);
-	bio_list_init(&m->copy_waiters);
+	metro_release_unstarted(m, &waiters);
 	spin_unlock_irq(&m->copy_lock);
 	metro_defer_bios(m, &waiters);
 
@@ -231,6 +252,6 @@ void metro_resync_pause(struct metro_c *m, bool pause)
 	if (!pause)
 		m->resync_error = false;
 	spin_unlock_irq(&m->copy_lock);
-	if (!pause)
-		metro_resync_kick(m);
+	/* Pausing too: the engine gives back copies that have not started. */
+	metro_resync_kick(m);
 }
