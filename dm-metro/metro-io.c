@@ -84,17 +84,6 @@ static void metro_inflight_put(struct metro_c *m, struct metro_io *io)
 		metro_resync_kick(m);
 }
 
-static unsigned long metro_alive_legs(struct metro_c *m)
-{
-	unsigned long mask = 0;
-	unsigned int i;
-
-	for (i = 0; i < METRO_NR_LEGS; i++)
-		if (metro_leg_alive(&m->legs[i]))
-			mask |= BIT(i);
-	return mask;
-}
-
 static void metro_clone_endio(struct bio *clone);
 
 /*
@@ -104,7 +93,7 @@ static void metro_clone_endio(struct bio *clone);
 static void metro_dispatch_write(struct metro_c *m, struct bio *bio,
 				 struct metro_io *io)
 {
-	unsigned long r, mask = metro_alive_legs(m);
+	unsigned long r, mask = metro_alive_mask(m);
 	unsigned long last = io->wide ? metro_last_region(m, bio) : io->region;
 	unsigned int i;
 
@@ -431,7 +420,7 @@ static void metro_handle_failed(struct metro_c *m, struct bio_list *bios)
 		switch (io->kind) {
 		case METRO_IO_WRITE:
 			/* Good if a leg that took it is still attached. */
-			if (committed && (io->sent_mask & ~io->failed_mask & metro_alive_legs(m)))
+			if (committed && (io->sent_mask & ~io->failed_mask & metro_alive_mask(m)))
 				bio->bi_status = BLK_STS_OK;
 			else
 				bio->bi_status = io->status ? io->status : BLK_STS_IOERR;

@@ -80,17 +80,6 @@ static unsigned long metro_md_io(struct metro_c *m, unsigned long mask,
 	return failed;
 }
 
-static unsigned long metro_alive_mask(struct metro_c *m)
-{
-	unsigned long mask = 0;
-	unsigned int i;
-
-	for (i = 0; i < METRO_NR_LEGS; i++)
-		if (metro_leg_alive(&m->legs[i]))
-			mask |= BIT(i);
-	return mask;
-}
-
 int metro_log_read_sb(struct metro_c *m, struct metro_leg *leg, const char **err)
 {
 	struct metro_sb_info info;

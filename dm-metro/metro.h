@@ -235,6 +235,13 @@ static inline void metro_set_out_of_sync(struct metro_c *m, unsigned long r)
 		atomic_inc(&m->nr_out_of_sync);
 }
 
+/* Mask of the legs not detached. */
+static inline unsigned long metro_alive_mask(struct metro_c *m)
+{
+	return (metro_leg_alive(&m->legs[0]) ? BIT(0) : 0) |
+	       (metro_leg_alive(&m->legs[1]) ? BIT(1) : 0);
+}
+
 static inline unsigned int metro_nr_alive(struct metro_c *m)
 {
 	return metro_leg_alive(&m->legs[0]) + metro_leg_alive(&m->legs[1]);
