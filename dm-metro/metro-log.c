@@ -170,7 +170,7 @@ bool metro_log_leg_failed(struct metro_c *m, unsigned int i, const char *why)
 	 */
 	for_each_set_bit(r, m->dirty, m->nr_regions)
 		metro_set_out_of_sync(m, r);
-	DMERR("%s: leg %c (%s) failed on %s and is detached; the volume runs on leg %c alone. Repair or replace the leg, then run \"metroctl restore\"",
+	DMERR("%s: leg %c (%s) failed on %s and is detached; the volume runs on leg %c alone. Repair the leg, then stop and re-assemble the volume to resync it",
 	      metro_name(m), metro_leg_letter(i), leg->dev->name, why,
 	      metro_leg_letter(other));
 	return true;
