@@ -109,8 +109,8 @@ struct metro_c {
 	unsigned long *out_of_sync;
 	unsigned long *copying;
 	unsigned long *clearing;
-	atomic_t nr_out_of_sync;
-	atomic_t nr_dirty;
+	atomic_t nr_out_of_sync;	/* bits set in @out_of_sync */
+	atomic_t nr_dirty;		/* bits set in @dirty, changed under md_lock */
 
 	/* Writes in flight per region bucket, and multi-region writes. */
 	atomic_t inflight[METRO_INFLIGHT_BUCKETS];
@@ -122,14 +122,14 @@ struct metro_c {
 	 */
 	struct mutex md_lock;
 	u8 *disk_bm;			/* on-disk bitmap image (md_lock) */
-	unsigned long *bm_changed;	/* 4 KiB blocks of @disk_bm to write */
+	unsigned long *bm_changed;	/* 4 KiB blocks to write (md_lock) */
 	size_t bm_bytes;
 	unsigned int bm_blocks;
 	void *sb_buf;			/* METRO_SB_SIZE bytes (md_lock) */
 	u64 events;			/* current superblock events (md_lock) */
 	bool clean;			/* superblocks say CLEAN (md_lock) */
 
-	/* Leg that resync copies from; changed under md_lock. */
+	/* Leg holding every region; changed under md_lock, read locklessly. */
 	unsigned int source;
 
 	/* Protects the bio lists below; taken from completion context. */
@@ -152,17 +152,17 @@ struct metro_c {
 	spinlock_t copy_lock;
 	struct metro_copy slots[METRO_RESYNC_SLOTS];
 	struct bio_list copy_waiters;	/* writes into regions being copied */
-	unsigned long resync_cursor;
-	atomic_t copies_inflight;
+	unsigned long resync_cursor;	/* next region to look at (copy_lock) */
+	atomic_t copies_inflight;	/* kcopyd jobs issued and not done */
 	wait_queue_head_t copy_wait;
 	bool resync_running;		/* started at resume (copy_lock) */
 	bool resync_paused;		/* pause_resync message (copy_lock) */
 	bool resync_error;		/* a copy could not read (copy_lock) */
 	unsigned long resync_next;	/* jiffies: rate limit (copy_lock) */
 
-	/* Table options. */
+	/* Table options; resync_rate changes by message under copy_lock. */
 	unsigned int resync_rate;	/* KiB/s, 0 = unlimited */
-	unsigned int clear_delay;	/* ms */
+	unsigned int clear_delay;	/* ms, constant */
 
 	/* Read balancing: tie breaker. */
 	atomic_t read_rr;
