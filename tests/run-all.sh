@@ -10,12 +10,14 @@
 # Unit suite: make -C tests/unit run (TAP "ok N - name" / "not ok N - name").
 # VM suite: every tests/cases/*.sh.  Cases run in one VM boot, except those
 # with a "# metro-boot: host" line, which run on the host and boot the VM
-# themselves (crash tests).  Logs go to build/test-logs/.
+# themselves (crash tests).  Logs go to build/test-logs/<time>-<pid>/ (latest).
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 cd "$TOP" || exit 2
-LOGS=$TOP/build/test-logs
+# one log dir per run (several runs may share a checkout); build/test-logs/latest
+LOGS=$TOP/build/test-logs/$(date +%Y%m%d-%H%M%S)-$$
 mkdir -p "$LOGS"
+ln -sfn "$(basename "$LOGS")" "$TOP/build/test-logs/latest"
 
 unit=1 vm=1 only=()
 for a in "$@"; do

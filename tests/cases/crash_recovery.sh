@@ -14,8 +14,9 @@ set -u
 if [ -z "${METRO_IN_VM:-}" ]; then
 	# ---------------------------------------------------------------- host
 	TOP=$(cd "$(dirname "$0")/../.." && pwd)
-	dir=$TOP/build/crash
-	mkdir -p "$dir"
+	mkdir -p "$TOP/build/crash"
+	dir=$(mktemp -d "$TOP/build/crash/run.XXXXXX")	# kept when an iteration fails
+	echo "# disk images and boot logs in $dir"
 	n=${METRO_CRASH_ITERATIONS:-3}
 	marker="METRO-CRASH-""MARKER"
 	for ((it = 1; it <= n; it++)); do
@@ -47,6 +48,7 @@ if [ -z "${METRO_IN_VM:-}" ]; then
 			exit 1
 		fi
 	done
+	rm -rf "$dir"
 	echo "PASS: $n crash iterations"
 	exit 0
 fi
