@@ -21,6 +21,13 @@
 /* Retry period for copies waiting on a busy bucket. */
 #define METRO_RESYNC_RETRY	(HZ / 20)
 
+/*
+ * A bucket may stay busy because of another region that hashes to it; the
+ * writes parked behind the copy must not wait for that.  A copy that could
+ * not start for this long gives its region back, to be tried again later.
+ */
+#define METRO_COPY_MAX_WAIT	HZ
+
 void metro_resync_kick(struct metro_c *m)
 {
 	mod_delayed_work(m->wq, &m->resync_work, 0);
@@ -186,6 +193,7 @@ void metro_resync_work(struct work_struct *ws)
 				continue;
 			c->used = true;
 			c->started = false;
+			c->since = jiffies;
 			c->src = src;
 			set_bit(c->region, m->copying);
 			/* Pairs with the barrier in the write path. */
@@ -197,6 +205,12 @@ void metro_resync_work(struct work_struct *ws)
 		if (atomic_read(metro_bucket(m, c->region)) ||
 		    atomic_read(&m->inflight_wide)) {
 			delay = METRO_RESYNC_RETRY;
+			if (time_after(jiffies, c->since + METRO_COPY_MAX_WAIT)) {
+				clear_bit(c->region, m->copying);
+				c->used = false;
+				bio_list_merge(&waiters, &m->copy_waiters);
+				bio_list_init(&m->copy_waiters);
+			}
 			continue;
 		}
 		c->started = true;

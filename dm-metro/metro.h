@@ -74,6 +74,7 @@ struct metro_copy {
 	unsigned long region;
 	unsigned int src;		/* leg copied from */
 	bool used;			/* slot holds a region (copying bit set) */
+	unsigned long since;		/* jiffies when the region was taken */
 	bool started;			/* kcopyd job issued */
 };
 
