@@ -83,10 +83,16 @@ static void metro_copy_done(int read_err, unsigned long write_err, void *context
 
 	/* Parked writes retry; those still blocked by another copy re-park. */
 	metro_defer_bios(m, &waiters);
+	metro_resync_kick(m);
 
+	/*
+	 * Last touch of @m: metro_resync_stop() may free it once it sees
+	 * the count drop, so drop it under the lock it takes afterwards.
+	 */
+	spin_lock_irqsave(&m->copy_lock, flags);
 	atomic_dec(&m->copies_inflight);
 	wake_up(&m->copy_wait);
-	metro_resync_kick(m);
+	spin_unlock_irqrestore(&m->copy_lock, flags);
 }
 
 /*
@@ -257,6 +263,10 @@ void metro_resync_stop(struct metro_c *m)
 	metro_defer_bios(m, &waiters);
 
 	wait_event(m->copy_wait, !atomic_read(&m->copies_inflight));
+	/* Let the last completion leave copy_lock, and drop its kick. */
+	spin_lock_irq(&m->copy_lock);
+	spin_unlock_irq(&m->copy_lock);
+	cancel_delayed_work_sync(&m->resync_work);
 }
 
 void metro_resync_pause(struct metro_c *m, bool pause)
