@@ -36,18 +36,8 @@
 #include <linux/errno.h>
 #include <asm/byteorder.h>
 #else
-#include <stdint.h>
-#include <stddef.h>
-#include <string.h>
-#include <errno.h>
-#include <endian.h>
-#include <linux/types.h>
-#define cpu_to_le16(x) ((__le16)htole16(x))
-#define cpu_to_le32(x) ((__le32)htole32(x))
-#define cpu_to_le64(x) ((__le64)htole64(x))
-#define le16_to_cpu(x) le16toh((__u16)(x))
-#define le32_to_cpu(x) le32toh((__u32)(x))
-#define le64_to_cpu(x) le64toh((__u64)(x))
+/* userspace: stdint types, endian helpers, __packed */
+#include "metro-format-user.h"
 #endif
 
 /* ---------------------------------------------------------------------- */
@@ -110,7 +100,7 @@ struct metro_leg_disk {
 	__le32	state;			/* METRO_LEG_F_* */
 	__le32	reserved0;
 	__u8	reserved1[16];
-} __attribute__((packed));		/* 64 bytes */
+} __packed;		/* 64 bytes */
 
 struct metro_sb_disk {
 	__le32	magic;			/*   0 METRO_SB_MAGIC */
@@ -135,7 +125,7 @@ struct metro_sb_disk {
 	__u8	reserved1[56];		/* 200 */
 	struct metro_leg_disk legs[METRO_NR_LEGS];	/* 256 */
 	__u8	reserved2[METRO_SB_SIZE - 384];	/* 384 zero */
-} __attribute__((packed));
+} __packed;
 
 /* ---------------------------------------------------------------------- */
 /* Decoded (CPU-endian) forms                                             */
@@ -326,6 +316,12 @@ static inline void metro_sb_encode(const struct metro_sb_info *in,
 	sb->csum = cpu_to_le32(metro_sb_csum(sb));
 }
 
+static inline int metro_bad(const char **err, int code, const char *msg)
+{
+	*err = msg;
+	return code;
+}
+
 /*
  * metro_sb_decode - check and decode a superblock.
  * @sb:          the 4096 bytes read at METRO_SB_OFFSET
@@ -347,15 +343,14 @@ static inline int metro_sb_decode(const struct metro_sb_disk *sb,
 	__u64 bm_sectors;
 	int i;
 
-#define METRO_BAD(code, msg) do { *err = (msg); return (code); } while (0)
 	if (le32_to_cpu(sb->magic) != METRO_SB_MAGIC)
-		METRO_BAD(-ENODATA, "no dm-metro superblock (bad magic)");
+		return metro_bad(err, -ENODATA, "no dm-metro superblock (bad magic)");
 	if (le32_to_cpu(sb->csum) != metro_sb_csum(sb))
-		METRO_BAD(-EBADMSG, "superblock checksum mismatch");
+		return metro_bad(err, -EBADMSG, "superblock checksum mismatch");
 	if (le32_to_cpu(sb->version) != METRO_FORMAT_VERSION)
-		METRO_BAD(-EPROTONOSUPPORT, "unsupported on-disk format version");
+		return metro_bad(err, -EPROTONOSUPPORT, "unsupported on-disk format version");
 	if (le32_to_cpu(sb->sb_size) != METRO_SB_SIZE)
-		METRO_BAD(-EINVAL, "bad superblock size");
+		return metro_bad(err, -EINVAL, "bad superblock size");
 
 	memset(out, 0, sizeof(*out));
 	out->version = le32_to_cpu(sb->version);
@@ -383,38 +378,37 @@ static inline int metro_sb_decode(const struct metro_sb_disk *sb,
 		li->dev_sectors = le64_to_cpu(d->dev_sectors);
 		li->state = le32_to_cpu(d->state);
 		if (li->state & ~METRO_LEG_F_ALL)
-			METRO_BAD(-EINVAL, "unknown leg state flags");
+			return metro_bad(err, -EINVAL, "unknown leg state flags");
 	}
 
 	if (memchr(out->name, '\0', METRO_NAME_LEN) == NULL || !out->name[0])
-		METRO_BAD(-EINVAL, "volume name empty or not terminated");
+		return metro_bad(err, -EINVAL, "volume name empty or not terminated");
 	for (i = 0; out->name[i]; i++)
 		if (out->name[i] <= ' ' || out->name[i] > '~' || out->name[i] == '/')
-			METRO_BAD(-EINVAL, "volume name has forbidden characters");
+			return metro_bad(err, -EINVAL, "volume name has forbidden characters");
 	if (out->leg != METRO_LEG_A && out->leg != METRO_LEG_B)
-		METRO_BAD(-EINVAL, "leg index is neither A nor B");
+		return metro_bad(err, -EINVAL, "leg index is neither A nor B");
 	if (out->flags & ~METRO_SB_F_ALL)
-		METRO_BAD(-EINVAL, "unknown volume flags");
+		return metro_bad(err, -EINVAL, "unknown volume flags");
 	if (!metro_region_size_valid(out->region_sectors))
-		METRO_BAD(-EINVAL, "region size is not a power of two between 4 KiB and 1 GiB");
+		return metro_bad(err, -EINVAL, "region size is not a power of two between 4 KiB and 1 GiB");
 	if (metro_layout_compute(out->data_size, out->region_sectors, &l))
-		METRO_BAD(-EINVAL, "impossible data size for the region size");
+		return metro_bad(err, -EINVAL, "impossible data size for the region size");
 	if (out->nr_regions != l.nr_regions)
-		METRO_BAD(-EINVAL, "region count does not match data size");
+		return metro_bad(err, -EINVAL, "region count does not match data size");
 	if (out->bitmap_offset != METRO_BITMAP_OFFSET)
-		METRO_BAD(-EINVAL, "bad bitmap offset");
+		return metro_bad(err, -EINVAL, "bad bitmap offset");
 	bm_sectors = l.bitmap_bytes >> METRO_SECTOR_SHIFT;
 	if (out->data_offset % METRO_BLOCK_SECTORS ||
 	    out->data_offset < out->bitmap_offset + bm_sectors)
-		METRO_BAD(-EINVAL, "data offset overlaps the metadata or is misaligned");
+		return metro_bad(err, -EINVAL, "data offset overlaps the metadata or is misaligned");
 	if (out->data_offset + out->data_size < out->data_offset)
-		METRO_BAD(-EINVAL, "data area wraps around");
+		return metro_bad(err, -EINVAL, "data area wraps around");
 	if (dev_sectors && out->data_offset + out->data_size > dev_sectors)
-		METRO_BAD(-EINVAL, "data area extends past the end of the device");
+		return metro_bad(err, -EINVAL, "data area extends past the end of the device");
 	if ((out->legs[METRO_LEG_A].state & METRO_LEG_F_STALE) &&
 	    (out->legs[METRO_LEG_B].state & METRO_LEG_F_STALE))
-		METRO_BAD(-EINVAL, "both legs are marked stale");
-#undef METRO_BAD
+		return metro_bad(err, -EINVAL, "both legs are marked stale");
 	*err = NULL;
 	return 0;
 }
