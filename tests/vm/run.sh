@@ -35,7 +35,7 @@ VMDIR=$BUILD/vm
 
 disks=() envs=() cases=() casedir=$TOP/tests/cases
 scratch= marker= kdelay=0 timeout=1800 ctimeout=300 mem=2048 smp=2 log= quiet=0
-usage() { sed -n '4,30p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '4,29p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--disk) disks+=("$(realpath "$2")"); shift 2 ;;
@@ -78,6 +78,8 @@ command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing: run
 [ -x /bin/busybox ] || die "/bin/busybox missing (busybox-static): run 'make deps'"
 
 mkdir -p "$VMDIR/logs" "$VMDIR/runs"
+# keep the newest 60 console logs
+ls -t "$VMDIR"/logs/*.log 2>/dev/null | tail -n +60 | while read -r f; do rm -f "$f" "$f.cmd"; done
 
 # --- the initramfs (cached) -----------------------------------------------
 # Modules needed to mount the host root over virtio-9p, dependencies first.
