@@ -108,7 +108,7 @@ static void metro_dispatch_write(struct metro_c *m, struct bio *bio,
 	 */
 	if (unlikely(hweight_long(mask) < METRO_NR_LEGS))
 		for (r = io->region; r <= last; r++)
-			metro_set_out_of_sync(m, r);
+			metro_mark_missed(m, r);
 	if (!test_bit(io->region, m->active))
 		set_bit(io->region, m->active);
 
@@ -393,20 +393,26 @@ static void metro_handle_failed(struct metro_c *m, struct bio_list *bios)
 	bio_list_for_each(bio, bios) {
 		struct metro_io *io = metro_io(bio);
 
-		if (io->kind == METRO_IO_WRITE) {
+		if (io->kind == METRO_IO_WRITE)
 			failed_legs |= io->failed_mask;
-			oos_last = io->wide ? metro_last_region(m, bio) : io->region;
-			for (r = io->region; r <= oos_last; r++)
-				metro_set_out_of_sync(m, r);
-		} else {
+		else
 			failed_legs |= BIT(io->leg);
-		}
 	}
 	for_each_set_bit(i, &failed_legs, METRO_NR_LEGS) {
 		if (!metro_leg_alive(&m->legs[i]))
 			continue;
 		if (metro_log_leg_failed(m, i, "an I/O error"))
 			detached = true;
+	}
+	/* The writes are on the survivor only (if anywhere). */
+	bio_list_for_each(bio, bios) {
+		struct metro_io *io = metro_io(bio);
+
+		if (io->kind != METRO_IO_WRITE)
+			continue;
+		oos_last = io->wide ? metro_last_region(m, bio) : io->region;
+		for (r = io->region; r <= oos_last; r++)
+			metro_mark_missed(m, r);
 	}
 	if (detached)
 		committed = !metro_log_commit_sb(m);

@@ -165,11 +165,17 @@ bool metro_log_leg_failed(struct metro_c *m, unsigned int i, const char *why)
 	m->source = other;
 	/*
 	 * Whatever the leg got since its last successful flush may be lost,
-	 * and that is at most the regions marked now: they stay marked until
-	 * the leg is resynced (the clearing pass skips out-of-sync regions).
+	 * and that is at most the regions marked now.  Their bits stay set
+	 * (no clearing while a leg is detached); count them out of sync too,
+	 * unless the survivor is a resync target, which holds them current.
 	 */
-	for_each_set_bit(r, m->dirty, m->nr_regions)
-		metro_set_out_of_sync(m, r);
+	if (!m->legs[other].stale)
+		for_each_set_bit(r, m->dirty, m->nr_regions)
+			metro_set_out_of_sync(m, r);
+	else if (atomic_read(&m->nr_out_of_sync))
+		DMERR("%s: leg %c was still being resynced: %d regions have no current copy and fail to read until leg %c returns",
+		      metro_name(m), metro_leg_letter(other),
+		      atomic_read(&m->nr_out_of_sync), metro_leg_letter(i));
 	DMERR("%s: leg %c (%s) failed on %s and is detached; the volume runs on leg %c alone. Repair the leg, then stop and re-assemble the volume to resync it",
 	      metro_name(m), metro_leg_letter(i), leg->dev->name, why,
 	      metro_leg_letter(other));
@@ -322,7 +328,8 @@ static void metro_clear_collected(struct metro_c *m, unsigned long n)
 		 */
 		for_each_set_bit(r, m->clearing, m->nr_regions) {
 			set_bit(r, m->dirty);
-			if (metro_alive_mask(m) != alive)
+			if (metro_alive_mask(m) != alive &&
+			    !m->legs[m->source].stale)
 				metro_set_out_of_sync(m, r);
 		}
 		bitmap_zero(m->clearing, m->nr_regions);
@@ -349,6 +356,10 @@ static void metro_clear_collected(struct metro_c *m, unsigned long n)
 static unsigned long metro_collect_quiet(struct metro_c *m, bool all_quiet)
 {
 	unsigned long r, n = 0;
+
+	/* A detached leg must find every region it may lack still marked. */
+	if (metro_nr_alive(m) != METRO_NR_LEGS)
+		return 0;
 
 	for_each_set_bit(r, m->dirty, m->nr_regions) {
 		if (test_bit(r, m->out_of_sync))

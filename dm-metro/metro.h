@@ -243,6 +243,18 @@ static inline unsigned long metro_alive_mask(struct metro_c *m)
 	       (metro_leg_alive(&m->legs[1]) ? BIT(1) : 0);
 }
 
+/*
+ * A write reached only the current source leg: the other leg must get the
+ * region at resync.  Not when the source is itself a resync target that
+ * outlived the real source: out of sync would make the region unreadable,
+ * and its bitmap bit, never cleared while a leg is detached, suffices.
+ */
+static inline void metro_mark_missed(struct metro_c *m, unsigned long r)
+{
+	if (!READ_ONCE(m->legs[READ_ONCE(m->source)].stale))
+		metro_set_out_of_sync(m, r);
+}
+
 static inline unsigned int metro_nr_alive(struct metro_c *m)
 {
 	return metro_leg_alive(&m->legs[0]) + metro_leg_alive(&m->legs[1]);
