@@ -7,7 +7,9 @@
 #
 #   tests/run-all.sh [--unit-only | --vm-only] [CASE...]
 #
-# Unit suite: make -C tests/unit run (TAP "ok N - name" / "not ok N - name").
+# Unit suite: make -C tests/unit run (TAP "ok N - name" / "not ok N - name"),
+# then tests/build-compat.sh (the module against Debian's 6.12 headers) and
+# tests/style-check.sh (W=1, sparse, checkpatch).
 # VM suite: every tests/cases/*.sh.  Cases run in one VM boot, except those
 # with a "# metro-boot: host" line, which run on the host and boot the VM
 # themselves (crash tests).  Logs go to build/test-logs/<time>-<pid>/ (latest).
@@ -68,6 +70,16 @@ if [ "$unit" = 1 ]; then
 	else
 		result fail unit-suite "tests/unit/Makefile missing: no unit suite"
 	fi
+	# The module must also build warning-free against Debian's 6.12.
+	echo "=== build check: tests/build-compat.sh"
+	./tests/build-compat.sh > "$LOGS/build-compat.log" 2>&1
+	cat "$LOGS/build-compat.log"
+	count "$LOGS/build-compat.log"
+	# W=1, sparse and checkpatch clean on the module.
+	echo "=== style check: tests/style-check.sh"
+	./tests/style-check.sh > "$LOGS/style-check.log" 2>&1
+	cat "$LOGS/style-check.log"
+	count "$LOGS/style-check.log"
 fi
 
 # --- VM tests -----------------------------------------------------------------

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Run: tests/vm/run.sh --case-dir userspace/vm-cases mc_extra mc_udev
+# Run: tests/vm/run.sh metroctl_extra
 # metroctl end-to-end checks: status text/json, examine, stop while open,
 # incremental assembly, assemble when already active, create --force.
 . "$METRO_SRC/tests/cases/lib.sh"

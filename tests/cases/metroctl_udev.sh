@@ -1,5 +1,5 @@
 #!/bin/bash
-# Run: tests/vm/run.sh --case-dir userspace/vm-cases mc_extra mc_udev
+# Run: tests/vm/run.sh metroctl_udev
 # metroctl with udevd running: cookies, 60-dm-metro.rules symlinks and
 # assembly by "metroctl incremental" from udev events.
 . "$METRO_SRC/tests/cases/lib.sh"
