@@ -74,10 +74,18 @@ void leg_close(struct leg *l)
 	l->fd = -1;
 }
 
+/*
+ * Read from the device itself, not the page cache: the kernel target
+ * writes superblocks and bitmaps with bios below the block device's page
+ * cache, so a copy cached by an earlier read (or by our own create) can be
+ * stale.  Dropping the clean cached pages of the range first is enough;
+ * our own writes are fsync'ed before the target ever sees the leg.
+ */
 static int pread_full(int fd, void *buf, size_t len, off_t off)
 {
 	size_t done = 0;
 
+	posix_fadvise(fd, off, (off_t)len, POSIX_FADV_DONTNEED);
 	while (done < len) {
 		ssize_t r = pread(fd, (char *)buf + done, len - done, off + (off_t)done);
 
