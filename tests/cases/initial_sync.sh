@@ -10,8 +10,8 @@ A=/dev/ram0 B=/dev/ram1 V=is
 # data offset is a multiple of 1 MiB, so the volume shows pa at every MiB)
 randfile pa 1; randfile pb 1
 for ((i = 0; i < 128; i++)); do
-	dd if=pa of=$A bs=1M seek=$i conv=notrunc status=none
-	dd if=pb of=$B bs=1M seek=$i conv=notrunc status=none
+	dd if=pa of=$A bs=1M seek=$i oflag=direct conv=notrunc status=none
+	dd if=pb of=$B bs=1M seek=$i oflag=direct conv=notrunc status=none
 done
 must mc create $V $A $B --region-size 1M
 wait_node /dev/mapper/$V

@@ -42,8 +42,10 @@ devno() { local n; n=$(stat -L -c '%t:%T' "$1") || return 1; printf '%d:%d\n' "0
 
 # sb_u64 DEV OFFSET / sb_u32 DEV OFFSET: little-endian field of the
 # superblock (sector 8) read straight from the device.
-sb_u64() { od -An -t u8 -j $((4096 + $2)) -N 8 --endian=little "$1" | tr -d ' '; }
-sb_u32() { od -An -t u4 -j $((4096 + $2)) -N 4 --endian=little "$1" | tr -d ' '; }
+# Read with O_DIRECT: the target writes the superblock below the page cache.
+sb_raw() { dd if="$1" iflag=direct bs=4096 skip=1 count=1 status=none; }
+sb_u64() { sb_raw "$1" | od -An -t u8 -j "$2" -N 8 --endian=little | tr -d ' '; }
+sb_u32() { sb_raw "$1" | od -An -t u4 -j "$2" -N 4 --endian=little | tr -d ' '; }
 sb_magic_ok() { [ "$(sb_u32 "$1" 0)" = $((0x6f72746d)) ]; }
 data_offset() { sb_u64 "$1" 112; }	# sectors
 data_size() { sb_u64 "$1" 120; }	# sectors
