@@ -15,7 +15,7 @@
 
 #include "metroctl.h"
 
-static int fill_random(void *buf, size_t len)
+int fill_random(void *buf, size_t len)
 {
 	size_t done = 0;
 
@@ -33,7 +33,7 @@ static int fill_random(void *buf, size_t len)
 	return 0;
 }
 
-static void make_uuid(uint8_t u[METRO_UUID_LEN])
+void make_uuid(uint8_t u[METRO_UUID_LEN])
 {
 	u[6] = (uint8_t)((u[6] & 0x0f) | 0x40);	/* RFC 4122 version 4 */
 	u[8] = (uint8_t)((u[8] & 0x3f) | 0x80);
@@ -280,23 +280,9 @@ int do_create(int argc, char **argv)
 
 	/* Refuse to overwrite anything recognisable unless --force. */
 	for (i = 0; i < 2; i++) {
-		struct metro_sb_disk raw;
-		struct metro_sb_info old;
-		const char *why;
-
-		if (!leg_read_raw_sb(&legs[i], &raw) &&
-		    le32_to_cpu(raw.magic) == METRO_SB_MAGIC) {
-			if (metro_sb_decode(&raw, 0, &old, &why) == 0)
-				snprintf(what, sizeof(what), "a dm-metro superblock (leg %c of volume '%s')",
-					 old.leg == METRO_LEG_A ? 'A' : 'B', old.name);
-			else
-				snprintf(what, sizeof(what), "a damaged dm-metro superblock (%s)", why);
-			r = 1;
-		} else {
-			r = leg_find_signature(&legs[i], what, sizeof(what));
-			if (r < 0)
-				goto out;
-		}
+		r = leg_check_signatures(&legs[i], what, sizeof(what));
+		if (r < 0)
+			goto out;
 		if (r == 1) {
 			if (!force) {
 				p_err("%s has %s; use --force to overwrite it", legs[i].path, what);

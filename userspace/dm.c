@@ -380,3 +380,110 @@ void metro_unlock(int fd)
 	if (fd >= 0)
 		close(fd);
 }
+
+/*
+ * dm_get_table - the live table line of the metro device @name: its length
+ * and its parameters ("<dev_a> <dev_b> [<#opt_args> ...]").  1 when @name
+ * is an active metro device, 0 when it is not, negative on error.
+ */
+int dm_get_table(const char *name, uint64_t *length, char *params, size_t len)
+{
+	struct dm_task *dmt;
+	struct dm_info info;
+	uint64_t start;
+	char *type = NULL, *p = NULL;
+	int r = -EIO;
+
+	r = dm_name_exists(name);
+	if (r <= 0)
+		return r;
+	r = -EIO;
+	clear_error();
+	dmt = dm_task_create(DM_DEVICE_TABLE);
+	if (!dmt)
+		return -EIO;
+	if (!dm_task_set_name(dmt, name) || !dm_task_run(dmt) ||
+	    !dm_task_get_info(dmt, &info))
+		goto out;
+	r = 0;
+	if (!info.exists || !info.live_table)
+		goto out;
+	dm_get_next_target(dmt, NULL, &start, length, &type, &p);
+	if (!type || strcmp(type, "metro") || start != 0)
+		goto out;
+	snprintf(params, len, "%s", p ? p : "");
+	r = 1;
+out:
+	dm_task_destroy(dmt);
+	return r;
+}
+
+/* DM_DEVICE_CLEAR: drop an inactive table that will not be used. */
+static void dm_clear_inactive(const char *name)
+{
+	struct dm_task *dmt = dm_task_create(DM_DEVICE_CLEAR);
+
+	if (!dmt)
+		return;
+	if (dm_task_set_name(dmt, name))
+		dm_task_run(dmt);
+	dm_task_destroy(dmt);
+}
+
+/*
+ * dm_reload - replace the live table of @name with "0 @length metro
+ * @params": load it as the inactive table, then suspend and resume.  The
+ * constructor only reads the legs, so when the load is refused the live
+ * table is untouched and nothing has been suspended.  Returns 0, -EINVAL
+ * when the kernel refused the table (the old one still live) or -EIO when
+ * the swap itself failed (look at the device).
+ */
+int dm_reload(const char *name, uint64_t length, const char *params)
+{
+	struct dm_task *dmt;
+	int ok;
+
+	dm_setup();
+	clear_error();
+	dmt = dm_task_create(DM_DEVICE_RELOAD);
+	if (!dmt) {
+		p_err("cannot talk to device-mapper: %s", dm_last_error());
+		return -EIO;
+	}
+	ok = dm_task_set_name(dmt, name) &&
+	     dm_task_add_target(dmt, 0, length, "metro", params) &&
+	     dm_task_run(dmt);
+	dm_task_destroy(dmt);
+	if (!ok) {
+		p_err("the kernel refused the table \"0 %llu metro %s\" for %s: %s; the volume runs on unchanged (see 'dmesg' for the metro target's reason)",
+		      (unsigned long long)length, params, name, dm_last_error());
+		return -EINVAL;
+	}
+
+	clear_error();
+	dmt = dm_task_create(DM_DEVICE_SUSPEND);
+	ok = dmt && dm_task_set_name(dmt, name) && dm_task_run(dmt);
+	if (dmt)
+		dm_task_destroy(dmt);
+	if (!ok) {
+		p_err("cannot suspend %s: %s; the volume runs on unchanged", name,
+		      dm_last_error());
+		dm_clear_inactive(name);
+		return -EINVAL;
+	}
+
+	/* RESUME swaps in the new table; its preresume reads both legs. */
+	clear_error();
+	dmt = dm_task_create(DM_DEVICE_RESUME);
+	ok = dmt && dm_task_set_name(dmt, name);
+	if (ok)
+		ok = run_task_sync(dmt, 0);
+	if (dmt)
+		dm_task_destroy(dmt);
+	if (!ok) {
+		p_err("cannot resume %s with the new table: %s; %s may be left suspended: see 'dmesg' and 'dmsetup info %s'",
+		      name, dm_last_error(), name, name);
+		return -EIO;
+	}
+	return 0;
+}

@@ -344,3 +344,26 @@ int leg_wipe_signatures(struct leg *l)
 	blkid_free_probe(pr);
 	return r;
 }
+
+/*
+ * leg_check_signatures - what create and replace refuse to overwrite
+ * without --force: a dm-metro superblock (valid or damaged) or anything
+ * libblkid knows.  1 and a description in @what, 0 when the device looks
+ * empty, negative on error (message printed).
+ */
+int leg_check_signatures(struct leg *l, char *what, size_t len)
+{
+	struct metro_sb_disk raw;
+	struct metro_sb_info old;
+	const char *why;
+
+	if (!leg_read_raw_sb(l, &raw) && le32_to_cpu(raw.magic) == METRO_SB_MAGIC) {
+		if (metro_sb_decode(&raw, 0, &old, &why) == 0)
+			snprintf(what, len, "a dm-metro superblock (leg %c of volume '%s')",
+				 old.leg == METRO_LEG_A ? 'A' : 'B', old.name);
+		else
+			snprintf(what, len, "a damaged dm-metro superblock (%s)", why);
+		return 1;
+	}
+	return leg_find_signature(l, what, len);
+}

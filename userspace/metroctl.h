@@ -51,6 +51,8 @@ int do_stop(int argc, char **argv);
 int do_status(int argc, char **argv);
 int do_examine(int argc, char **argv);
 int do_incremental(int argc, char **argv);
+int do_restore(int argc, char **argv);
+int do_replace(int argc, char **argv);
 
 /* Common per-command option parsing (-j/--json, -p/--pretty, -v, -h). */
 void json_print(struct json_object *obj);
@@ -116,6 +118,8 @@ int leg_count_dirty(struct leg *l, const struct metro_sb_info *info, uint64_t *d
 /* libblkid probe: 1 and a description in @what when a signature is found. */
 int leg_find_signature(struct leg *l, char *what, size_t len);
 int leg_wipe_signatures(struct leg *l);
+/* A dm-metro superblock or a libblkid signature: 1 and a description. */
+int leg_check_signatures(struct leg *l, char *what, size_t len);
 int leg_sync(struct leg *l);
 
 /* dm.c: the only user of libdevmapper. */
@@ -134,11 +138,18 @@ struct dm_metro_dev {
 /* Fill a malloc()ed array of metro devices (all, or only @name). */
 int dm_list_metro(const char *only, struct dm_metro_dev **out, int *count);
 const char *dm_last_error(void);
+/* The live table of metro device @name: 1 found, 0 not a metro device, <0 error. */
+int dm_get_table(const char *name, uint64_t *length, char *params, size_t len);
+/* Load @params as the new table of @name, then suspend and resume it. */
+int dm_reload(const char *name, uint64_t length, const char *params);
 
 /* cmd-volume.c */
 #define ASM_CREATE	1	/* the legs were just formatted by create */
 #define ASM_UDEV	2	/* incremental: active already is fine, no order notes */
 int assemble_volume(const char *name, const char *path0, const char *path1, int flags);
+int fill_random(void *buf, size_t len);
+/* Stamp random bytes as an RFC 4122 version 4 UUID. */
+void make_uuid(uint8_t u[METRO_UUID_LEN]);
 
 /* Serialise activation against udev-triggered incremental assembly. */
 int metro_lock(void);

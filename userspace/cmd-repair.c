@@ -1,0 +1,480 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Repair commands: restore (a failed leg came back) and replace (a new
+ * device takes a leg's place).  Both end with a reload of the volume's
+ * table: the target's preresume re-reads both superblocks and bitmaps and
+ * resyncs what the newest superblock says is stale (dm-metro.rst, Leg
+ * failure).  The superblock of a leg that is part of the live table is
+ * never written from here.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include "metroctl.h"
+
+/* The active volume as device-mapper shows it. */
+struct volume {
+	const char *name;
+	uint64_t length;
+	char table[1024];	/* live table parameters */
+	const char *opts;	/* in @table: what follows the two legs */
+	dev_t dev[METRO_NR_LEGS];
+	char path[METRO_NR_LEGS][PATH_MAX];	/* node, or "major:minor" */
+	bool has_node[METRO_NR_LEGS];
+	struct metro_status st;
+};
+
+static char leg_letter(unsigned int leg)
+{
+	return (char)('A' + leg);
+}
+
+/*
+ * A device node for @dev: /dev/mapper/NAME for device-mapper devices, else
+ * the kernel name under /dev (devtmpfs), checked against the device number.
+ */
+static int devno_path(dev_t dev, char *out, size_t len)
+{
+	char sys[128], buf[256];
+	struct stat st;
+	FILE *f;
+
+	snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u/dm/name", major(dev), minor(dev));
+	f = fopen(sys, "re");
+	if (f) {
+		if (fgets(buf, sizeof(buf), f)) {
+			buf[strcspn(buf, "\n")] = '\0';
+			snprintf(out, len, "/dev/mapper/%s", buf);
+			if (!stat(out, &st) && S_ISBLK(st.st_mode) && st.st_rdev == dev) {
+				fclose(f);
+				return 0;
+			}
+		}
+		fclose(f);
+	}
+	snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u/uevent", major(dev), minor(dev));
+	f = fopen(sys, "re");
+	if (f) {
+		while (fgets(buf, sizeof(buf), f)) {
+			if (strncmp(buf, "DEVNAME=", 8))
+				continue;
+			buf[strcspn(buf, "\n")] = '\0';
+			snprintf(out, len, "/dev/%s", buf + 8);
+			if (!stat(out, &st) && S_ISBLK(st.st_mode) && st.st_rdev == dev) {
+				fclose(f);
+				return 0;
+			}
+		}
+		fclose(f);
+	}
+	return -ENOENT;
+}
+
+static int parse_devno_tok(const char *tok, dev_t *dev)
+{
+	unsigned int ma, mi;
+	char end;
+
+	if (sscanf(tok, "%u:%u%c", &ma, &mi, &end) != 2)
+		return -EINVAL;
+	*dev = makedev(ma, mi);
+	return 0;
+}
+
+/* Fill @v from the live table and status of @name; messages printed. */
+static int volume_get(const char *name, struct volume *v)
+{
+	struct dm_metro_dev *devs = NULL;
+	char tok[2][64];
+	const char *why;
+	int n = 0, r, i, used = 0;
+
+	memset(v, 0, sizeof(*v));
+	v->name = name;
+	r = dm_get_table(name, &v->length, v->table, sizeof(v->table));
+	if (r < 0) {
+		p_err("cannot query device-mapper: %s", dm_last_error());
+		return -EIO;
+	}
+	if (r == 0) {
+		p_err("%s is not an active metro volume", name);
+		return -ENOENT;
+	}
+	if (sscanf(v->table, "%63s %63s %n", tok[0], tok[1], &used) < 2 ||
+	    parse_devno_tok(tok[0], &v->dev[0]) || parse_devno_tok(tok[1], &v->dev[1])) {
+		p_err("%s: cannot parse the table \"%s\"", name, v->table);
+		return -EINVAL;
+	}
+	v->opts = v->table + used;
+	if (dm_list_metro(name, &devs, &n))
+		return -EIO;
+	if (n != 1) {
+		free(devs);
+		p_err("%s is not an active metro volume", name);
+		return -ENOENT;
+	}
+	r = parse_status_line(devs[0].params, &v->st, &why);
+	free(devs);
+	if (r) {
+		p_err("%s: cannot parse the status line: %s", name, why);
+		return r;
+	}
+	/* A leg that went away may have no node: its number stands in. */
+	for (i = 0; i < METRO_NR_LEGS; i++) {
+		v->has_node[i] = !devno_path(v->dev[i], v->path[i], sizeof(v->path[i]));
+		if (!v->has_node[i])
+			snprintf(v->path[i], sizeof(v->path[i]), "%u:%u",
+				 major(v->dev[i]), minor(v->dev[i]));
+	}
+	return 0;
+}
+
+/*
+ * LEG is A or B (any case) or the device of one of the legs.  Returns the
+ * leg index, or -EXIT_USAGE / -EXIT_ERR after a message.
+ */
+static int parse_leg(const char *cmd, const struct volume *v, const char *arg)
+{
+	struct stat st;
+	int i;
+
+	if (!strcasecmp(arg, "A"))
+		return METRO_LEG_A;
+	if (!strcasecmp(arg, "B"))
+		return METRO_LEG_B;
+	if (!strchr(arg, '/'))
+		return -usage_err(cmd, "%s: LEG must be A, B or the device of a leg, not '%s'",
+				  cmd, arg);
+	if (stat(arg, &st)) {
+		p_err("%s: %s", arg, strerror(errno));
+		return -EXIT_ERR;
+	}
+	if (S_ISBLK(st.st_mode))
+		for (i = 0; i < METRO_NR_LEGS; i++)
+			if (st.st_rdev == v->dev[i])
+				return i;
+	p_err("%s is not a leg of %s (its legs are %s and %s)", arg, v->name,
+	      v->path[0], v->path[1]);
+	return -EXIT_ERR;
+}
+
+static void print_progress(const char *name, unsigned int leg)
+{
+	struct volume v;
+	uint64_t todo;
+
+	if (volume_get(name, &v))
+		return;
+	todo = v.st.total - v.st.in_sync;
+	printf("  health %c%c, %llu of %llu regions in sync, %s",
+	       v.st.health[0], v.st.health[1], (unsigned long long)v.st.in_sync,
+	       (unsigned long long)v.st.total, v.st.sync_action);
+	if (todo)
+		printf("; leg %c is resynced from leg %c", leg_letter(leg),
+		       leg_letter(leg ^ 1));
+	printf("\n");
+}
+
+/* ---------------------------------------------------------------------- */
+/* restore                                                                */
+/* ---------------------------------------------------------------------- */
+
+int do_restore(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		COMMON_LONGOPTS,
+		{ "force", no_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct leg legs[METRO_NR_LEGS];
+	struct metro_sb_info sb[METRO_NR_LEGS];
+	struct metro_sb_disk raw;
+	struct volume v, after;
+	bool force = false;
+	const char *why;
+	int opt, r, i, leg, lock = -1, ret = EXIT_ERR;
+	char u0[37], u1[37];
+
+	while ((opt = getopt_long(argc, argv, COMMON_SHORTOPTS "f", opts, NULL)) != -1) {
+		if (opt == 'f') {
+			force = true;
+			continue;
+		}
+		if ((r = common_opt("restore", opt, argv)) >= 0)
+			return r;
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc != 2)
+		return usage_err("restore", "restore: expected NAME LEG, got %d argument%s",
+				 argc, argc == 1 ? "" : "s");
+	if (volume_get(argv[0], &v))
+		return EXIT_ERR;
+	leg = parse_leg("restore", &v, argv[1]);
+	if (leg < 0)
+		return -leg;
+	if (v.st.health[leg] != 'D' && !force) {
+		p_err("leg %c of %s (%s) has not failed (health '%c'): nothing to restore; --force reloads the table anyway",
+		      leg_letter(leg), v.name, v.path[leg], v.st.health[leg]);
+		return EXIT_ERR;
+	}
+	if (v.st.health[leg ^ 1] == 'D') {
+		p_err("leg %c of %s has failed too: the volume has no live leg to resync from",
+		      leg_letter(leg ^ 1), v.name);
+		return EXIT_ERR;
+	}
+
+	for (i = 0; i < METRO_NR_LEGS; i++)
+		legs[i].fd = -1;
+	for (i = 0; i < METRO_NR_LEGS; i++) {
+		if (!v.has_node[i]) {
+			p_err("leg %c of %s (%s) has no device node in /dev%s",
+			      leg_letter(i), v.name, v.path[i],
+			      i == leg ? ": is the device back?" : "");
+			goto out;
+		}
+		if (leg_open(&legs[i], v.path[i], LEG_RDONLY))
+			goto out;
+		if (i != leg) {
+			if (leg_read_sb(&legs[i], &sb[i], false))
+				goto out;
+			continue;
+		}
+		/* One message saying why the returning leg cannot be used. */
+		r = leg_read_raw_sb(&legs[i], &raw);
+		if (r) {
+			p_err("leg %c (%s) is still unreadable (%s): repair it first",
+			      leg_letter(leg), v.path[i], strerror(-r));
+			goto out;
+		}
+		if (metro_sb_decode(&raw, legs[i].sectors, &sb[i], &why)) {
+			p_err("leg %c (%s) has no usable dm-metro superblock (%s): use 'metroctl replace' for a new device",
+			      leg_letter(leg), v.path[i], why);
+			goto out;
+		}
+	}
+	if (memcmp(sb[0].vol_uuid, sb[1].vol_uuid, METRO_UUID_LEN)) {
+		uuid_unparse(sb[leg].vol_uuid, u0);
+		uuid_unparse(sb[leg ^ 1].vol_uuid, u1);
+		p_err("%s now holds volume %s '%s', not %s '%s' of leg %c: use 'metroctl replace'",
+		      v.path[leg], u0, sb[leg].name, u1, sb[leg ^ 1].name, leg_letter(leg ^ 1));
+		goto out;
+	}
+	if (sb[leg].leg != (uint32_t)leg) {
+		p_err("%s holds leg %c of '%s', not leg %c", v.path[leg],
+		      leg_letter(sb[leg].leg), sb[leg].name, leg_letter(leg));
+		goto out;
+	}
+	leg_close(&legs[0]);
+	leg_close(&legs[1]);
+
+	lock = metro_lock();
+	if (dm_reload(v.name, v.length, v.table))
+		goto out;
+	if (volume_get(v.name, &after))
+		goto out;
+	if (after.st.health[leg] == 'D') {
+		p_err("the kernel detached leg %c (%s) again while activating it: see 'dmesg'",
+		      leg_letter(leg), v.path[leg]);
+		goto out;
+	}
+	printf("leg %c re-added to %s (%s); %llu regions to resync\n", leg_letter(leg),
+	       v.name, v.path[leg], (unsigned long long)(after.st.total - after.st.in_sync));
+	print_progress(v.name, (unsigned int)leg);
+	ret = EXIT_OK;
+out:
+	metro_unlock(lock);
+	leg_close(&legs[0]);
+	leg_close(&legs[1]);
+	return ret;
+}
+
+/* ---------------------------------------------------------------------- */
+/* replace                                                                */
+/* ---------------------------------------------------------------------- */
+
+int do_replace(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		COMMON_LONGOPTS,
+		{ "force", no_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct leg surv, nl;
+	struct metro_sb_info sb, info;
+	struct metro_layout lay;
+	struct volume v, after;
+	struct stat st;
+	bool force = false;
+	const char *newdev;
+	char what[256], buf[64], buf2[64], params[1100];
+	uint64_t need;
+	int opt, r, leg, other, lock = -1, ret = EXIT_ERR;
+
+	while ((opt = getopt_long(argc, argv, COMMON_SHORTOPTS "f", opts, NULL)) != -1) {
+		if (opt == 'f') {
+			force = true;
+			continue;
+		}
+		if ((r = common_opt("replace", opt, argv)) >= 0)
+			return r;
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc != 3)
+		return usage_err("replace", "replace: expected NAME LEG NEWDEV, got %d argument%s",
+				 argc, argc == 1 ? "" : "s");
+	newdev = argv[2];
+	if (volume_get(argv[0], &v))
+		return EXIT_ERR;
+	leg = parse_leg("replace", &v, argv[1]);
+	if (leg < 0)
+		return -leg;
+	other = leg ^ 1;
+	if (stat(newdev, &st)) {
+		p_err("%s: %s", newdev, strerror(errno));
+		return EXIT_ERR;
+	}
+	if (S_ISBLK(st.st_mode) && st.st_rdev == v.dev[other]) {
+		p_err("%s is leg %c of %s, the leg to copy from", newdev, leg_letter(other), v.name);
+		return EXIT_ERR;
+	}
+	if (S_ISBLK(st.st_mode) && st.st_rdev == v.dev[leg]) {
+		p_err("%s is leg %c of %s already: use 'metroctl restore %s %c' to re-add it",
+		      newdev, leg_letter(leg), v.name, v.name, leg_letter(leg));
+		return EXIT_ERR;
+	}
+	if (v.st.health[other] != 'A') {
+		p_err("leg %c of %s is %s: it cannot be the source of a full copy",
+		      leg_letter(other), v.name,
+		      v.st.health[other] == 'D' ? "failed" : "not in sync (still being resynced)");
+		return EXIT_ERR;
+	}
+	if (v.st.health[leg] != 'D') {
+		if (!force) {
+			p_err("leg %c of %s (%s) has not failed (health '%c'); use --force to replace a live leg",
+			      leg_letter(leg), v.name, v.path[leg], v.st.health[leg]);
+			return EXIT_ERR;
+		}
+		/*
+		 * The survivor records a live leg as ACTIVE, and that record
+		 * is the newest one at activation.  With neither leg stale the
+		 * target copies from leg A, which is right for a new leg B
+		 * and would copy a new leg A over leg B.
+		 */
+		if (leg == METRO_LEG_A) {
+			p_err("a live leg A cannot be replaced: the target would copy the new leg over leg B; replace it once it has failed");
+			return EXIT_ERR;
+		}
+	}
+
+	surv.fd = nl.fd = -1;
+	if (!v.has_node[other]) {
+		p_err("leg %c of %s (%s) has no device node in /dev", leg_letter(other),
+		      v.name, v.path[other]);
+		goto out;
+	}
+	if (leg_open(&surv, v.path[other], LEG_RDONLY) || leg_read_sb(&surv, &sb, false))
+		goto out;
+	leg_close(&surv);
+	if (sb.leg != (uint32_t)other) {
+		p_err("%s holds leg %c of '%s', not leg %c", v.path[other],
+		      leg_letter(sb.leg), sb.name, leg_letter(other));
+		goto out;
+	}
+	if (sb.legs[other].state & (METRO_LEG_F_STALE | METRO_LEG_F_FAILED)) {
+		p_err("leg %c (%s) records itself as not current: it cannot be the source of a full copy",
+		      leg_letter(other), v.path[other]);
+		goto out;
+	}
+	if (leg_open(&nl, newdev, LEG_RDWR_EXCL))
+		goto out;
+	need = sb.data_offset + sb.data_size;
+	if (nl.sectors < need) {
+		p_err("%s is too small (%s): volume '%s' needs %s (%llu sectors)", newdev,
+		      format_bytes(nl.bytes, buf, sizeof(buf)), sb.name,
+		      format_bytes(need << METRO_SECTOR_SHIFT, buf2, sizeof(buf2)),
+		      (unsigned long long)need);
+		goto out;
+	}
+	r = leg_check_signatures(&nl, what, sizeof(what));
+	if (r < 0)
+		goto out;
+	if (r == 1) {
+		if (!force) {
+			p_err("%s has %s; use --force to overwrite it", newdev, what);
+			goto out;
+		}
+		p_warn("%s has %s: overwriting it (--force)", newdev, what);
+	}
+	if (metro_layout_compute(sb.data_size, sb.region_sectors, &lay) ||
+	    lay.nr_regions != sb.nr_regions || lay.bitmap_offset != sb.bitmap_offset) {
+		p_err("%s: unexpected geometry in the superblock", v.path[other]);
+		goto out;
+	}
+
+	/* The survivor's superblock, as leg @leg, stale, with a new identity. */
+	info = sb;
+	info.leg = (uint32_t)leg;
+	info.flags &= ~METRO_SB_F_CLEAN;
+	info.utime = (uint64_t)time(NULL);
+	if (fill_random(info.legs[leg].leg_uuid, METRO_UUID_LEN))
+		goto out;
+	make_uuid(info.legs[leg].leg_uuid);
+	info.legs[leg].dev_sectors = nl.sectors;
+	info.legs[leg].events = sb.events;
+	info.legs[leg].state = METRO_LEG_F_ACTIVE | METRO_LEG_F_STALE;
+	/* Not newer than the survivor: its record decides at activation. */
+	info.events = sb.events;
+
+	if (force && leg_wipe_signatures(&nl))
+		goto out;
+	if (leg_write_bitmap(&nl, &lay, true) || leg_sync(&nl))
+		goto out;
+	if (leg_write_sb(&nl, &info) || leg_sync(&nl))
+		goto out;
+	/* The target opens the leg exclusively. */
+	leg_close(&nl);
+
+	if (leg == METRO_LEG_A)
+		snprintf(params, sizeof(params), "%u:%u %u:%u%s%s", major(st.st_rdev),
+			 minor(st.st_rdev), major(v.dev[1]), minor(v.dev[1]),
+			 *v.opts ? " " : "", v.opts);
+	else
+		snprintf(params, sizeof(params), "%u:%u %u:%u%s%s", major(v.dev[0]),
+			 minor(v.dev[0]), major(st.st_rdev), minor(st.st_rdev),
+			 *v.opts ? " " : "", v.opts);
+	lock = metro_lock();
+	r = dm_reload(v.name, v.length, params);
+	if (r == -EINVAL)
+		p_err("%s is formatted as leg %c of '%s' but not in use; the volume still runs on %s",
+		      newdev, leg_letter(leg), v.name, v.path[leg]);
+	if (r)
+		goto out;
+	if (volume_get(v.name, &after))
+		goto out;
+	if (after.st.health[leg] == 'D') {
+		p_err("the kernel detached the new leg %c (%s) while activating it: see 'dmesg'",
+		      leg_letter(leg), newdev);
+		goto out;
+	}
+	printf("leg %c of %s replaced: %s instead of %s; full resync of %llu regions from leg %c\n",
+	       leg_letter(leg), v.name, newdev, v.path[leg],
+	       (unsigned long long)(after.st.total - after.st.in_sync), leg_letter(other));
+	print_progress(v.name, (unsigned int)leg);
+	ret = EXIT_OK;
+out:
+	metro_unlock(lock);
+	leg_close(&surv);
+	leg_close(&nl);
+	return ret;
+}
