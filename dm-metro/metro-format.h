@@ -406,11 +406,96 @@ static inline int metro_sb_decode(const struct metro_sb_disk *sb,
 		return metro_bad(err, -EINVAL, "data area wraps around");
 	if (dev_sectors && out->data_offset + out->data_size > dev_sectors)
 		return metro_bad(err, -EINVAL, "data area extends past the end of the device");
+	if (!out->legs[out->leg].generation)
+		return metro_bad(err, -EINVAL, "the leg's own data generation is zero");
 	if ((out->legs[METRO_LEG_A].state & METRO_LEG_F_STALE) &&
 	    (out->legs[METRO_LEG_B].state & METRO_LEG_F_STALE))
 		return metro_bad(err, -EINVAL, "both legs are marked stale");
 	*err = NULL;
 	return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Data generations                                                       */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * Every leg's superblock carries the data generation the leg holds (its
+ * own record, legs[sb.leg].generation) and the generations it held before
+ * (gen_history, newest first).  Both legs share a generation while they
+ * are mirrored.  A leg that carries on alone starts a new generation and
+ * pushes the old one into its history; a leg brought back up to date
+ * adopts the generation and history of the leg it was copied from.  So a
+ * leg that missed writes holds a generation found in the other leg's
+ * history, and two legs that were both written alone hold generations
+ * neither history knows: split brain.
+ */
+enum metro_gen_order {
+	METRO_GEN_SAME,		/* same generation: the leg state flags decide */
+	METRO_GEN_A_NEWER,	/* leg B holds an older generation of leg A */
+	METRO_GEN_B_NEWER,	/* leg A holds an older generation of leg B */
+	METRO_GEN_SPLIT,	/* both were written independently */
+};
+
+static inline __u64 metro_own_gen(const struct metro_sb_info *sb)
+{
+	return sb->legs[sb->leg & 1].generation;
+}
+
+static inline int metro_gen_in_history(const struct metro_sb_info *sb, __u64 gen)
+{
+	int i;
+
+	for (i = 0; i < METRO_GEN_HISTORY; i++)
+		if (gen && sb->gen_history[i] == gen)
+			return 1;
+	return 0;
+}
+
+/*
+ * metro_gen_compare - order the generations of the superblocks read from
+ * leg A (@a) and leg B (@b).
+ */
+static inline enum metro_gen_order metro_gen_compare(const struct metro_sb_info *a,
+						     const struct metro_sb_info *b)
+{
+	__u64 ga = metro_own_gen(a), gb = metro_own_gen(b);
+
+	if (ga == gb)
+		return METRO_GEN_SAME;
+	if (metro_gen_in_history(a, gb))
+		return METRO_GEN_A_NEWER;
+	if (metro_gen_in_history(b, ga))
+		return METRO_GEN_B_NEWER;
+	return METRO_GEN_SPLIT;
+}
+
+/*
+ * metro_gen_push - start generation @gen (non-zero) on the leg that wrote
+ * @sb: its current generation moves to the head of the history.
+ */
+static inline void metro_gen_push(struct metro_sb_info *sb, __u64 gen)
+{
+	int i;
+
+	for (i = METRO_GEN_HISTORY - 1; i > 0; i--)
+		sb->gen_history[i] = sb->gen_history[i - 1];
+	sb->gen_history[0] = metro_own_gen(sb);
+	sb->legs[sb->leg & 1].generation = gen;
+}
+
+/*
+ * metro_gen_adopt - the leg that wrote @sb now holds the same data as the
+ * leg that wrote @from: it takes @from's generation and history.
+ */
+static inline void metro_gen_adopt(struct metro_sb_info *sb,
+				   const struct metro_sb_info *from)
+{
+	int i;
+
+	for (i = 0; i < METRO_GEN_HISTORY; i++)
+		sb->gen_history[i] = from->gen_history[i];
+	sb->legs[sb->leg & 1].generation = metro_own_gen(from);
 }
 
 #endif /* METRO_FORMAT_H */

@@ -337,6 +337,7 @@ static void m_name_ctrl(struct metro_sb_disk *sb) { strcpy(sb->name, "a\nb"); }
 static void m_name_del(struct metro_sb_disk *sb) { strcpy(sb->name, "a\x7f"); }
 static void m_name_high(struct metro_sb_disk *sb) { strcpy(sb->name, "caf\xc3\xa9"); }
 static void m_name_space(struct metro_sb_disk *sb) { strcpy(sb->name, "a b"); }
+static void m_own_gen0(struct metro_sb_disk *sb) { sb->legs[le32_to_cpu(sb->leg)].generation = 0; }
 
 static const struct reject_case reject_cases[] = {
 	{ "reject_bad_magic", m_magic, 1, 0, -ENODATA },
@@ -376,6 +377,7 @@ static const struct reject_case reject_cases[] = {
 	{ "reject_name_del", m_name_del, 1, 0, -EINVAL },
 	{ "reject_name_non_ascii", m_name_high, 1, 0, -EINVAL },
 	{ "reject_name_space", m_name_space, 1, 0, -EINVAL },
+	{ "reject_own_generation_0", m_own_gen0, 1, 0, -EINVAL },
 };
 
 static void test_reject(void **state)
@@ -608,6 +610,108 @@ static void test_layout_decodes(void **state)
 /* Bitmap helpers                                                         */
 /* ---------------------------------------------------------------------- */
 
+/* ---------------------------------------------------------------------- */
+/* Data generations                                                       */
+/* ---------------------------------------------------------------------- */
+
+/* Superblocks of both legs, mirrored in generation 10 with history 9, 8. */
+static void gen_pair(struct metro_sb_info *a, struct metro_sb_info *b)
+{
+	valid_info(a);
+	a->leg = METRO_LEG_A;
+	memset(a->gen_history, 0, sizeof(a->gen_history));
+	a->gen_history[0] = 9;
+	a->gen_history[1] = 8;
+	a->legs[0].generation = a->legs[1].generation = 10;
+	*b = *a;
+	b->leg = METRO_LEG_B;
+}
+
+static void test_gen_same(void **state)
+{
+	struct metro_sb_info a, b;
+
+	(void)state;
+	gen_pair(&a, &b);
+	assert_int_equal(metro_gen_compare(&a, &b), METRO_GEN_SAME);
+	/* What a leg records about the other leg plays no part. */
+	a.legs[1].generation = 77;
+	assert_int_equal(metro_gen_compare(&a, &b), METRO_GEN_SAME);
+}
+
+static void test_gen_push(void **state)
+{
+	struct metro_sb_info a, b;
+	int i;
+
+	(void)state;
+	gen_pair(&a, &b);
+	metro_gen_push(&a, 11);
+	assert_int_equal(metro_own_gen(&a), 11);
+	assert_int_equal(a.legs[1].generation, 10);	/* B untouched */
+	assert_int_equal(a.gen_history[0], 10);
+	assert_int_equal(a.gen_history[1], 9);
+	assert_int_equal(a.gen_history[2], 8);
+	assert_int_equal(a.gen_history[3], 0);
+	/* A carried on alone: B missed writes. */
+	assert_int_equal(metro_gen_compare(&a, &b), METRO_GEN_A_NEWER);
+	/* The history keeps the newest METRO_GEN_HISTORY generations. */
+	for (i = 0; i < 10; i++)
+		metro_gen_push(&a, 100 + (uint64_t)i);
+	assert_int_equal(a.gen_history[0], 108);
+	assert_int_equal(a.gen_history[METRO_GEN_HISTORY - 1], 105);
+}
+
+static void test_gen_b_newer_and_adopt(void **state)
+{
+	struct metro_sb_info a, b;
+	int i;
+
+	(void)state;
+	gen_pair(&a, &b);
+	metro_gen_push(&b, 20);
+	metro_gen_push(&b, 21);	/* B alone across two activations */
+	assert_int_equal(metro_gen_compare(&a, &b), METRO_GEN_B_NEWER);
+	/* After the resync A holds B's data: same generation and history. */
+	metro_gen_adopt(&a, &b);
+	assert_int_equal(metro_own_gen(&a), 21);
+	assert_int_equal(a.legs[1].generation, 10);	/* A's record of B untouched */
+	for (i = 0; i < METRO_GEN_HISTORY; i++)
+		assert_int_equal(a.gen_history[i], b.gen_history[i]);
+	assert_int_equal(metro_gen_compare(&a, &b), METRO_GEN_SAME);
+}
+
+static void test_gen_split(void **state)
+{
+	struct metro_sb_info a, b;
+
+	(void)state;
+	gen_pair(&a, &b);
+	metro_gen_push(&a, 11);
+	metro_gen_push(&b, 12);	/* both carried on alone */
+	assert_int_equal(metro_gen_compare(&a, &b), METRO_GEN_SPLIT);
+	assert_int_equal(metro_gen_compare(&b, &a), METRO_GEN_SPLIT);
+	/* Resolving for A: B falls back to the common generation. */
+	b.legs[1].generation = a.gen_history[0];
+	assert_int_equal(metro_gen_compare(&a, &b), METRO_GEN_A_NEWER);
+}
+
+static void test_gen_stale_never_newer(void **state)
+{
+	struct metro_sb_info a, b;
+
+	(void)state;
+	/* B missed writes; whichever superblock is looked at first, A wins. */
+	gen_pair(&a, &b);
+	metro_gen_push(&a, 11);
+	b.events = a.events + 100;	/* a newer event count does not help B */
+	assert_int_equal(metro_gen_compare(&a, &b), METRO_GEN_A_NEWER);
+	/* Zero is never a generation, even if a history slot is empty. */
+	gen_pair(&a, &b);
+	a.legs[0].generation = 0;
+	assert_int_equal(metro_gen_compare(&a, &b), METRO_GEN_SPLIT);
+}
+
 static void test_bitmap_bits(void **state)
 {
 	uint8_t bm[16];
@@ -677,6 +781,11 @@ int main(void)
 		cmocka_unit_test(test_layout_for_device_tiny),
 		cmocka_unit_test(test_layout_for_device_fits),
 		cmocka_unit_test(test_layout_decodes),
+		cmocka_unit_test(test_gen_same),
+		cmocka_unit_test(test_gen_push),
+		cmocka_unit_test(test_gen_b_newer_and_adopt),
+		cmocka_unit_test(test_gen_split),
+		cmocka_unit_test(test_gen_stale_never_newer),
 		cmocka_unit_test(test_bitmap_bits),
 		cmocka_unit_test(test_bitmap_count),
 	};

@@ -133,6 +133,7 @@ static void make_info(struct metro_sb_info *in, uint64_t dev, uint32_t region)
 	in->nr_regions = lay.nr_regions;
 	in->events = 1;
 	in->legs[0].state = in->legs[1].state = METRO_LEG_F_ACTIVE;
+	in->legs[0].generation = in->legs[1].generation = 0x5eed;
 }
 
 static void test_sb_write_read(void **state)
