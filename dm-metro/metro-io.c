@@ -318,6 +318,10 @@ int metro_map(struct dm_target *ti, struct bio *bio)
 	struct metro_c *m = ti->private;
 	struct metro_io *io = metro_io(bio);
 
+	/* One store per jiffy at most: the resync yields while this moves. */
+	if (time_after(jiffies, READ_ONCE(m->last_app_io)))
+		WRITE_ONCE(m->last_app_io, jiffies);
+
 	io->m = m;
 	io->finished = false;
 	io->inflight = false;
@@ -380,7 +384,7 @@ static void metro_retry_read(struct metro_c *m, struct bio *bio,
  */
 static void metro_handle_failed(struct metro_c *m, struct bio_list *bios)
 {
-	unsigned long r, oos_last, failed_legs = 0;
+	unsigned long r, oos_last, alive, failed_legs = 0;
 	unsigned int i;
 	struct bio *bio;
 	bool detached = false, committed = true;
@@ -425,8 +429,13 @@ static void metro_handle_failed(struct metro_c *m, struct bio_list *bios)
 
 		switch (io->kind) {
 		case METRO_IO_WRITE:
-			/* Good if a leg that took it is still attached. */
-			if (committed && (io->sent_mask & ~io->failed_mask & metro_alive_mask(m)))
+			/*
+			 * Good if every leg it failed on is detached now and
+			 * a leg that took it is still attached.
+			 */
+			alive = metro_alive_mask(m);
+			if (committed && !(io->failed_mask & alive) &&
+			    (io->sent_mask & ~io->failed_mask & alive))
 				bio->bi_status = BLK_STS_OK;
 			else
 				bio->bi_status = io->status ? io->status : BLK_STS_IOERR;

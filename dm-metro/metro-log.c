@@ -13,6 +13,7 @@
 #include <linux/blkdev.h>
 #include <linux/crc32c.h>
 #include <linux/mm.h>
+#include <linux/random.h>
 #include <linux/slab.h>
 #include <linux/timekeeping.h>
 
@@ -132,11 +133,16 @@ static unsigned long metro_write_sbs(struct metro_c *m)
 		for (j = 0; j < METRO_NR_LEGS; j++) {
 			struct metro_leg *other = &m->legs[j];
 
-			/* Each leg is the authority on its own identity. */
-			info.legs[j] = other->sb.legs[j];
-			info.legs[j].state = metro_leg_state(m, j);
-			if (metro_leg_alive(other))
+			/*
+			 * A live leg is the authority on its own identity and
+			 * generation; of a detached one, the writer keeps what
+			 * it last knew.
+			 */
+			if (metro_leg_alive(other)) {
+				info.legs[j] = other->sb.legs[j];
 				info.legs[j].events = m->events;
+			}
+			info.legs[j].state = metro_leg_state(m, j);
 		}
 		metro_sb_encode(&info, m->sb_buf);
 		if (metro_md_io(m, BIT(i), REQ_OP_WRITE | REQ_SYNC | REQ_FUA,
@@ -148,37 +154,76 @@ static unsigned long metro_write_sbs(struct metro_c *m)
 	return failed;
 }
 
+/* @leg carries on alone: it starts a new data generation (md_lock). */
+static void metro_new_generation(struct metro_c *m, struct metro_leg *leg)
+{
+	u64 gen;
+
+	do {
+		gen = get_random_u64();
+	} while (!gen || gen == metro_own_gen(&leg->sb));
+	metro_gen_push(&leg->sb, gen);
+	DMINFO("%s: leg %c starts data generation %016llx (was %016llx)",
+	       metro_name(m), metro_leg_letter(leg->index),
+	       (unsigned long long)gen,
+	       (unsigned long long)leg->sb.gen_history[0]);
+}
+
+/*
+ * May leg @i be detached?  Not when it is the last live leg, nor while the
+ * other leg is a resync target still missing regions: @i then holds the
+ * only complete copy, and its I/O errors go to the caller instead.
+ */
+static bool metro_can_detach(struct metro_c *m, unsigned int i)
+{
+	struct metro_leg *other = &m->legs[i ^ 1];
+
+	return metro_leg_alive(other) &&
+	       !(other->stale && atomic_read(&m->nr_out_of_sync));
+}
+
 bool metro_log_leg_failed(struct metro_c *m, unsigned int i, const char *why)
 {
 	struct metro_leg *leg = &m->legs[i];
-	unsigned int other = i ^ 1;
+	unsigned int o = i ^ 1;
+	struct metro_leg *other = &m->legs[o];
 	unsigned long r;
 
 	lockdep_assert_held(&m->md_lock);
 	if (!metro_leg_alive(leg))
 		return true;
-	if (!metro_leg_alive(&m->legs[other]))
+	if (!metro_can_detach(m, i)) {
+		if (metro_leg_alive(other))
+			DMERR_LIMIT("%s: leg %c (%s) failed on %s, but leg %c is still being resynced from it: leg %c stays attached and the failed I/O is returned. Repair leg %c; the resync resumes with \"resume_resync\"",
+				    metro_name(m), metro_leg_letter(i), leg->dev->name,
+				    why, metro_leg_letter(o), metro_leg_letter(i),
+				    metro_leg_letter(i));
+		else
+			DMERR_LIMIT("%s: leg %c (%s) failed on %s and is the last live leg: the failed I/O is returned",
+				    metro_name(m), metro_leg_letter(i), leg->dev->name, why);
 		return false;
+	}
 
 	set_bit(METRO_LEG_DEAD, &leg->flags);
 	/* The survivor now holds the only current copy of every region. */
-	m->source = other;
+	m->source = o;
+	if (other->stale) {
+		/* A resync target with nothing left to copy is current. */
+		metro_gen_adopt(&other->sb, &leg->sb);
+		other->stale = false;
+	}
+	/* The survivor's writes from now on are a generation @leg lacks. */
+	metro_new_generation(m, other);
 	/*
 	 * Whatever the leg got since its last successful flush may be lost,
 	 * and that is at most the regions marked now.  Their bits stay set
-	 * (no clearing while a leg is detached); count them out of sync too,
-	 * unless the survivor is a resync target, which holds them current.
+	 * (no clearing while a leg is detached); count them out of sync too.
 	 */
-	if (!m->legs[other].stale)
-		for_each_set_bit(r, m->dirty, m->nr_regions)
-			metro_set_out_of_sync(m, r);
-	else if (atomic_read(&m->nr_out_of_sync))
-		DMERR("%s: leg %c was still being resynced: %d regions have no current copy and fail to read until leg %c returns",
-		      metro_name(m), metro_leg_letter(other),
-		      atomic_read(&m->nr_out_of_sync), metro_leg_letter(i));
-	DMERR("%s: leg %c (%s) failed on %s and is detached; the volume runs on leg %c alone. Repair the leg, then stop and re-assemble the volume to resync it",
+	for_each_set_bit(r, m->dirty, m->nr_regions)
+		metro_set_out_of_sync(m, r);
+	DMERR("%s: leg %c (%s) failed on %s and is detached; the volume runs on leg %c alone. Repair the leg, then re-add it with \"metroctl restore %s %c\" (only the regions written meanwhile are copied)",
 	      metro_name(m), metro_leg_letter(i), leg->dev->name, why,
-	      metro_leg_letter(other));
+	      metro_leg_letter(o), metro_name(m), metro_leg_letter(i));
 	return true;
 }
 
@@ -202,9 +247,26 @@ int metro_log_commit_sb(struct metro_c *m)
 		if (failed == metro_alive_mask(m))
 			return -EIO;
 		for (i = 0; i < METRO_NR_LEGS; i++)
-			if (failed & BIT(i))
-				metro_log_leg_failed(m, i, "a superblock write");
+			if ((failed & BIT(i)) &&
+			    !metro_log_leg_failed(m, i, "a superblock write"))
+				return -EIO;
 	}
+}
+
+/*
+ * Detach the legs in @failed after a metadata I/O or flush failed on them,
+ * then commit the superblocks.  -EIO when a failed leg cannot be detached
+ * (it holds the only complete copy) or no superblock could be written.
+ */
+static int metro_detach_failed(struct metro_c *m, unsigned long failed,
+			       const char *why)
+{
+	unsigned int i;
+
+	for (i = 0; i < METRO_NR_LEGS; i++)
+		if ((failed & BIT(i)) && !metro_log_leg_failed(m, i, why))
+			return -EIO;
+	return metro_log_commit_sb(m);
 }
 
 /*
@@ -214,7 +276,7 @@ int metro_log_commit_sb(struct metro_c *m)
 static int metro_write_bitmap(struct metro_c *m)
 {
 	unsigned long failed, mask, all_failed = 0;
-	unsigned int b = 0, e, i;
+	unsigned int b = 0, e;
 
 	lockdep_assert_held(&m->md_lock);
 	mask = metro_alive_mask(m);
@@ -233,10 +295,7 @@ static int metro_write_bitmap(struct metro_c *m)
 		return 0;
 	if (all_failed == mask)
 		return -EIO;
-	for (i = 0; i < METRO_NR_LEGS; i++)
-		if (all_failed & BIT(i))
-			metro_log_leg_failed(m, i, "a bitmap write");
-	return metro_log_commit_sb(m);
+	return metro_detach_failed(m, all_failed, "a bitmap write");
 }
 
 static void metro_bm_mark(struct metro_c *m, unsigned long r)
@@ -303,10 +362,7 @@ static int metro_flush_legs(struct metro_c *m)
 		return 0;
 	if (failed == mask)
 		return -EIO;
-	for (i = 0; i < METRO_NR_LEGS; i++)
-		if (failed & BIT(i))
-			metro_log_leg_failed(m, i, "a flush");
-	return metro_log_commit_sb(m);
+	return metro_detach_failed(m, failed, "a flush");
 }
 
 /*
@@ -430,6 +486,8 @@ void metro_log_sync_done(struct metro_c *m)
 	if (!atomic_read(&m->nr_out_of_sync) && metro_nr_alive(m) == METRO_NR_LEGS) {
 		for (i = 0; i < METRO_NR_LEGS; i++) {
 			if (m->legs[i].stale) {
+				/* It now holds the source's generation. */
+				metro_gen_adopt(&m->legs[i].sb, &m->legs[i ^ 1].sb);
 				m->legs[i].stale = false;
 				changed = true;
 			}
@@ -463,26 +521,102 @@ static struct metro_sb_info *metro_newest_sb(struct metro_c *m)
 	return newest;
 }
 
-/*
- * Decide which leg is the resync target.  A leg is stale when the newest
- * superblock records it as FAILED or STALE, or when it is detached now.
- * Should the newest superblock condemn both, the leg that wrote it wins.
- */
-static void metro_pick_source(struct metro_c *m, struct metro_sb_info *newest)
+void metro_log_split_brain(struct metro_c *m)
 {
+	struct metro_leg *a = &m->legs[0], *b = &m->legs[1];
+
+	DMERR("%s: split brain in volume %s: leg A (%s) holds data generation %016llx and leg B (%s) generation %016llx, and each was written while the other was away. Refusing to resync in either direction: keep one copy with \"metroctl resolve %s --winner DEV\"",
+	      metro_name(m), a->sb.name, a->dev->name,
+	      (unsigned long long)metro_own_gen(&a->sb), b->dev->name,
+	      (unsigned long long)metro_own_gen(&b->sb), a->sb.name);
+}
+
+int metro_log_check_alone(struct metro_c *m, unsigned int i)
+{
+	struct metro_leg *leg = &m->legs[i];
+
+	if (!(leg->sb.legs[i].state & METRO_LEG_F_STALE))
+		return 0;
+	DMERR("%s: leg %c (%s) was being resynced and holds no complete copy: it cannot run alone. Bring back leg %c",
+	      metro_name(m), metro_leg_letter(i), leg->dev->name,
+	      metro_leg_letter(i ^ 1));
+	return -EINVAL;
+}
+
+/*
+ * Decide which leg is the resync target.  With both legs present the data
+ * generations decide (metro_gen_compare()); on the same generation, a leg
+ * is stale when it says so itself, or when the newest superblock records
+ * it FAILED or STALE; should that condemn both, the newest writer wins.
+ */
+static int metro_pick_source(struct metro_c *m)
+{
+	struct metro_leg *a = &m->legs[0], *b = &m->legs[1];
+	struct metro_sb_info *newest;
 	unsigned int i;
 
-	for (i = 0; i < METRO_NR_LEGS; i++)
-		m->legs[i].stale = !metro_leg_alive(&m->legs[i]) ||
-			(newest->legs[i].state & (METRO_LEG_F_FAILED | METRO_LEG_F_STALE));
-	if (m->legs[0].stale && m->legs[1].stale)
-		m->legs[newest->leg].stale = false;
-	m->source = m->legs[0].stale ? 1 : 0;
+	if (metro_nr_alive(m) == 1) {
+		i = metro_leg_alive(a) ? 0 : 1;
+		if (metro_log_check_alone(m, i))
+			return -EINVAL;
+		m->legs[i].stale = false;
+		m->legs[i ^ 1].stale = true;
+		m->source = i;
+		return 0;
+	}
+
+	switch (metro_gen_compare(&a->sb, &b->sb)) {
+	case METRO_GEN_SPLIT:
+		metro_log_split_brain(m);
+		return -EINVAL;
+	case METRO_GEN_A_NEWER:
+		a->stale = false;
+		b->stale = true;
+		break;
+	case METRO_GEN_B_NEWER:
+		a->stale = true;
+		b->stale = false;
+		break;
+	case METRO_GEN_SAME:
+		newest = metro_newest_sb(m);
+		for (i = 0; i < METRO_NR_LEGS; i++)
+			m->legs[i].stale =
+				(m->legs[i].sb.legs[i].state & METRO_LEG_F_STALE) ||
+				(newest->legs[i].state &
+				 (METRO_LEG_F_FAILED | METRO_LEG_F_STALE));
+		if (a->stale && b->stale)
+			m->legs[newest->leg].stale = false;
+		break;
+	}
+	m->source = a->stale ? 1 : 0;
+	return 0;
+}
+
+static const char *metro_leg_word(struct metro_leg *leg)
+{
+	if (!leg->dev)
+		return "absent";
+	if (!metro_leg_alive(leg))
+		return "failed";
+	return leg->stale ? "stale" : "current";
+}
+
+/*
+ * A leg that cannot be used at activation: it is detached before any
+ * decision is taken, so the generations are not touched here.  -EIO when
+ * it was the last one.
+ */
+static int metro_load_drop(struct metro_c *m, unsigned int i)
+{
+	if (metro_nr_alive(m) == 1)
+		return -EIO;
+	set_bit(METRO_LEG_DEAD, &m->legs[i].flags);
+	return 0;
 }
 
 int metro_log_load(struct metro_c *m)
 {
-	struct metro_sb_info *newest;
+	struct metro_leg *src;
 	unsigned long r, n_oos = 0;
 	const char *err;
 	unsigned int i;
@@ -510,14 +644,13 @@ int metro_log_load(struct metro_c *m)
 		if (ret) {
 			DMERR("%s: leg %c (%s): %s", metro_name(m),
 			      metro_leg_letter(i), leg->dev->name, err);
-			if (!metro_log_leg_failed(m, i, "activation"))
+			if (metro_load_drop(m, i))
 				goto out;
 		}
 	}
-
-	newest = metro_newest_sb(m);
-	m->events = newest->events;
-	metro_pick_source(m, newest);
+	ret = metro_pick_source(m);
+	if (ret)
+		goto out;
 
 	/* The union of the bitmaps is the set of regions that may differ. */
 	memset(m->disk_bm, 0, m->bm_bytes);
@@ -531,16 +664,25 @@ int metro_log_load(struct metro_c *m)
 			DMERR("%s: leg %c (%s): cannot read the bitmap",
 			      metro_name(m), metro_leg_letter(i),
 			      m->legs[i].dev->name);
-			ret = -EIO;
-			if (!metro_log_leg_failed(m, i, "activation"))
+			ret = metro_load_drop(m, i);
+			if (!ret)
+				ret = metro_pick_source(m);
+			if (ret)
 				goto out;
-			metro_pick_source(m, newest);
 			continue;
 		}
 		for (k = 0; k < m->bm_bytes; k++)
 			m->disk_bm[k] |= buf[k];
 	}
-	ret = 0;
+	m->events = metro_newest_sb(m)->events;
+	src = &m->legs[m->source];
+	/*
+	 * Alone: the writes from now on are a generation the absent leg
+	 * lacks, unless this leg already carried on without it before.
+	 */
+	if (metro_nr_alive(m) == 1 &&
+	    !(src->sb.legs[m->source ^ 1].state & METRO_LEG_F_FAILED))
+		metro_new_generation(m, src);
 
 	bitmap_zero(m->dirty, m->nr_regions);
 	bitmap_zero(m->out_of_sync, m->nr_regions);
@@ -571,10 +713,9 @@ int metro_log_load(struct metro_c *m)
 		goto out;
 	}
 	DMINFO("%s: activated: leg A %s, leg B %s, %lu of %lu regions to resync from leg %c",
-	       metro_name(m),
-	       !metro_leg_alive(&m->legs[0]) ? "failed" : m->legs[0].stale ? "stale" : "current",
-	       !metro_leg_alive(&m->legs[1]) ? "failed" : m->legs[1].stale ? "stale" : "current",
-	       n_oos, m->nr_regions, metro_leg_letter(m->source));
+	       metro_name(m), metro_leg_word(&m->legs[0]),
+	       metro_leg_word(&m->legs[1]), n_oos, m->nr_regions,
+	       metro_leg_letter(m->source));
 out:
 	mutex_unlock(&m->md_lock);
 	kvfree(buf);

@@ -35,6 +35,12 @@ bool metro_log_leg_failed(struct metro_c *m, unsigned int leg, const char *why);
 /* Write the superblocks of the live legs (events++); needs md_lock. */
 int metro_log_commit_sb(struct metro_c *m);
 
+/* Explain in the kernel log why the legs' generations cannot be ordered. */
+void metro_log_split_brain(struct metro_c *m);
+
+/* 0 when leg @leg (superblock read) may run without the other one. */
+int metro_log_check_alone(struct metro_c *m, unsigned int leg);
+
 /* Clear the stale flag once resync has copied everything; takes md_lock. */
 void metro_log_sync_done(struct metro_c *m);
 

@@ -28,6 +28,12 @@
  */
 #define METRO_COPY_MAX_WAIT	HZ
 
+/*
+ * Without a resync_rate, the resync yields to the application: while bios
+ * arrived within this period, only one region is copied at a time.
+ */
+#define METRO_RESYNC_YIELD	(HZ / 10)
+
 void metro_resync_kick(struct metro_c *m)
 {
 	mod_delayed_work(m->wq, &m->resync_work, 0);
@@ -172,7 +178,7 @@ void metro_resync_work(struct work_struct *ws)
 	struct metro_copy *start[METRO_RESYNC_SLOTS];
 	struct bio_list waiters;
 	unsigned long delay = 0;
-	unsigned int i, n = 0, src;
+	unsigned int i, n = 0, src, used = 0, max_used = METRO_RESYNC_SLOTS;
 
 	bio_list_init(&waiters);
 	spin_lock_irq(&m->copy_lock);
@@ -184,11 +190,20 @@ void metro_resync_work(struct work_struct *ws)
 		goto out;
 	}
 
+	if (!m->resync_rate &&
+	    time_before(jiffies, READ_ONCE(m->last_app_io) + METRO_RESYNC_YIELD)) {
+		max_used = 1;
+		/* Look again once the application may have gone quiet. */
+		delay = METRO_RESYNC_YIELD;
+	}
+	for (i = 0; i < METRO_RESYNC_SLOTS; i++)
+		used += m->slots[i].used;
+
 	for (i = 0; i < METRO_RESYNC_SLOTS; i++) {
 		struct metro_copy *c = &m->slots[i];
 
 		if (!c->used) {
-			if (!atomic_read(&m->nr_out_of_sync))
+			if (!atomic_read(&m->nr_out_of_sync) || used >= max_used)
 				continue;
 			if (m->resync_rate && time_before(jiffies, m->resync_next)) {
 				delay = m->resync_next - jiffies;
@@ -198,6 +213,7 @@ void metro_resync_work(struct work_struct *ws)
 			if (c->region >= m->nr_regions)
 				continue;
 			c->used = true;
+			used++;
 			c->started = false;
 			c->since = jiffies;
 			c->src = src;
@@ -233,11 +249,43 @@ out:
 		queue_delayed_work(m->wq, &m->resync_work, delay);
 }
 
+/* Restart the ETA measurement; copy_lock held. */
+static void metro_eta_reset(struct metro_c *m)
+{
+	WRITE_ONCE(m->eta_since, jiffies);
+	WRITE_ONCE(m->eta_base, atomic_read(&m->nr_out_of_sync));
+}
+
+long long metro_resync_eta(struct metro_c *m)
+{
+	int left = atomic_read(&m->nr_out_of_sync);
+	int done = READ_ONCE(m->eta_base) - left;
+	unsigned long elapsed = jiffies - READ_ONCE(m->eta_since);
+
+	if (!left)
+		return 0;
+	if (done <= 0 || !elapsed || metro_nr_alive(m) != METRO_NR_LEGS ||
+	    READ_ONCE(m->resync_paused) || READ_ONCE(m->resync_error))
+		return -1;
+	return div64_u64((u64)left * elapsed, (u64)done * HZ);
+}
+
+void metro_resync_set_rate(struct metro_c *m, unsigned int rate)
+{
+	spin_lock_irq(&m->copy_lock);
+	m->resync_rate = rate;
+	m->resync_next = jiffies;
+	metro_eta_reset(m);
+	spin_unlock_irq(&m->copy_lock);
+	metro_resync_kick(m);
+}
+
 void metro_resync_start(struct metro_c *m)
 {
 	spin_lock_irq(&m->copy_lock);
 	m->resync_running = true;
 	m->resync_next = jiffies;
+	metro_eta_reset(m);
 	spin_unlock_irq(&m->copy_lock);
 	/* A stale leg with nothing left to copy is current already. */
 	if (!atomic_read(&m->nr_out_of_sync)) {
@@ -273,8 +321,10 @@ void metro_resync_pause(struct metro_c *m, bool pause)
 {
 	spin_lock_irq(&m->copy_lock);
 	m->resync_paused = pause;
-	if (!pause)
+	if (!pause) {
 		m->resync_error = false;
+		metro_eta_reset(m);
+	}
 	spin_unlock_irq(&m->copy_lock);
 	/* Pausing too: the engine gives back copies that have not started. */
 	metro_resync_kick(m);

@@ -16,6 +16,12 @@ void metro_resync_stop(struct metro_c *m);
 /* Kick the engine; any context. */
 void metro_resync_kick(struct metro_c *m);
 
+/* Seconds until the resync is done, 0 when done, -1 when unknown; lockless. */
+long long metro_resync_eta(struct metro_c *m);
+
+/* Message: change the rate limit (KiB/s, 0 = none).  May block. */
+void metro_resync_set_rate(struct metro_c *m, unsigned int rate);
+
 /* Messages: pause and resume copying.  May block. */
 void metro_resync_pause(struct metro_c *m, bool pause);
 

@@ -70,6 +70,10 @@ static int metro_parse_options(struct metro_c *m, struct dm_arg_set *as,
 	return 0;
 }
 
+/*
+ * Open the legs; "-" stands for a leg that is absent (the volume is
+ * activated degraded, on the other leg alone).
+ */
 static int metro_open_legs(struct metro_c *m, char **argv)
 {
 	struct dm_target *ti = m->ti;
@@ -77,10 +81,18 @@ static int metro_open_legs(struct metro_c *m, char **argv)
 	unsigned int i;
 	int r;
 
+	if (!strcmp(argv[0], "-") && !strcmp(argv[1], "-")) {
+		ti->error = "Both legs are absent (\"-\"): give at least one leg device";
+		return -EINVAL;
+	}
 	for (i = 0; i < METRO_NR_LEGS; i++) {
 		struct metro_leg *leg = &m->legs[i];
 
 		leg->index = i;
+		if (!strcmp(argv[i], "-")) {
+			set_bit(METRO_LEG_DEAD, &leg->flags);
+			continue;
+		}
 		r = dm_get_device(ti, argv[i], dm_table_get_mode(ti->table), &leg->dev);
 		if (r) {
 			ti->error = i ? "Cannot open leg B: check the device path" :
@@ -91,6 +103,8 @@ static int metro_open_legs(struct metro_c *m, char **argv)
 	for (i = 0; i < METRO_NR_LEGS; i++) {
 		struct metro_leg *leg = &m->legs[i];
 
+		if (!leg->dev)
+			continue;
 		r = metro_log_read_sb(m, leg, &err);
 		if (r) {
 			DMERR("leg %c (%s): %s", 'A' + i, leg->dev->name, err);
@@ -103,12 +117,31 @@ static int metro_open_legs(struct metro_c *m, char **argv)
 	return 0;
 }
 
-/* Check that both superblocks describe the same volume, in the right order. */
+/*
+ * Check that the superblocks describe the same volume, in the right order,
+ * and that the legs' data generations can be ordered.  A single leg must
+ * be leg @i of its volume and hold a complete copy.
+ */
 static int metro_check_legs(struct metro_c *m)
 {
 	struct metro_sb_info *a = &m->legs[0].sb, *b = &m->legs[1].sb;
 	struct dm_target *ti = m->ti;
+	unsigned int i;
 
+	if (metro_nr_alive(m) == 1) {
+		i = m->legs[0].dev ? 0 : 1;
+		if (m->legs[i].sb.leg != i) {
+			ti->error = i ? "The device given as leg B holds leg A of its volume" :
+				    "The device given as leg A holds leg B of its volume";
+			return -EINVAL;
+		}
+		if (metro_log_check_alone(m, i)) {
+			ti->error = "The only leg given was being resynced and holds no complete copy: see the kernel log";
+			return -EINVAL;
+		}
+		a = &m->legs[i].sb;
+		goto geometry;
+	}
 	if (memcmp(a->vol_uuid, b->vol_uuid, METRO_UUID_LEN)) {
 		ti->error = "Legs belong to different volumes";
 		return -EINVAL;
@@ -123,6 +156,12 @@ static int metro_check_legs(struct metro_c *m)
 		ti->error = "Legs disagree on the volume geometry: re-create or restore the volume";
 		return -EINVAL;
 	}
+	if (metro_gen_compare(a, b) == METRO_GEN_SPLIT) {
+		metro_log_split_brain(m);
+		ti->error = "Split brain: both legs were written independently; keep one copy with \"metroctl resolve\" (see the kernel log)";
+		return -EINVAL;
+	}
+geometry:
 	if (ti->len > a->data_size) {
 		ti->error = "Target length exceeds the data size recorded in the superblocks";
 		return -EINVAL;
@@ -134,7 +173,6 @@ static int metro_check_legs(struct metro_c *m)
 	m->nr_regions = a->nr_regions;
 	m->bm_bytes = metro_bitmap_bytes(m->nr_regions);
 	m->bm_blocks = m->bm_bytes / METRO_BLOCK_SIZE;
-	m->events = max(a->events, b->events);
 	return 0;
 }
 
@@ -173,6 +211,9 @@ static void metro_free(struct metro_c *m)
  * Construct a metro mapping:
  *   metro <leg_a> <leg_b> [<#opt_args> <opt_args>...]
  *
+ * Either leg may be "-": the volume then runs degraded on the other leg,
+ * which starts a new data generation unless it already ran alone.
+ *
  * The constructor only reads from the legs: a table may be loaded while
  * another one is live on the same legs.  Metadata is written from
  * preresume on.
@@ -184,7 +225,7 @@ static int metro_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	int r;
 
 	if (argc < METRO_NR_LEGS) {
-		ti->error = "Invalid argument count: expected <leg_a> <leg_b> [<#opt_args> <opt_args>...]";
+		ti->error = "Invalid argument count: expected <leg_a|-> <leg_b|-> [<#opt_args> <opt_args>...]";
 		return -EINVAL;
 	}
 
@@ -342,6 +383,11 @@ static void metro_resume(struct dm_target *ti)
 
 /* Status, messages, limits */
 
+static const char *metro_leg_dev_name(struct metro_leg *leg)
+{
+	return leg->dev ? leg->dev->name : "-";
+}
+
 static char metro_health(struct metro_c *m, unsigned int i)
 {
 	unsigned int src = READ_ONCE(m->source);
@@ -356,8 +402,9 @@ static char metro_health(struct metro_c *m, unsigned int i)
 
 static const char *metro_sync_action(struct metro_c *m)
 {
-	if (!atomic_read(&m->nr_out_of_sync) ||
-	    metro_nr_alive(m) != METRO_NR_LEGS)
+	if (metro_nr_alive(m) != METRO_NR_LEGS)
+		return "degraded";
+	if (!atomic_read(&m->nr_out_of_sync))
 		return "idle";
 	if (READ_ONCE(m->resync_paused) || READ_ONCE(m->resync_error))
 		return "frozen";
@@ -369,11 +416,13 @@ static void metro_status(struct dm_target *ti, status_type_t type,
 {
 	struct metro_c *m = ti->private;
 	unsigned int sz = 0, nr_opt = 0;
+	long long eta;
 
 	switch (type) {
 	case STATUSTYPE_INFO:
 		DMEMIT("%u %s %s %c%c %lu/%lu %s %u %llu %llu %llu %llu",
-		       METRO_NR_LEGS, m->legs[0].dev->name, m->legs[1].dev->name,
+		       METRO_NR_LEGS, metro_leg_dev_name(&m->legs[0]),
+		       metro_leg_dev_name(&m->legs[1]),
 		       metro_health(m, 0), metro_health(m, 1),
 		       m->nr_regions - atomic_read(&m->nr_out_of_sync),
 		       m->nr_regions, metro_sync_action(m),
@@ -382,10 +431,16 @@ static void metro_status(struct dm_target *ti, status_type_t type,
 		       (unsigned long long)atomic64_read(&m->md_writes),
 		       (unsigned long long)atomic64_read(&m->legs[0].reads),
 		       (unsigned long long)atomic64_read(&m->legs[1].reads));
+		eta = metro_resync_eta(m);
+		if (eta < 0)
+			DMEMIT(" -");
+		else
+			DMEMIT(" %lld", eta);
 		break;
 
 	case STATUSTYPE_TABLE:
-		DMEMIT("%s %s", m->legs[0].dev->name, m->legs[1].dev->name);
+		DMEMIT("%s %s", metro_leg_dev_name(&m->legs[0]),
+		       metro_leg_dev_name(&m->legs[1]));
 		nr_opt += m->resync_rate ? 2 : 0;
 		nr_opt += m->clear_delay != METRO_DEFAULT_CLEAR_DELAY_MS ? 2 : 0;
 		if (nr_opt)
@@ -399,8 +454,8 @@ static void metro_status(struct dm_target *ti, status_type_t type,
 	case STATUSTYPE_IMA:
 		DMEMIT_TARGET_NAME_VERSION(ti->type);
 		DMEMIT(",leg_a=%s,leg_a_health=%c,leg_b=%s,leg_b_health=%c,resync_rate=%u,clear_delay=%u;",
-		       m->legs[0].dev->name, metro_health(m, 0),
-		       m->legs[1].dev->name, metro_health(m, 1),
+		       metro_leg_dev_name(&m->legs[0]), metro_health(m, 0),
+		       metro_leg_dev_name(&m->legs[1]), metro_health(m, 1),
 		       m->resync_rate, m->clear_delay);
 		break;
 	}
@@ -426,11 +481,7 @@ static int metro_message(struct dm_target *ti, unsigned int argc, char **argv,
 			       metro_name(m), argv[1], METRO_MAX_RESYNC_RATE);
 			return -EINVAL;
 		}
-		spin_lock_irq(&m->copy_lock);
-		m->resync_rate = val;
-		m->resync_next = jiffies;
-		spin_unlock_irq(&m->copy_lock);
-		metro_resync_kick(m);
+		metro_resync_set_rate(m, val);
 		return 0;
 	}
 	DMWARN("%s: unsupported message \"%s\" with %u argument(s)",
@@ -446,7 +497,8 @@ static int metro_iterate_devices(struct dm_target *ti,
 	int r = 0;
 
 	for (i = 0; i < METRO_NR_LEGS && !r; i++)
-		r = fn(ti, m->legs[i].dev, m->data_offset, ti->len, data);
+		if (m->legs[i].dev)
+			r = fn(ti, m->legs[i].dev, m->data_offset, ti->len, data);
 	return r;
 }
 
@@ -467,7 +519,7 @@ static void metro_io_hints(struct dm_target *ti, struct queue_limits *limits)
 
 static struct target_type metro_target = {
 	.name		 = "metro",
-	.version	 = {1, 0, 0},
+	.version	 = {1, 1, 0},
 	.features	 = 0,
 	.module		 = THIS_MODULE,
 	.ctr		 = metro_ctr,

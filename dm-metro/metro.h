@@ -53,7 +53,8 @@
 #define METRO_LEG_DEAD		0	/* detached after an error: no more I/O */
 
 /*
- * One leg of the mirror.  @dev and @index never change after the ctr.
+ * One leg of the mirror.  @dev and @index never change after the ctr; @dev
+ * is NULL for a leg given as "-" (absent from the start, and DEAD).
  * @flags is changed with atomic bitops by the worker only (under md_lock)
  * and read locklessly by the I/O path.  @stale is written under md_lock
  * while resync is stopped and read locklessly.  @sb is owned by md_lock.
@@ -160,6 +161,11 @@ struct metro_c {
 	bool resync_paused;		/* pause_resync message (copy_lock) */
 	bool resync_error;		/* a copy could not read (copy_lock) */
 	unsigned long resync_next;	/* jiffies: rate limit (copy_lock) */
+	/* ETA baseline: when and with how many regions left (copy_lock) */
+	unsigned long eta_since;
+	int eta_base;
+	/* jiffies of the last application bio; lockless, for the yield */
+	unsigned long last_app_io;
 
 	/* Table options; resync_rate changes by message under copy_lock. */
 	unsigned int resync_rate;	/* KiB/s, 0 = unlimited */
