@@ -71,10 +71,16 @@ static struct json_object *status_json(const struct dm_metro_dev *d,
 	for (i = 0; i < METRO_NR_LEGS; i++) {
 		struct json_object *l = json_object_new_object();
 
-		devno_path(st->maj[i], st->min[i], path, sizeof(path));
-		snprintf(devno, sizeof(devno), "%u:%u", st->maj[i], st->min[i]);
-		json_object_object_add(l, "device", json_object_new_string(path));
-		json_object_object_add(l, "devno", json_object_new_string(devno));
+		if (st->absent[i]) {
+			json_object_object_add(l, "device", NULL);
+			json_object_object_add(l, "devno", NULL);
+		} else {
+			devno_path(st->maj[i], st->min[i], path, sizeof(path));
+			snprintf(devno, sizeof(devno), "%u:%u", st->maj[i], st->min[i]);
+			json_object_object_add(l, "device", json_object_new_string(path));
+			json_object_object_add(l, "devno", json_object_new_string(devno));
+		}
+		json_object_object_add(l, "absent", json_object_new_boolean(st->absent[i]));
 		json_object_object_add(l, "role", json_object_new_string(i ? "B" : "A"));
 		json_object_object_add(l, "health",
 				       json_object_new_string(leg_health_word(st->health[i], st->sync_action)));
@@ -85,6 +91,8 @@ static struct json_object *status_json(const struct dm_metro_dev *d,
 	sync = json_object_new_object();
 	json_object_object_add(sync, "in_sync_regions", json_object_new_uint64(st->in_sync));
 	json_object_object_add(sync, "total_regions", json_object_new_uint64(st->total));
+	json_object_object_add(sync, "eta_seconds",
+			       st->eta < 0 ? NULL : json_object_new_int64(st->eta));
 	json_object_object_add(o, "sync", sync);
 	json_object_object_add(o, "metadata_writes", json_object_new_uint64(st->md_writes));
 	return o;
@@ -103,8 +111,12 @@ static void status_text(const struct dm_metro_dev *d, const struct metro_status 
 	for (i = 0; i < METRO_NR_LEGS; i++) {
 		char dev[300];
 
-		devno_path(st->maj[i], st->min[i], path, sizeof(path));
-		snprintf(dev, sizeof(dev), "%s (%u:%u)", path, st->maj[i], st->min[i]);
+		if (st->absent[i]) {
+			snprintf(dev, sizeof(dev), "- (absent)");
+		} else {
+			devno_path(st->maj[i], st->min[i], path, sizeof(path));
+			snprintf(dev, sizeof(dev), "%s (%u:%u)", path, st->maj[i], st->min[i]);
+		}
 		printf("  leg %c: %-28s %-11s reads %llu\n", i ? 'B' : 'A', dev,
 		       leg_health_word(st->health[i], st->sync_action),
 		       (unsigned long long)st->reads[i]);
@@ -114,6 +126,9 @@ static void status_text(const struct dm_metro_dev *d, const struct metro_status 
 	       (double)((long long)(pct * 10)) / 10.0,
 	       (unsigned long long)st->in_sync, (unsigned long long)st->total,
 	       st->sync_action, (unsigned long long)st->dirty, st->dirty == 1 ? "" : "s");
+	if (st->in_sync < st->total && st->eta >= 0)
+		printf("  resync: about %lldm%02llds left\n", (long long)(st->eta / 60),
+		       (long long)(st->eta % 60));
 }
 
 int do_status(int argc, char **argv)
@@ -186,6 +201,18 @@ static const char *time_str(uint64_t t, char *buf, size_t len)
 	return buf;
 }
 
+/*
+ * Generations are identifiers, not quantities: 16 hex digits as in the
+ * kernel log (a JSON number would lose bits in most JSON parsers).
+ */
+static struct json_object *gen_json(uint64_t gen)
+{
+	char buf[17];
+
+	snprintf(buf, sizeof(buf), "%016llx", (unsigned long long)gen);
+	return json_object_new_string(buf);
+}
+
 static struct json_object *examine_json(const char *dev, const struct metro_sb_info *sb,
 					uint64_t dirty)
 {
@@ -213,7 +240,7 @@ static struct json_object *examine_json(const char *dev, const struct metro_sb_i
 	json_object_object_add(o, "utime", json_object_new_uint64(sb->utime));
 	a = json_object_new_array();
 	for (i = 0; i < METRO_GEN_HISTORY; i++)
-		json_object_array_add(a, json_object_new_uint64(sb->gen_history[i]));
+		json_object_array_add(a, gen_json(sb->gen_history[i]));
 	json_object_object_add(o, "gen_history", a);
 	json_object_object_add(o, "dirty_regions", json_object_new_uint64(dirty));
 	a = json_object_new_array();
@@ -224,7 +251,7 @@ static struct json_object *examine_json(const char *dev, const struct metro_sb_i
 		uuid_unparse(l->leg_uuid, u);
 		json_object_object_add(lo, "role", json_object_new_string(i ? "B" : "A"));
 		json_object_object_add(lo, "leg_uuid", json_object_new_string(u));
-		json_object_object_add(lo, "generation", json_object_new_uint64(l->generation));
+		json_object_object_add(lo, "generation", gen_json(l->generation));
 		json_object_object_add(lo, "events", json_object_new_uint64(l->events));
 		json_object_object_add(lo, "dev_sectors", json_object_new_uint64(l->dev_sectors));
 		json_object_object_add(lo, "state", leg_state_json(l->state));

@@ -79,11 +79,16 @@ static int devno_path(dev_t dev, char *out, size_t len)
 	return -ENOENT;
 }
 
+/* "major:minor" from a table line; "-" (an absent leg) is device 0. */
 static int parse_devno_tok(const char *tok, dev_t *dev)
 {
 	unsigned int ma, mi;
 	char end;
 
+	if (!strcmp(tok, "-")) {
+		*dev = 0;
+		return 0;
+	}
 	if (sscanf(tok, "%u:%u%c", &ma, &mi, &end) != 2)
 		return -EINVAL;
 	*dev = makedev(ma, mi);
@@ -130,6 +135,10 @@ static int volume_get(const char *name, struct volume *v)
 	}
 	/* A leg that went away may have no node: its number stands in. */
 	for (i = 0; i < METRO_NR_LEGS; i++) {
+		if (!v->dev[i]) {
+			snprintf(v->path[i], sizeof(v->path[i]), "-");
+			continue;
+		}
 		v->has_node[i] = !devno_path(v->dev[i], v->path[i], sizeof(v->path[i]));
 		if (!v->has_node[i])
 			snprintf(v->path[i], sizeof(v->path[i]), "%u:%u",
@@ -200,9 +209,10 @@ int do_restore(int argc, char **argv)
 	struct metro_sb_disk raw;
 	struct volume v, after;
 	bool force = false;
-	const char *why;
+	const char *why, *path[METRO_NR_LEGS];
 	int opt, r, i, leg, lock = -1, ret = EXIT_ERR;
-	char u0[37], u1[37];
+	char u0[37], u1[37], params[1100], da[32], db[32];
+	struct stat st;
 
 	while ((opt = getopt_long(argc, argv, COMMON_SHORTOPTS "f", opts, NULL)) != -1) {
 		if (opt == 'f') {
@@ -214,14 +224,37 @@ int do_restore(int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc != 2)
-		return usage_err("restore", "restore: expected NAME LEG, got %d argument%s",
+	if (argc != 2 && argc != 3)
+		return usage_err("restore", "restore: expected NAME LEG [DEV], got %d argument%s",
 				 argc, argc == 1 ? "" : "s");
 	if (volume_get(argv[0], &v))
 		return EXIT_ERR;
 	leg = parse_leg("restore", &v, argv[1]);
 	if (leg < 0)
 		return -leg;
+	path[0] = v.path[0];
+	path[1] = v.path[1];
+	if (argc == 3) {
+		/* The device of a leg absent since activation, or the same one. */
+		if (stat(argv[2], &st) || !S_ISBLK(st.st_mode)) {
+			p_err("%s: not a block device", argv[2]);
+			return EXIT_ERR;
+		}
+		if (v.dev[leg] && st.st_rdev != v.dev[leg]) {
+			p_err("%s is not the device of leg %c of %s (%s): use 'metroctl replace' for another device",
+			      argv[2], leg_letter(leg), v.name, v.path[leg]);
+			return EXIT_ERR;
+		}
+		if (st.st_rdev == v.dev[leg ^ 1]) {
+			p_err("%s is leg %c of %s", argv[2], leg_letter(leg ^ 1), v.name);
+			return EXIT_ERR;
+		}
+		path[leg] = argv[2];
+	} else if (!v.dev[leg]) {
+		p_err("leg %c of %s was absent at activation: give its device, 'metroctl restore %s %c DEV'",
+		      leg_letter(leg), v.name, v.name, leg_letter(leg));
+		return EXIT_ERR;
+	}
 	if (v.st.health[leg] != 'D' && !force) {
 		p_err("leg %c of %s (%s) has not failed (health '%c'): nothing to restore; --force reloads the table anyway",
 		      leg_letter(leg), v.name, v.path[leg], v.st.health[leg]);
@@ -236,13 +269,13 @@ int do_restore(int argc, char **argv)
 	for (i = 0; i < METRO_NR_LEGS; i++)
 		legs[i].fd = -1;
 	for (i = 0; i < METRO_NR_LEGS; i++) {
-		if (!v.has_node[i]) {
+		if (path[i] == v.path[i] && !v.has_node[i]) {
 			p_err("leg %c of %s (%s) has no device node in /dev%s",
 			      leg_letter(i), v.name, v.path[i],
 			      i == leg ? ": is the device back?" : "");
 			goto out;
 		}
-		if (leg_open(&legs[i], v.path[i], LEG_RDONLY))
+		if (leg_open(&legs[i], path[i], LEG_RDONLY))
 			goto out;
 		if (i != leg) {
 			if (leg_read_sb(&legs[i], &sb[i], false))
@@ -253,12 +286,12 @@ int do_restore(int argc, char **argv)
 		r = leg_read_raw_sb(&legs[i], &raw);
 		if (r) {
 			p_err("leg %c (%s) is still unreadable (%s): repair it first",
-			      leg_letter(leg), v.path[i], strerror(-r));
+			      leg_letter(leg), path[i], strerror(-r));
 			goto out;
 		}
 		if (metro_sb_decode(&raw, legs[i].sectors, &sb[i], &why)) {
 			p_err("leg %c (%s) has no usable dm-metro superblock (%s): use 'metroctl replace' for a new device",
-			      leg_letter(leg), v.path[i], why);
+			      leg_letter(leg), path[i], why);
 			goto out;
 		}
 	}
@@ -266,19 +299,27 @@ int do_restore(int argc, char **argv)
 		uuid_unparse(sb[leg].vol_uuid, u0);
 		uuid_unparse(sb[leg ^ 1].vol_uuid, u1);
 		p_err("%s now holds volume %s '%s', not %s '%s' of leg %c: use 'metroctl replace'",
-		      v.path[leg], u0, sb[leg].name, u1, sb[leg ^ 1].name, leg_letter(leg ^ 1));
+		      path[leg], u0, sb[leg].name, u1, sb[leg ^ 1].name, leg_letter(leg ^ 1));
 		goto out;
 	}
 	if (sb[leg].leg != (uint32_t)leg) {
-		p_err("%s holds leg %c of '%s', not leg %c", v.path[leg],
+		p_err("%s holds leg %c of '%s', not leg %c", path[leg],
 		      leg_letter(sb[leg].leg), sb[leg].name, leg_letter(leg));
 		goto out;
 	}
+	if (metro_gen_compare(&sb[0], &sb[1]) == METRO_GEN_SPLIT) {
+		report_split_brain(v.name, path[0], &sb[0], path[1], &sb[1]);
+		p_err("(stop %s first: resolve works on a stopped volume)", v.name);
+		goto out;
+	}
+	format_leg_dev(legs[0].rdev, da, sizeof(da));
+	format_leg_dev(legs[1].rdev, db, sizeof(db));
+	snprintf(params, sizeof(params), "%s %s%s%s", da, db, *v.opts ? " " : "", v.opts);
 	leg_close(&legs[0]);
 	leg_close(&legs[1]);
 
 	lock = metro_lock();
-	if (dm_reload(v.name, v.length, v.table))
+	if (dm_reload(v.name, v.length, params))
 		goto out;
 	if (volume_get(v.name, &after))
 		goto out;
@@ -288,7 +329,7 @@ int do_restore(int argc, char **argv)
 		goto out;
 	}
 	printf("leg %c re-added to %s (%s); %llu regions to resync\n", leg_letter(leg),
-	       v.name, v.path[leg], (unsigned long long)(after.st.total - after.st.in_sync));
+	       v.name, path[leg], (unsigned long long)(after.st.total - after.st.in_sync));
 	print_progress(v.name, (unsigned int)leg);
 	ret = EXIT_OK;
 out:
@@ -476,5 +517,177 @@ out:
 	metro_unlock(lock);
 	leg_close(&surv);
 	leg_close(&nl);
+	return ret;
+}
+
+/* ---------------------------------------------------------------------- */
+/* resolve                                                                */
+/* ---------------------------------------------------------------------- */
+
+/* Some generation both superblocks went through: where they split. */
+static bool common_ancestor(const struct metro_sb_info *w, const struct metro_sb_info *l)
+{
+	int i;
+
+	if (metro_gen_in_history(l, metro_own_gen(w)))
+		return true;
+	for (i = 0; i < METRO_GEN_HISTORY; i++)
+		if (metro_gen_in_history(l, w->gen_history[i]))
+			return true;
+	return false;
+}
+
+/*
+ * Make the loser a resync target of the winner: it takes the winner's
+ * generation, says it is stale and records the winner as active.  The
+ * bitmaps of both legs cover every region written since they split (no
+ * clearing while a leg runs alone), so only those are copied; without a
+ * common generation in the histories the whole loser is marked.
+ */
+static int demote_loser(struct leg *ll, struct metro_sb_info *ls,
+			const struct metro_sb_info *ws, bool *full)
+{
+	struct metro_layout lay;
+	unsigned int me = ls->leg, w = ws->leg;
+
+	*full = !common_ancestor(ws, ls);
+	if (metro_layout_compute(ls->data_size, ls->region_sectors, &lay)) {
+		p_err("%s: unexpected geometry in the superblock", ll->path);
+		return -EINVAL;
+	}
+	metro_gen_adopt(ls, ws);
+	ls->legs[me].state = METRO_LEG_F_ACTIVE | METRO_LEG_F_STALE;
+	ls->legs[w] = ws->legs[w];
+	ls->legs[w].state = METRO_LEG_F_ACTIVE;
+	/* Newer than both, so that its record is the one read first. */
+	ls->events = (ls->events > ws->events ? ls->events : ws->events) + 1;
+	ls->flags &= ~METRO_SB_F_CLEAN;
+	ls->utime = (uint64_t)time(NULL);
+	if (*full && (leg_write_bitmap(ll, &lay, true) || leg_sync(ll)))
+		return -EIO;
+	if (leg_write_sb(ll, ls) || leg_sync(ll))
+		return -EIO;
+	return 0;
+}
+
+int do_resolve(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		COMMON_LONGOPTS,
+		{ "winner", required_argument, NULL, 'w' },
+		{ "force", no_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct metro_sb_info ws, ls;
+	struct candidate cand;
+	struct leg wl, ll;
+	const char *winner = NULL, *name, *loser;
+	char dm_uuid[64], active[128], lpath[300];
+	enum metro_gen_order order;
+	bool force = false, full;
+	uint64_t wd = 0, ld = 0;
+	int opt, r, w, lock = -1, ret = EXIT_ERR;
+
+	while ((opt = getopt_long(argc, argv, COMMON_SHORTOPTS "w:f", opts, NULL)) != -1) {
+		if (opt == 'w') {
+			winner = optarg;
+			continue;
+		}
+		if (opt == 'f') {
+			force = true;
+			continue;
+		}
+		if ((r = common_opt("resolve", opt, argv)) >= 0)
+			return r;
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc != 1 && argc != 2)
+		return usage_err("resolve", "resolve: expected NAME [OTHER_DEV], got %d arguments", argc);
+	if (!winner)
+		return usage_err("resolve", "resolve: --winner DEV is required: the leg whose data is kept");
+	name = argv[0];
+	if (validate_name(name, &(const char *){ NULL }))
+		return usage_err("resolve", "invalid volume name '%s'", name);
+
+	wl.fd = ll.fd = -1;
+	if (leg_open(&wl, winner, LEG_RDONLY) || leg_read_sb(&wl, &ws, false))
+		goto out;
+	w = (int)ws.leg;
+	if (argc == 2) {
+		loser = argv[1];
+	} else {
+		scan_for_leg(&ws, wl.rdev, (uint32_t)(w ^ 1), &cand);
+		if (!cand.found) {
+			p_err("no device carries leg %c of '%s': give it as 'metroctl resolve %s --winner %s DEV'",
+			      leg_letter(w ^ 1), ws.name, name, winner);
+			goto out;
+		}
+		snprintf(lpath, sizeof(lpath), "%s", cand.path);
+		loser = lpath;
+	}
+	leg_close(&wl);
+
+	lock = metro_lock();
+	dm_uuid_for(ws.vol_uuid, dm_uuid);
+	r = dm_uuid_active(dm_uuid, active, sizeof(active));
+	if (r < 0) {
+		p_err("cannot talk to device-mapper: %s", dm_last_error());
+		goto out;
+	}
+	if (r == 1) {
+		p_err("volume '%s' is active as /dev/mapper/%s: stop it first", ws.name, active);
+		goto out;
+	}
+	/* Exclusive: nothing may use either leg while the loser is rewritten. */
+	if (leg_open(&wl, winner, LEG_RDWR_EXCL) || leg_read_sb(&wl, &ws, false))
+		goto out;
+	if (leg_open(&ll, loser, LEG_RDWR_EXCL) || leg_read_sb(&ll, &ls, false))
+		goto out;
+	if (memcmp(ws.vol_uuid, ls.vol_uuid, METRO_UUID_LEN) || ls.leg == ws.leg ||
+	    ls.region_sectors != ws.region_sectors || ls.data_size != ws.data_size ||
+	    ls.data_offset != ws.data_offset) {
+		p_err("%s is not the other leg of '%s' (leg %c on %s)", loser, ws.name,
+		      leg_letter((unsigned int)w), winner);
+		goto out;
+	}
+	order = w == METRO_LEG_A ? metro_gen_compare(&ws, &ls) : metro_gen_compare(&ls, &ws);
+	if (order == METRO_GEN_SAME) {
+		p_err("both legs hold data generation %016llx: there is nothing to resolve; use 'metroctl assemble'",
+		      (unsigned long long)metro_own_gen(&ws));
+		goto out;
+	}
+	if (order == (w == METRO_LEG_A ? METRO_GEN_A_NEWER : METRO_GEN_B_NEWER)) {
+		printf("leg %c (%s) already holds the newer generation: assembling\n",
+		       leg_letter((unsigned int)w), winner);
+	} else {
+		if (order != METRO_GEN_SPLIT && !force) {
+			p_err("leg %c (%s) holds writes that leg %c (%s) never had: keeping leg %c discards them; add --force to do it",
+			      leg_letter(ls.leg), loser, leg_letter((unsigned int)w), winner,
+			      leg_letter((unsigned int)w));
+			goto out;
+		}
+		if (leg_count_dirty(&wl, &ws, &wd) || leg_count_dirty(&ll, &ls, &ld))
+			goto out;
+		if (demote_loser(&ll, &ls, &ws, &full))
+			goto out;
+		if (full)
+			printf("leg %c (%s) loses: no common generation is recorded, so all of it is copied from leg %c (%s)\n",
+			       leg_letter(ls.leg), loser, leg_letter((unsigned int)w), winner);
+		else
+			printf("leg %c (%s) loses: the regions either leg wrote alone (%llu and %llu marked) are copied from leg %c (%s)\n",
+			       leg_letter(ls.leg), loser, (unsigned long long)ld,
+			       (unsigned long long)wd, leg_letter((unsigned int)w), winner);
+	}
+	leg_close(&wl);
+	leg_close(&ll);
+	metro_unlock(lock);
+	lock = -1;
+	return w == METRO_LEG_A ? assemble_volume(name, winner, loser, 0) :
+				  assemble_volume(name, loser, winner, 0);
+out:
+	metro_unlock(lock);
+	leg_close(&wl);
+	leg_close(&ll);
 	return ret;
 }

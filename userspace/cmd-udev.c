@@ -15,11 +15,6 @@
 
 #include "metroctl.h"
 
-struct candidate {
-	char path[300];
-	uint64_t events;
-	int found;
-};
 
 static void read_attr(const char *sysname, const char *attr, char *buf, size_t len)
 {
@@ -67,8 +62,8 @@ static bool sysfs_dev_size_zero(const char *sysname)
 	return sz == 0;
 }
 
-/* Find the other leg (@want) of volume @vol among all block devices. */
-static void scan_for_leg(const struct metro_sb_info *me, dev_t self, uint32_t want,
+/* Find the other leg (@want) of volume @me among all block devices. */
+void scan_for_leg(const struct metro_sb_info *me, dev_t self, uint32_t want,
 			 struct candidate *c)
 {
 	DIR *d = opendir("/sys/class/block");

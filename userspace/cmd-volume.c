@@ -86,6 +86,68 @@ static bool same_geometry(const struct metro_sb_info *a, const struct metro_sb_i
 }
 
 /*
+ * Activate volume @sb as @name on leg devices @dev_a and @dev_b (0: absent).
+ * @what describes the legs for the messages; @hint (or NULL) says how to
+ * retry after a failure.  Takes the metroctl lock.
+ */
+static int activate_volume(const char *name, const struct metro_sb_info *sb,
+			   dev_t dev_a, dev_t dev_b, const char *what,
+			   const char *hint, int flags)
+{
+	bool from_create = flags & ASM_CREATE, quiet_if_active = flags & ASM_UDEV;
+	char dm_uuid[64], active_name[128], u[37];
+	int r, lock, ret = EXIT_ERR;
+
+	dm_uuid_for(sb->vol_uuid, dm_uuid);
+	lock = metro_lock();
+	r = dm_uuid_active(dm_uuid, active_name, sizeof(active_name));
+	if (r < 0) {
+		p_err("cannot talk to device-mapper: %s (is the dm_mod kernel module loaded?)",
+		      dm_last_error());
+		if (hint)
+			p_err("%s", hint);
+		goto out;
+	}
+	if (r == 1) {
+		if (quiet_if_active || (from_create && !strcmp(active_name, name))) {
+			printf("volume '%s' is already active as /dev/mapper/%s\n",
+			       sb->name, active_name);
+			ret = EXIT_OK;
+		} else {
+			uuid_unparse(sb->vol_uuid, u);
+			p_err("volume %s is already active as /dev/mapper/%s", u, active_name);
+		}
+		goto out;
+	}
+	r = name_taken(name);
+	if (r < 0)
+		p_err("cannot query device-mapper: %s", dm_last_error());
+	if (r)
+		goto out;
+	if (dm_activate(name, dm_uuid, sb->data_size, dev_a, dev_b)) {
+		if (hint)
+			p_err("%s", hint);
+		goto out;
+	}
+	printf("activated /dev/mapper/%s (%s)\n", name, what);
+	ret = EXIT_OK;
+out:
+	metro_unlock(lock);
+	return ret;
+}
+
+/* The generations of two legs of one volume cannot be ordered: say why. */
+void report_split_brain(const char *name, const char *path_a, const struct metro_sb_info *a,
+			const char *path_b, const struct metro_sb_info *b)
+{
+	p_err("split brain in volume '%s': leg A (%s) holds data generation %016llx and leg B (%s) generation %016llx, and each was written while the other was away",
+	      a->name, path_a, (unsigned long long)metro_own_gen(a), path_b,
+	      (unsigned long long)metro_own_gen(b));
+	p_err("nothing was activated; keep one copy and resync the other from it with 'metroctl resolve %s --winner DEV'",
+	      name);
+}
+
+/*
  * assemble_volume - activate the volume on @path0 and @path1 (either
  * order) as @name (NULL: the name in the superblock).
  * @flags: ASM_CREATE: the legs were just formatted;
@@ -93,13 +155,13 @@ static bool same_geometry(const struct metro_sb_info *a, const struct metro_sb_i
  */
 int assemble_volume(const char *name, const char *path0, const char *path1, int flags)
 {
-	bool from_create = flags & ASM_CREATE, quiet_if_active = flags & ASM_UDEV;
 	struct leg legs[2];
 	struct metro_sb_info sb[2];
 	const char *paths[2] = { path0, path1 };
+	const struct metro_sb_info *sa, *sbb;
 	struct leg *la, *lb;
-	char dm_uuid[64], active_name[128], u0[37], u1[37];
-	int i, r, lock = -1, ret = EXIT_ERR;
+	char u0[37], u1[37], what[700], hint[800];
+	int i, ret = EXIT_ERR;
 
 	for (i = 0; i < 2; i++)
 		legs[i].fd = -1;
@@ -142,67 +204,102 @@ int assemble_volume(const char *name, const char *path0, const char *path1, int 
 	}
 	if (!name)
 		name = sb[0].name;
-	dm_uuid_for(sb[0].vol_uuid, dm_uuid);
+	sa = &sb[la - legs];
+	sbb = &sb[lb - legs];
+	switch (metro_gen_compare(sa, sbb)) {
+	case METRO_GEN_SPLIT:
+		report_split_brain(name, la->path, sa, lb->path, sbb);
+		goto out;
+	case METRO_GEN_A_NEWER:
+		printf("leg B (%s) missed writes made on leg A: the regions recorded in the bitmaps are resynced from leg A\n",
+		       lb->path);
+		break;
+	case METRO_GEN_B_NEWER:
+		printf("leg A (%s) missed writes made on leg B: the regions recorded in the bitmaps are resynced from leg B\n",
+		       la->path);
+		break;
+	case METRO_GEN_SAME:
+		break;
+	}
+	snprintf(what, sizeof(what), "%s + %s", la->path, lb->path);
+	snprintf(hint, sizeof(hint), "the legs are formatted: once that is fixed, activate with 'metroctl assemble %s %s %s'",
+		 name, la->path, lb->path);
 	/* The legs are closed before the kernel opens them exclusively. */
 	leg_close(&legs[0]);
 	leg_close(&legs[1]);
-
-	lock = metro_lock();
-	r = dm_uuid_active(dm_uuid, active_name, sizeof(active_name));
-	if (r < 0) {
-		p_err("cannot talk to device-mapper: %s (is the dm_mod kernel module loaded?)",
-		      dm_last_error());
-		if (from_create)
-			p_err("the legs are formatted: activate the volume later with 'metroctl assemble %s %s %s'",
-			      name, la->path, lb->path);
-		goto out;
-	}
-	if (r == 1) {
-		if (quiet_if_active || (from_create && !strcmp(active_name, name))) {
-			printf("volume '%s' is already active as /dev/mapper/%s\n",
-			       sb[0].name, active_name);
-			ret = EXIT_OK;
-		} else {
-			uuid_unparse(sb[0].vol_uuid, u0);
-			p_err("volume %s is already active as /dev/mapper/%s", u0, active_name);
-		}
-		goto out;
-	}
-	r = name_taken(name);
-	if (r < 0)
-		p_err("cannot query device-mapper: %s", dm_last_error());
-	if (r)
-		goto out;
-	if (dm_activate(name, dm_uuid, sb[0].data_size, la->rdev, lb->rdev)) {
-		if (from_create)
-			p_err("the legs are formatted: once that is fixed, activate with 'metroctl assemble %s %s %s'",
-			      name, la->path, lb->path);
-		goto out;
-	}
-	printf("activated /dev/mapper/%s (%s + %s)\n", name, la->path, lb->path);
-	ret = EXIT_OK;
+	ret = activate_volume(name, &sb[0], la->rdev, lb->rdev, what,
+			      (flags & ASM_CREATE) ? hint : NULL, flags);
 out:
-	metro_unlock(lock);
 	leg_close(&legs[0]);
 	leg_close(&legs[1]);
 	return ret;
 }
 
+/* Activate the volume of @path alone: the other leg's site is gone. */
+static int assemble_degraded(const char *name, const char *path)
+{
+	struct metro_sb_info sb;
+	struct leg l;
+	char what[400];
+	int me, other;
+
+	if (leg_open(&l, path, LEG_RDONLY))
+		return EXIT_ERR;
+	if (leg_read_sb(&l, &sb, false)) {
+		leg_close(&l);
+		return EXIT_ERR;
+	}
+	leg_close(&l);
+	me = (int)sb.leg;
+	other = me ^ 1;
+	if (sb.legs[me].state & METRO_LEG_F_STALE) {
+		p_err("%s is leg %c of '%s' and was being resynced when it stopped: it holds no complete copy and cannot run alone; bring back leg %c",
+		      path, 'A' + me, sb.name, 'A' + other);
+		return EXIT_ERR;
+	}
+	if (sb.legs[other].state & METRO_LEG_F_FAILED)
+		printf("leg %c of '%s' already runs without leg %c since it failed\n",
+		       'A' + me, sb.name, 'A' + other);
+	else
+		printf("activating leg %c of '%s' alone: it starts a new data generation; when leg %c returns, 'metroctl restore %s %c DEV' resyncs it, unless it was written meanwhile (split brain)\n",
+		       'A' + me, sb.name, 'A' + other, name, 'A' + other);
+	snprintf(what, sizeof(what), "leg %c %s alone, leg %c absent", 'A' + me, path,
+		 'A' + other);
+	return activate_volume(name, &sb, me == METRO_LEG_A ? l.rdev : 0,
+			       me == METRO_LEG_B ? l.rdev : 0, what, NULL, 0);
+}
+
 int do_assemble(int argc, char **argv)
 {
-	static const struct option opts[] = { COMMON_LONGOPTS, { NULL, 0, NULL, 0 } };
+	static const struct option opts[] = {
+		COMMON_LONGOPTS,
+		{ "degraded", no_argument, NULL, 'd' },
+		{ NULL, 0, NULL, 0 },
+	};
+	bool degraded = false;
 	int opt, r;
 
-	while ((opt = getopt_long(argc, argv, COMMON_SHORTOPTS, opts, NULL)) != -1)
+	while ((opt = getopt_long(argc, argv, COMMON_SHORTOPTS "d", opts, NULL)) != -1) {
+		if (opt == 'd') {
+			degraded = true;
+			continue;
+		}
 		if ((r = common_opt("assemble", opt, argv)) >= 0)
 			return r;
+	}
 	argc -= optind;
 	argv += optind;
-	if (argc != 3)
-		return usage_err("assemble", "assemble: expected NAME LEG_A LEG_B, got %d argument%s",
+	if (degraded && argc != 2)
+		return usage_err("assemble", "assemble --degraded: expected NAME LEG, got %d argument%s",
 				 argc, argc == 1 ? "" : "s");
+	if (!degraded && argc != 3)
+		return usage_err("assemble", "assemble: expected NAME LEG_A LEG_B, got %d argument%s%s",
+				 argc, argc == 1 ? "" : "s",
+				 argc == 2 ? " (one leg alone needs --degraded)" : "");
 	if ((r = check_name("assemble", argv[0])))
 		return r;
+	if (degraded)
+		return assemble_degraded(argv[0], argv[1]);
 	return assemble_volume(argv[0], argv[1], argv[2], 0);
 }
 

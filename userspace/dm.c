@@ -181,8 +181,10 @@ int dm_activate(const char *name, const char *dm_uuid, uint64_t sectors,
 
 	dm_setup();
 	clear_error();
-	snprintf(params, sizeof(params), "%u:%u %u:%u",
-		 major(leg_a), minor(leg_a), major(leg_b), minor(leg_b));
+	/* Device number 0 is no device: "-" activates without that leg. */
+	format_leg_dev(leg_a, params, sizeof(params) / 2);
+	strcat(params, " ");
+	format_leg_dev(leg_b, params + strlen(params), sizeof(params) / 2 - 1);
 	dmt = dm_task_create(DM_DEVICE_CREATE);
 	if (!dmt) {
 		p_err("cannot talk to device-mapper: %s (is the dm_mod module loaded? are you root?)",

@@ -53,6 +53,7 @@ int do_examine(int argc, char **argv);
 int do_incremental(int argc, char **argv);
 int do_restore(int argc, char **argv);
 int do_replace(int argc, char **argv);
+int do_resolve(int argc, char **argv);
 
 /* Common per-command option parsing (-j/--json, -p/--pretty, -v, -h). */
 void json_print(struct json_object *obj);
@@ -80,11 +81,14 @@ char *leg_state_words(uint32_t state, char *buf, size_t len);
 struct json_object *leg_state_json(uint32_t state);
 void shell_quote(const char *s, char *out, size_t len);
 uint64_t bitmap_count(const uint8_t *bm, uint64_t first_bit, uint64_t nbits);
+/* "major:minor" of a leg device for a table line, "-" for none (0). */
+void format_leg_dev(dev_t dev, char *buf, size_t len);
 
 /* Parsed dm status line of a metro target (status.c). */
 struct metro_status {
 	unsigned int nr_legs;
 	unsigned int maj[METRO_NR_LEGS], min[METRO_NR_LEGS];
+	bool absent[METRO_NR_LEGS];	/* "-" in the table: no device */
 	char health[METRO_NR_LEGS];
 	uint64_t in_sync, total;
 	char sync_action[32];
@@ -92,6 +96,7 @@ struct metro_status {
 	uint64_t region_sectors;
 	uint64_t md_writes;
 	uint64_t reads[METRO_NR_LEGS];
+	int64_t eta;			/* seconds to the end of resync, -1 unknown */
 };
 int parse_status_line(const char *params, struct metro_status *st, const char **why);
 const char *leg_health_word(char h, const char *sync_action);
@@ -144,6 +149,17 @@ int dm_get_table(const char *name, uint64_t *length, char *params, size_t len);
 int dm_reload(const char *name, uint64_t length, const char *params);
 
 /* cmd-volume.c */
+/* cmd-udev.c: look for the leg @want of volume @me on every block device. */
+struct candidate {
+	char path[300];
+	uint64_t events;
+	int found;		/* how many devices carry it */
+};
+void scan_for_leg(const struct metro_sb_info *me, dev_t self, uint32_t want,
+		  struct candidate *c);
+
+void report_split_brain(const char *name, const char *path_a, const struct metro_sb_info *a,
+			const char *path_b, const struct metro_sb_info *b);
 #define ASM_CREATE	1	/* the legs were just formatted by create */
 #define ASM_UDEV	2	/* incremental: active already is fine, no order notes */
 int assemble_volume(const char *name, const char *path0, const char *path1, int flags);

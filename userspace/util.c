@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/sysmacros.h>
 
 #include "metroctl.h"
 
@@ -290,7 +291,7 @@ static int parse_devno(const char *tok, unsigned int *maj, unsigned int *min)
 int parse_status_line(const char *params, struct metro_status *st, const char **why)
 {
 	char buf[1024];
-	char *tok[11], *save = NULL, *p, *slash;
+	char *tok[12], *save = NULL, *p, *slash;
 	int n = 0, i;
 	uint64_t v;
 
@@ -299,7 +300,7 @@ int parse_status_line(const char *params, struct metro_status *st, const char **
 	if (!params || strlen(params) >= sizeof(buf))
 		BAD("status line missing or too long");
 	strcpy(buf, params);
-	for (p = strtok_r(buf, " \t\n", &save); p && n < 11;
+	for (p = strtok_r(buf, " \t\n", &save); p && n < 12;
 	     p = strtok_r(NULL, " \t\n", &save))
 		tok[n++] = p;
 	if (n < 11)
@@ -307,9 +308,14 @@ int parse_status_line(const char *params, struct metro_status *st, const char **
 	if (parse_u64(tok[0], &v) || v != METRO_NR_LEGS)
 		BAD("status line does not start with the leg count 2");
 	st->nr_legs = METRO_NR_LEGS;
-	for (i = 0; i < METRO_NR_LEGS; i++)
-		if (parse_devno(tok[1 + i], &st->maj[i], &st->min[i]))
+	for (i = 0; i < METRO_NR_LEGS; i++) {
+		/* "-": a leg absent since activation */
+		st->absent[i] = !strcmp(tok[1 + i], "-");
+		if (!st->absent[i] && parse_devno(tok[1 + i], &st->maj[i], &st->min[i]))
 			BAD("bad leg device number in status line");
+	}
+	if (st->absent[0] && st->absent[1])
+		BAD("both legs absent in status line");
 	if (strlen(tok[3]) != METRO_NR_LEGS)
 		BAD("bad health field in status line");
 	for (i = 0; i < METRO_NR_LEGS; i++) {
@@ -331,6 +337,13 @@ int parse_status_line(const char *params, struct metro_status *st, const char **
 	    parse_u64(tok[8], &st->md_writes) || parse_u64(tok[9], &st->reads[0]) ||
 	    parse_u64(tok[10], &st->reads[1]))
 		BAD("bad counter in status line");
+	/* Field 12, the resync ETA in seconds, came with target version 1.1. */
+	st->eta = -1;
+	if (n == 12 && strcmp(tok[11], "-")) {
+		if (parse_u64(tok[11], &v) || v > INT64_MAX)
+			BAD("bad resync ETA in status line");
+		st->eta = (int64_t)v;
+	}
 #undef BAD
 	*why = NULL;
 	return 0;
@@ -348,4 +361,12 @@ const char *leg_health_word(char h, const char *sync_action)
 	default:
 		return "unknown";
 	}
+}
+
+void format_leg_dev(dev_t dev, char *buf, size_t len)
+{
+	if (!dev)
+		snprintf(buf, len, "-");
+	else
+		snprintf(buf, len, "%u:%u", major(dev), minor(dev));
 }

@@ -146,6 +146,7 @@ static void test_name_accepted_by_decoder(void **state)
 	in.data_size = l.data_size;
 	in.nr_regions = l.nr_regions;
 	in.bitmap_offset = l.bitmap_offset;
+	in.legs[0].generation = 1;
 	for (c = 1; c < 256; c++) {
 		name[0] = (char)c;
 		if (validate_name(name, &why))
@@ -184,11 +185,23 @@ static void test_status_parse_good(void **state)
 	assert_int_equal(st.md_writes, 33);
 	assert_int_equal(st.reads[0], 100);
 	assert_int_equal(st.reads[1], 0);
+	assert_int_equal(st.eta, -1);	/* a 1.0 module prints no ETA */
+	assert_false(st.absent[0]);
+	assert_false(st.absent[1]);
 	/* Extra trailing fields (appended by newer modules) are ignored. */
-	assert_int_equal(parse_status_line("2 7:0 7:1 DA 0/1 idle 0 8 0 5 18446744073709551615 x y 9",
+	assert_int_equal(parse_status_line("2 7:0 7:1 DA 0/1 idle 0 8 0 5 18446744073709551615 - y 9",
 					   &st, &why), 0);
 	assert_int_equal(st.reads[1], UINT64_MAX);
 	assert_int_equal(st.health[0], 'D');
+	assert_int_equal(st.eta, -1);
+	/* A degraded activation: leg A absent; an ETA. */
+	assert_int_equal(parse_status_line("2 - 7:1 DA 3/4 degraded 1 8 0 0 6 120",
+					   &st, &why), 0);
+	assert_true(st.absent[0]);
+	assert_false(st.absent[1]);
+	assert_int_equal(st.maj[1], 7);
+	assert_string_equal(st.sync_action, "degraded");
+	assert_int_equal(st.eta, 120);
 }
 
 static void test_status_parse_bad(void **state)
@@ -207,6 +220,10 @@ static void test_status_parse_bad(void **state)
 		"2 7:0 7:1 AA 16/16 idle -1 8192 1 2 3",
 		"2 7:0 7:1 AA 16/16 idle 0 8192 1 2 3x",
 		"2 7:0 7:1 AA 16/16 idle 0 8192 1 2 99999999999999999999",
+		"2 - - DD 16/16 idle 0 8192 1 2 3",		/* both absent */
+		"2 -- 7:1 DA 16/16 idle 0 8192 1 2 3",
+		"2 7:0 7:1 AA 16/16 idle 0 8192 1 2 3 x",	/* ETA */
+		"2 7:0 7:1 AA 16/16 idle 0 8192 1 2 3 -5",
 	};
 	struct metro_status st;
 	const char *why;
