@@ -54,6 +54,7 @@ int do_incremental(int argc, char **argv);
 int do_restore(int argc, char **argv);
 int do_replace(int argc, char **argv);
 int do_resolve(int argc, char **argv);
+int do_monitor(int argc, char **argv);
 
 /* Common per-command option parsing (-j/--json, -p/--pretty, -v, -h). */
 void json_print(struct json_object *obj);
@@ -72,6 +73,8 @@ int common_opt(const char *cmd, int opt, char **argv);
 
 /* util.c: pure helpers, unit tested. */
 int parse_size(const char *s, uint64_t *bytes);
+/* A decimal number, digits only: 0, -EINVAL or -ERANGE. */
+int parse_u64(const char *tok, uint64_t *v);
 int validate_name(const char *name, const char **why);
 void uuid_unparse(const uint8_t uuid[METRO_UUID_LEN], char out[37]);
 void uuid_hex(const uint8_t uuid[METRO_UUID_LEN], char out[33]);

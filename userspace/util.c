@@ -245,7 +245,7 @@ uint64_t bitmap_count(const uint8_t *bm, uint64_t first, uint64_t nbits)
 /* Status line of the metro target (Documentation/dm-metro.rst, Status).  */
 /* ---------------------------------------------------------------------- */
 
-static int parse_u64(const char *tok, uint64_t *v)
+int parse_u64(const char *tok, uint64_t *v)
 {
 	const char *p;
 	uint64_t x = 0;
