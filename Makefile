@@ -2,7 +2,8 @@
 #
 # dm-metro: top-level build.  `make` builds dm-metro/dm-metro.ko and
 # userspace/metroctl; `make deps` installs what building and testing need;
-# `make check` runs every test suite; `make demo` shows a volume surviving a
+# `make check` runs every test suite (`make check-debug` the VM suite on a
+# debug kernel); `make demo` shows a volume surviving a
 # leg failure in the test VM.
 
 # The running kernel's build tree, else the newest installed Debian headers.
@@ -11,7 +12,7 @@ KDIR ?= $(or $(wildcard /lib/modules/$(KVER)/build),$(shell ls -d /usr/src/linux
 
 export KDIR
 
-.PHONY: all module metroctl check check-unit check-vm deps demo clean install
+.PHONY: all module metroctl check check-unit check-vm check-debug fuzz deps demo clean install
 
 all: module metroctl
 
@@ -26,6 +27,11 @@ metroctl:
 deps:
 	./tests/deps.sh
 
+# Each libFuzzer target for FUZZ_SECONDS (make check runs a 10 s pass).
+FUZZ_SECONDS ?= 120
+fuzz:
+	$(MAKE) -C tests/fuzz regress run SECONDS=$(FUZZ_SECONDS)
+
 check: all
 	./tests/run-all.sh
 
@@ -34,6 +40,11 @@ check-unit: metroctl
 
 check-vm: all
 	./tests/run-all.sh --vm-only
+
+# The VM suite on a KASAN/lockdep/kmemleak/fault-injection kernel built from
+# linux-source-6.1 (cached in build/debug-kernel/).
+check-debug: metroctl
+	./tests/run-all.sh --debug-kernel
 
 demo: all
 	./tests/vm/demo.sh

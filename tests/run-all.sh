@@ -5,7 +5,7 @@
 #   N passed, N failed, N skipped
 # exiting non-zero when anything failed.
 #
-#   tests/run-all.sh [--unit-only | --vm-only] [CASE...]
+#   tests/run-all.sh [--unit-only | --vm-only | --debug-kernel] [CASE...]
 #
 # Unit suite: make -C tests/unit run (TAP "ok N - name" / "not ok N - name"),
 # then tests/build-compat.sh (the module against Debian's 6.12 headers) and
@@ -13,6 +13,9 @@
 # VM suite: every tests/cases/*.sh.  Cases run in one VM boot, except those
 # with a "# metro-boot: host" line, which run on the host and boot the VM
 # themselves (crash tests).  Logs go to build/test-logs/<time>-<pid>/ (latest).
+# --debug-kernel (make check-debug): the VM suite only, on the KASAN/lockdep/
+# kmemleak/fault-injection kernel of tests/debug-kernel/ (built and cached
+# on first use), with dm-metro built against it.
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 cd "$TOP" || exit 2
@@ -21,12 +24,13 @@ LOGS=$TOP/build/test-logs/$(date +%Y%m%d-%H%M%S)-$$
 mkdir -p "$LOGS"
 ln -sfn "$(basename "$LOGS")" "$TOP/build/test-logs/latest"
 
-unit=1 vm=1 only=()
+unit=1 vm=1 debug=0 only=()
 for a in "$@"; do
 	case "$a" in
 	--unit-only) vm=0 ;;
 	--vm-only) unit=0 ;;
-	-h|--help) sed -n '4,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--debug-kernel) unit=0 debug=1 ;;
+	-h|--help) sed -n '4,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	-*) echo "run-all.sh: unknown option $a" >&2; exit 2 ;;
 	*) only+=("$(basename "${a%.sh}")") ;;
 	esac
@@ -75,11 +79,51 @@ if [ "$unit" = 1 ]; then
 	./tests/build-compat.sh > "$LOGS/build-compat.log" 2>&1
 	cat "$LOGS/build-compat.log"
 	count "$LOGS/build-compat.log"
+	# A short fuzzing pass over every libFuzzer target, and the inputs that
+	# once crashed one (make fuzz runs longer).
+	echo "=== fuzz: make -C tests/fuzz regress run SECONDS=${METRO_FUZZ_SECONDS:-10}"
+	flog=$LOGS/fuzz.log
+	if make -C tests/fuzz regress run SECONDS="${METRO_FUZZ_SECONDS:-10}" > "$flog" 2>&1; then
+		grep -E '^ok - ' "$flog"
+		count "$flog"
+		# "Done N runs in S second(s)", one per target, in Makefile order
+		mapfile -t runs < <(awk '/^Done [0-9]+ runs/ {print $2}' "$flog")
+		i=0
+		for t in $(sed -n 's/^TARGETS *:= *//p' tests/fuzz/Makefile); do
+			result ok "$t (${runs[$i]:-?} executions)"
+			i=$((i + 1))
+		done
+	else
+		grep -E 'ERROR|SUMMARY|not ok|crash-' "$flog" | head -n 20
+		result fail fuzz "a fuzz target failed, see $flog (crash inputs in tests/fuzz/)"
+	fi
 	# W=1, sparse and checkpatch clean on the module.
 	echo "=== style check: tests/style-check.sh"
 	./tests/style-check.sh > "$LOGS/style-check.log" 2>&1
 	cat "$LOGS/style-check.log"
 	count "$LOGS/style-check.log"
+fi
+
+# --- the debug kernel ---------------------------------------------------------
+if [ "$debug" = 1 ]; then
+	echo "=== debug kernel: tests/debug-kernel/build.sh (cached)"
+	t0=$SECONDS
+	if ! kd=$(./tests/debug-kernel/build.sh 2> "$LOGS/debug-kernel.log"); then
+		tail -n 40 "$LOGS/debug-kernel.log"
+		result fail debug-kernel-build "see $LOGS/debug-kernel.log"
+		vm=0
+	elif ! ./tests/debug-kernel/build-module.sh "$kd" > "$LOGS/debug-module.log" 2>&1; then
+		tail -n 40 "$LOGS/debug-module.log"
+		result fail debug-kernel-module "dm-metro does not build against the debug kernel, see $LOGS/debug-module.log"
+		vm=0
+	else
+		echo "debug kernel $(cat "$kd/kernelrelease") in $kd ($((SECONDS - t0))s)"
+		export METRO_KERNEL_DIR=$kd
+		# KASAN under TCG is several times slower
+		export METRO_VM_TIMEOUT=${METRO_VM_TIMEOUT:-4000}
+		export METRO_CASE_TIMEOUT=${METRO_CASE_TIMEOUT:-900}
+		export METRO_CRASH_ITERATIONS=${METRO_CRASH_ITERATIONS:-3}
+	fi
 fi
 
 # --- VM tests -----------------------------------------------------------------
@@ -98,7 +142,8 @@ if [ "$vm" = 1 ]; then
 	if [ ${#boot[@]} -gt 0 ]; then
 		echo "=== VM tests (one boot): ${boot[*]}"
 		vlog=$LOGS/vm-main.log
-		./tests/vm/run.sh --timeout "${METRO_VM_TIMEOUT:-1500}" --log "$LOGS/vm-main.console" \
+		./tests/vm/run.sh --timeout "${METRO_VM_TIMEOUT:-1500}" \
+			--case-timeout "${METRO_CASE_TIMEOUT:-300}" --log "$LOGS/vm-main.console" \
 			"${boot[@]}" > "$vlog" 2>&1
 		vrc=$?
 		grep -E '^(not )?ok ' "$vlog" > "$LOGS/vm-main.results"

@@ -7,7 +7,9 @@
  * device size.  To get past the checksum, the fuzzer's bytes are used with
  * the checksum recomputed when the input's first byte after the superblock
  * (or the csum field itself) asks for it, so both paths are explored.
- * Whenever decode succeeds, re-encoding must decode to the same fields.
+ * Whenever decode succeeds, re-encoding must decode to the same fields,
+ * and the generation helpers must order the leg against a copy of itself
+ * that carried on alone.
  * Input layout: [0, 4096) superblock; [4096] bit 0: recompute the checksum
  * (inputs of up to 4096 bytes: odd length does); [4097, 4105) device size.
  */
@@ -24,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct metro_sb_disk *sb = malloc(sizeof(*sb));
 	struct metro_sb_disk *re = malloc(sizeof(*re));
 	struct metro_sb_info a, b;
-	uint64_t dev = 0;
+	uint64_t dev = 0, g;
 	const char *err = NULL;
 	int r, fix;
 
@@ -64,6 +66,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memset(a.name + strlen(a.name), 0, sizeof(a.name) - strlen(a.name));
 		memset(b.name + strlen(b.name), 0, sizeof(b.name) - strlen(b.name));
 		if (memcmp(&a, &b, sizeof(a)))
+			abort();
+		/* Generations: what activation and metroctl resolve rely on. */
+		if (!metro_own_gen(&a) || metro_gen_compare(&a, &a) != METRO_GEN_SAME)
+			abort();
+		b = a;
+		b.leg ^= 1;
+		b.legs[b.leg].generation = metro_own_gen(&a);
+		if (metro_gen_compare(&a, &b) != METRO_GEN_SAME)
+			abort();
+		/* A new generation: random in real life, so in nobody's history. */
+		g = metro_own_gen(&a);
+		do
+			g++;
+		while (!g || g == metro_own_gen(&a) || metro_gen_in_history(&a, g));
+		metro_gen_push(&b, g);
+		if (b.gen_history[0] != metro_own_gen(&a) ||
+		    (a.leg == 0 ? metro_gen_compare(&a, &b) : metro_gen_compare(&b, &a)) !=
+		    (a.leg == 0 ? METRO_GEN_B_NEWER : METRO_GEN_A_NEWER))
+			abort();
+		metro_gen_adopt(&a, &b);
+		if (metro_own_gen(&a) != metro_own_gen(&b) ||
+		    memcmp(a.gen_history, b.gen_history, sizeof(a.gen_history)))
 			abort();
 	}
 	free(sb);

@@ -68,9 +68,19 @@ int main(int argc, char **argv)
 	sb_seed(p, 262144, 8, 1, 1, 0);
 	snprintf(p, sizeof(p), "%s/sb/leg_a_1g_clean", dir);
 	sb_seed(p, 1ULL << 32, 1U << 21, 0, 0, 1);
+	static const char *const status[] = {
+		"2 253:0 253:1 AA 32/32 idle 0 8192 12 100 97 0",
+		"2 253:0 253:1 Aa 12/32 resync 20 8192 40 7 0 35",
+		"2 - 7:1 DA 30/32 degraded 2 8 3 0 5 -",
+		"2 7:0 7:1 AD 0/1 frozen 1 2097152 0 5 18446744073709551615",
+	};
 	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		snprintf(p, sizeof(p), "%s/size/s%u", dir, i);
 		put(p, sizes[i], strlen(sizes[i]));
+	}
+	for (i = 0; i < sizeof(status) / sizeof(status[0]); i++) {
+		snprintf(p, sizeof(p), "%s/status/s%u", dir, i);
+		put(p, status[i], strlen(status[i]));
 	}
 	return 0;
 }

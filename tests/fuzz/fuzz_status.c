@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * libFuzzer target: parse_status_line(), which metroctl status, restore,
+ * replace and monitor run on the target's status line, over arbitrary
+ * bytes.  A parsed line must satisfy what its users rely on.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "metroctl.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct metro_status st;
+	const char *why = NULL;
+	char *s = malloc(size + 1);
+	int r, i;
+
+	if (!s)
+		abort();
+	memcpy(s, data, size);
+	s[size] = '\0';
+	r = parse_status_line(s, &st, &why);
+	if (r) {
+		if (r != -EINVAL || !why || !*why)
+			abort();
+	} else {
+		if (why || st.nr_legs != METRO_NR_LEGS || st.in_sync > st.total ||
+		    !st.sync_action[0] || !memchr(st.sync_action, 0, sizeof(st.sync_action)) ||
+		    st.eta < -1 || (st.absent[0] && st.absent[1]))
+			abort();
+		for (i = 0; i < METRO_NR_LEGS; i++)
+			if (!strchr("AaD", st.health[i]) || !st.health[i])
+				abort();
+	}
+	free(s);
+	return 0;
+}
