@@ -19,8 +19,8 @@ PACKAGES=(
 	libdevmapper-dev libjson-c-dev libblkid-dev libudev-dev
 	# unit tests
 	libcmocka-dev
-	# checkpatch.pl
-	linux-source-6.1 perl
+	# checkpatch.pl; the debug kernel of make check-debug
+	linux-source-6.1 perl bc bison flex libelf-dev libssl-dev xz-utils
 	# VM tests, demo, benchmarks
 	qemu-system-x86 busybox-static cpio fio dmsetup e2fsprogs xfsprogs
 	nbd-server nbd-client python3 jq util-linux coreutils

@@ -10,7 +10,9 @@
 # For each case it prints one TAP-like line on the console:
 #   ok - NAME | not ok - NAME | ok - NAME # SKIP reason
 # and the case's output prefixed with "# NAME: ".  A kernel WARN/BUG/oops
-# in dmesg during a case fails it.  Then it powers the VM off.
+# in dmesg during a case fails it, and so does, on a kernel with kmemleak
+# (the debug kernel), a leak report naming dm-metro or the dm code it uses.
+# Then it powers the VM off.
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root TERM=dumb LANG=C LC_ALL=C
 # no udev in the VM: libdevmapper (dmsetup, metroctl) makes the /dev/mapper nodes
@@ -51,6 +53,25 @@ hostname metro-vm 2>/dev/null
 BAD_DMESG='WARNING:|BUG:|Oops|Call Trace|general protection fault|kernel BUG|UBSAN|KASAN|list_add corruption|list_del corruption|refcount_t:|INFO: task .* blocked|stack-protector|double fault|Kernel panic'
 
 echo "# metro-vm: kernel $(uname -r), $(nproc) cpus, $(awk '/MemTotal/{print $2" kB"}' /proc/meminfo)"
+
+# kmemleak (debug kernel only): forget what boot left, check after each case.
+mountpoint -q /sys/kernel/debug || mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+export KMEMLEAK=/sys/kernel/debug/kmemleak
+[ -w "$KMEMLEAK" ] && echo clear > "$KMEMLEAK" 2>/dev/null
+# leak reports that count: allocated by dm-metro or on its behalf
+KMEMLEAK_OURS='metro_|dm_metro|kcopyd|dm_io|dm_table|dm_get_device|bioset|mempool'
+kmemleak_check() {	# kmemleak_check NAME: 1 when a relevant leak was reported
+	[ -w "$KMEMLEAK" ] || return 0
+	echo scan > "$KMEMLEAK" 2>/dev/null
+	echo scan > "$KMEMLEAK" 2>/dev/null
+	local bad=0
+	if grep -q . "$KMEMLEAK" 2>/dev/null; then
+		sed "s/^/# $1: kmemleak: /" "$KMEMLEAK" | head -n 200
+		grep -Eq "$KMEMLEAK_OURS" "$KMEMLEAK" && bad=1
+	fi
+	echo clear > "$KMEMLEAK" 2>/dev/null
+	return $bad
+}
 modprobe virtio_blk 2>/dev/null
 modprobe dm-mod || echo "# metro-vm: modprobe dm-mod failed"
 export METRO_MODULE_OK=0
@@ -124,13 +145,14 @@ run_case() {
 		wait "$pid"; rc=$?
 	fi
 	sleep 0.2	# let the sed prefixer drain
-	local dur=$((SECONDS - start)) bad=
+	local dur=$((SECONDS - start)) bad= leak=
 	if dmesg | grep -Eq "$BAD_DMESG"; then
 		bad=1
 	fi
-	if [ "$rc" = 0 ] && [ -z "$bad" ]; then
+	kmemleak_check "$name" || leak=1
+	if [ "$rc" = 0 ] && [ -z "$bad$leak" ]; then
 		echo "ok - $name # ${dur}s"
-	elif [ "$rc" = 77 ] && [ -z "$bad" ]; then
+	elif [ "$rc" = 77 ] && [ -z "$bad$leak" ]; then
 		local why
 		why=$(cat "$METRO_TMP/skip-reason" 2>/dev/null | head -n 1)
 		echo "ok - $name # SKIP ${why:-skipped}"
@@ -138,6 +160,7 @@ run_case() {
 		local why="exit status $rc"
 		[ "$rc" = 124 ] && why="timed out after ${timeout}s"
 		[ -n "$bad" ] && why="$why; kernel warning/oops in dmesg"
+		[ -n "$leak" ] && why="$why; kmemleak reported a leak"
 		echo "# metro-vm: dmesg of $name:"
 		dmesg | tail -n 80 | sed "s/^/# $name: dmesg: /"
 		echo "not ok - $name # $why (${dur}s)"

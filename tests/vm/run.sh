@@ -19,6 +19,9 @@
 #     --mem M --smp N        guest memory (MiB, default 2048) and CPUs (default 2)
 #     --log FILE             console log (default build/vm/logs/<time>-<pid>.log)
 #     --case-dir DIR         take the cases from DIR (default tests/cases)
+#     --kernel-dir DIR       boot the kernel built by tests/debug-kernel/build.sh
+#                            in DIR (drivers built in) with DIR/metro/dm-metro.ko
+#                            (default: $METRO_KERNEL_DIR, else Debian's kernel)
 #     -q                     do not stream the console, only print results
 #
 # Prints the console (each line prefixed with "| ") while it runs, then one
@@ -35,7 +38,8 @@ VMDIR=$BUILD/vm
 
 disks=() envs=() cases=() casedir=$TOP/tests/cases
 scratch= marker= kdelay=0 timeout=1800 ctimeout=300 mem=2048 smp=2 log= quiet=0
-usage() { sed -n '4,29p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+kernel_dir=${METRO_KERNEL_DIR:-}
+usage() { sed -n '4,32p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--disk) disks+=("$(realpath "$2")"); shift 2 ;;
@@ -49,6 +53,7 @@ while [ $# -gt 0 ]; do
 	--smp) smp=$2; shift 2 ;;
 	--log) log=$2; shift 2 ;;
 	--case-dir) casedir=$(realpath "$2"); envs+=("METRO_CASES_DIR=$casedir"); shift 2 ;;
+	--kernel-dir) kernel_dir=$(realpath "$2"); shift 2 ;;
 	-q) quiet=1; shift ;;
 	-h|--help) usage ;;
 	--) shift; cases+=("$@"); break ;;
@@ -66,13 +71,29 @@ cases=("${cases[@]##*/}")
 die() { echo "run.sh: $*" >&2; exit 2; }
 
 # --- the kernel -----------------------------------------------------------
-hdr=$(ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | sort -V | tail -n 1)
-kver=${METRO_KVER:-${hdr#/usr/src/linux-headers-}}
-[ -n "$kver" ] || die "no kernel headers installed: run 'make deps'"
-kdir=$BUILD/kernel/$kver
-if [ ! -f "$kdir/boot/vmlinuz-$kver" ] || [ ! -f "$kdir/lib/modules/$kver/modules.dep" ]; then
-	echo "run.sh: kernel image $kver not in $kdir; fetching it (tests/deps.sh --kernel-only)" >&2
-	"$TOP/tests/deps.sh" --kernel-only >&2 || die "cannot fetch the kernel image: run 'make deps'"
+# Modules needed to mount the host root over virtio-9p, dependencies first.
+INITRD_MODS="virtio_pci 9pnet_virtio 9p"
+if [ -n "$kernel_dir" ]; then
+	# the debug kernel: everything the VM needs built in, brd a module
+	[ -f "$kernel_dir/bzImage" ] && [ -f "$kernel_dir/kernelrelease" ] ||
+		die "no kernel in $kernel_dir: run tests/debug-kernel/build.sh"
+	kver=$(cat "$kernel_dir/kernelrelease")
+	kimage=$kernel_dir/bzImage
+	modsrc=$kernel_dir/modroot/lib/modules/$kver
+	ko=$kernel_dir/metro/dm-metro.ko
+	INITRD_MODS=""
+else
+	hdr=$(ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | sort -V | tail -n 1)
+	kver=${METRO_KVER:-${hdr#/usr/src/linux-headers-}}
+	[ -n "$kver" ] || die "no kernel headers installed: run 'make deps'"
+	kdir=$BUILD/kernel/$kver
+	if [ ! -f "$kdir/boot/vmlinuz-$kver" ] || [ ! -f "$kdir/lib/modules/$kver/modules.dep" ]; then
+		echo "run.sh: kernel image $kver not in $kdir; fetching it (tests/deps.sh --kernel-only)" >&2
+		"$TOP/tests/deps.sh" --kernel-only >&2 || die "cannot fetch the kernel image: run 'make deps'"
+	fi
+	kimage=$kdir/boot/vmlinuz-$kver
+	modsrc=$kdir/lib/modules/$kver
+	ko=$TOP/dm-metro/dm-metro.ko
 fi
 command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing: run 'make deps'"
 [ -x /bin/busybox ] || die "/bin/busybox missing (busybox-static): run 'make deps'"
@@ -82,8 +103,6 @@ mkdir -p "$VMDIR/logs" "$VMDIR/runs"
 ls -t "$VMDIR"/logs/*.log 2>/dev/null | tail -n +60 | while read -r f; do rm -f "$f" "$f.cmd"; done
 
 # --- the initramfs (cached) -----------------------------------------------
-# Modules needed to mount the host root over virtio-9p, dependencies first.
-INITRD_MODS="virtio_pci 9pnet_virtio 9p"
 initrd=$VMDIR/initramfs-$kver.cpio.gz
 build_initrd() {
 	local tmp order=() seen=" "
@@ -93,7 +112,7 @@ build_initrd() {
 	cp "$TOP/tests/vm/initramfs-init" "$tmp/init"
 	chmod 755 "$tmp/init"
 	# resolve dependencies from modules.dep (paths relative to the tree)
-	local dep=$kdir/lib/modules/$kver/modules.dep
+	local dep=$modsrc/modules.dep
 	add_mod() {
 		local name=$1 line path d
 		line=$(grep -E "(^|/)${name//_/[-_]}\.ko(\.[gx]z|\.zst)?:" "$dep" | head -n 1)
@@ -107,14 +126,15 @@ build_initrd() {
 		order+=("$path")
 	}
 	local m p
+	: > "$tmp/modules/order"
 	for m in $INITRD_MODS; do add_mod "$m" || { rm -rf "$tmp"; return 1; }; done
 	for p in "${order[@]}"; do
 		m=$(basename "${p%%.ko*}")
 		case "$p" in
-		*.ko) cp "$kdir/lib/modules/$kver/$p" "$tmp/modules/$m.ko" ;;
-		*.ko.xz) xz -dc "$kdir/lib/modules/$kver/$p" > "$tmp/modules/$m.ko" ;;
-		*.ko.gz) gzip -dc "$kdir/lib/modules/$kver/$p" > "$tmp/modules/$m.ko" ;;
-		*.ko.zst) zstd -qdc "$kdir/lib/modules/$kver/$p" > "$tmp/modules/$m.ko" ;;
+		*.ko) cp "$modsrc/$p" "$tmp/modules/$m.ko" ;;
+		*.ko.xz) xz -dc "$modsrc/$p" > "$tmp/modules/$m.ko" ;;
+		*.ko.gz) gzip -dc "$modsrc/$p" > "$tmp/modules/$m.ko" ;;
+		*.ko.zst) zstd -qdc "$modsrc/$p" > "$tmp/modules/$m.ko" ;;
 		esac
 		echo "$m" >> "$tmp/modules/order"
 	done
@@ -137,9 +157,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 mkdir -p "$run/modroot/lib/modules"
-cp -al "$kdir/lib/modules/$kver" "$run/modroot/lib/modules/$kver" || die "cannot copy the module tree"
+cp -al "$modsrc" "$run/modroot/lib/modules/$kver" || die "cannot copy the module tree"
 mkdir -p "$run/modroot/lib/modules/$kver/extra"
-ko=$TOP/dm-metro/dm-metro.ko
 if [ -f "$ko" ]; then
 	cp "$ko" "$run/modroot/lib/modules/$kver/extra/"
 	vm=$(modinfo -F vermagic "$ko" 2>/dev/null | awk '{print $1}')
@@ -183,7 +202,7 @@ for e in "${envs[@]}"; do append+=" metro.env=$e"; done
 
 qemu=(qemu-system-x86_64 -accel tcg -cpu max -m "$mem" -smp "$smp"
 	-nographic -no-reboot -display none -monitor none -serial stdio -nic none
-	-kernel "$kdir/boot/vmlinuz-$kver" -initrd "$initrd" -append "$append"
+	-kernel "$kimage" -initrd "$initrd" -append "$append"
 	-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap"
 	"${drives[@]}")
 echo "# run.sh: ${qemu[*]}" >> "$log.cmd"
