@@ -247,6 +247,8 @@ static int metro_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	INIT_DELAYED_WORK(&m->clear_work, metro_log_clear_work);
 	INIT_DELAYED_WORK(&m->resync_work, metro_resync_work);
 	m->suspended = true;
+	/* No application I/O seen yet (jiffies start near a wrap). */
+	m->last_app_io = jiffies - HZ;
 	for (r = 0; r < METRO_RESYNC_SLOTS; r++)
 		m->slots[r].m = m;
 
