@@ -2,14 +2,14 @@
 /*
  * dm-metro: the I/O path.
  *
- * Writes are cloned to every live leg from a private bio_set and the
- * original completes when all clones have.  A write into a region already
- * marked in the write-intent bitmap is issued straight from map; any other
- * write goes to the worker, which marks its regions first (batched, one
- * bitmap write per changed block and leg) and then issues it.  Reads are
- * remapped to the in-sync leg with the fewest reads in flight.
+ * Every bio is cloned from a private bio_set and the original completes
+ * when its clones have.  Writes and empty flushes go to every live leg.  A
+ * write into a region already marked in the write-intent bitmap is issued
+ * straight from map; any other write goes to the worker, which marks its
+ * regions first (batched, one bitmap write per changed block and leg) and
+ * then issues it.  A read goes to the in-sync leg with the fewest reads in
+ * flight, and to the other leg if it fails.
  *
- * Empty flushes arrive as two bios (num_flush_bios = 2), one per leg.
  * Discards and write zeroes may span many regions (dm does not split them
  * at max_io_len): they always take the worker path and are counted in
  * inflight_wide, which holds back every clear and copy while they run.
@@ -17,6 +17,13 @@
  * An I/O error on one leg detaches that leg, but a write is only
  * acknowledged after the detach is recorded in the survivor's superblock,
  * so that a later activation knows which leg is stale.
+ *
+ * With an I/O deadline, each clone sits on a shard list while it is in
+ * flight.  The watchdog scans the lists; a leg with a clone older than the
+ * deadline is detached like a failing one, and its clones still in flight
+ * are then abandoned: their originals complete (writes on the other leg,
+ * reads retried there) and their own completions, whenever they come, only
+ * free them.
  */
 #include <linux/bio.h>
 
@@ -61,6 +68,68 @@ static struct bio *metro_io_bio(struct metro_io *io)
 	return dm_bio_from_per_bio_data(io, sizeof(struct metro_io));
 }
 
+/* Put a clone on a shard list before it is submitted; any context. */
+static void metro_track(struct metro_c *m, struct metro_clone *mc)
+{
+	struct metro_shard *sh;
+	unsigned long flags;
+
+	mc->abandoned = false;
+	if (!m->io_deadline) {
+		mc->shard = -1;
+		return;
+	}
+	mc->shard = raw_smp_processor_id() % METRO_SHARDS;
+	mc->start = jiffies;
+	sh = &m->shards[mc->shard];
+	spin_lock_irqsave(&sh->lock, flags);
+	list_add_tail(&mc->list, &sh->clones);
+	spin_unlock_irqrestore(&sh->lock, flags);
+}
+
+/*
+ * A clone completed: take it off its list.  Returns true if it had been
+ * abandoned, in which case it is freed here and nothing else may be done.
+ */
+static bool metro_untrack(struct metro_c *m, struct metro_clone *mc)
+{
+	struct metro_shard *sh;
+	unsigned long flags;
+	bool late;
+
+	if (mc->shard < 0)
+		return false;
+	sh = &m->shards[mc->shard];
+	spin_lock_irqsave(&sh->lock, flags);
+	late = mc->abandoned;
+	if (!late)
+		list_del(&mc->list);
+	spin_unlock_irqrestore(&sh->lock, flags);
+	if (late) {
+		bio_put(&mc->bio);
+		if (atomic_dec_and_test(&m->late))
+			wake_up(&m->late_wait);
+	}
+	return late;
+}
+
+static struct metro_clone *metro_clone_bio(struct metro_c *m, struct bio *bio,
+					   struct metro_io *io, unsigned int leg,
+					   bio_end_io_t *endio)
+{
+	struct metro_clone *mc;
+	struct bio *clone;
+
+	clone = bio_alloc_clone(m->legs[leg].dev->bdev, bio, GFP_NOIO, &m->bs);
+	mc = container_of(clone, struct metro_clone, bio);
+	mc->io = io;
+	mc->leg = leg;
+	if (bio_sectors(bio))
+		clone->bi_iter.bi_sector = metro_data_sector(m, bio->bi_iter.bi_sector);
+	clone->bi_end_io = endio;
+	return mc;
+}
+
 static unsigned long metro_last_region(struct metro_c *m, struct bio *bio)
 {
 	return metro_region(m, bio_end_sector(bio) - 1);
@@ -86,6 +155,24 @@ static void metro_inflight_put(struct metro_c *m, struct metro_io *io)
 
 static void metro_clone_endio(struct bio *clone);
 
+/* Send clones of a write or flush to the legs in @mask. */
+static void metro_fan_out(struct metro_c *m, struct bio *bio,
+			  struct metro_io *io, unsigned long mask)
+{
+	unsigned int i;
+
+	io->sent_mask = mask;
+	io->failed_mask = 0;
+	io->status = BLK_STS_OK;
+	atomic_set(&io->pending, hweight_long(mask));
+	for_each_set_bit(i, &mask, METRO_NR_LEGS) {
+		struct metro_clone *mc = metro_clone_bio(m, bio, io, i, metro_clone_endio);
+
+		metro_track(m, mc);
+		dm_submit_bio_remap(bio, &mc->bio);
+	}
+}
+
 /*
  * Issue a write to every live leg.  The caller holds an in-flight count
  * for the bio's regions.
@@ -95,7 +182,6 @@ static void metro_dispatch_write(struct metro_c *m, struct bio *bio,
 {
 	unsigned long r, mask = metro_alive_mask(m);
 	unsigned long last = io->wide ? metro_last_region(m, bio) : io->region;
-	unsigned int i;
 
 	if (unlikely(!mask)) {
 		metro_inflight_put(m, io);
@@ -112,25 +198,10 @@ static void metro_dispatch_write(struct metro_c *m, struct bio *bio,
 	if (!test_bit(io->region, m->active))
 		set_bit(io->region, m->active);
 
-	io->sent_mask = mask;
-	io->failed_mask = 0;
-	io->status = BLK_STS_OK;
-	atomic_set(&io->pending, hweight_long(mask));
-	for_each_set_bit(i, &mask, METRO_NR_LEGS) {
-		struct metro_clone *mc;
-		struct bio *clone;
-
-		clone = bio_alloc_clone(m->legs[i].dev->bdev, bio, GFP_NOIO, &m->bs);
-		mc = container_of(clone, struct metro_clone, bio);
-		mc->io = io;
-		mc->leg = i;
-		clone->bi_iter.bi_sector = metro_data_sector(m, bio->bi_iter.bi_sector);
-		clone->bi_end_io = metro_clone_endio;
-		dm_submit_bio_remap(bio, clone);
-	}
+	metro_fan_out(m, bio, io, mask);
 }
 
-static void metro_write_complete(struct metro_io *io)
+static void metro_fan_out_complete(struct metro_io *io)
 {
 	struct metro_c *m = io->m;
 	struct bio *bio = metro_io_bio(io);
@@ -154,18 +225,29 @@ static void metro_write_complete(struct metro_io *io)
 	bio_endio(bio);
 }
 
+/* One clone of a write or flush is done (or abandoned, @status set). */
+static void metro_fan_out_put(struct metro_io *io, unsigned int leg,
+			      blk_status_t status)
+{
+	if (unlikely(status)) {
+		set_bit(leg, &io->failed_mask);
+		io->status = status;
+	}
+	if (atomic_dec_and_test(&io->pending))
+		metro_fan_out_complete(io);
+}
+
 static void metro_clone_endio(struct bio *clone)
 {
 	struct metro_clone *mc = container_of(clone, struct metro_clone, bio);
 	struct metro_io *io = mc->io;
+	blk_status_t status = clone->bi_status;
+	unsigned int leg = mc->leg;
 
-	if (unlikely(clone->bi_status)) {
-		set_bit(mc->leg, &io->failed_mask);
-		io->status = clone->bi_status;
-	}
+	if (metro_untrack(io->m, mc))
+		return;
 	bio_put(clone);
-	if (atomic_dec_and_test(&io->pending))
-		metro_write_complete(io);
+	metro_fan_out_put(io, leg, status);
 }
 
 /*
@@ -265,16 +347,55 @@ static int metro_choose_read_leg(struct metro_c *m, unsigned long r, int exclude
 	return -1;
 }
 
-static void metro_remap_read(struct metro_c *m, struct bio *bio,
-			     struct metro_io *io, unsigned int i)
+/*
+ * A read clone is done: complete the original, or hand it to the worker to
+ * be retried on the other leg (and the failing leg detached).  Readahead
+ * may fail; it says nothing about the leg.
+ */
+static void metro_read_done(struct metro_io *io, blk_status_t status)
+{
+	struct metro_c *m = io->m;
+	struct bio *bio = metro_io_bio(io);
+
+	atomic_dec(&m->legs[io->leg].reads_inflight);
+	if (likely(!status) || status == BLK_STS_NOTSUPP || status == BLK_STS_AGAIN ||
+	    (bio->bi_opf & REQ_RAHEAD)) {
+		bio->bi_status = status;
+		bio_endio(bio);
+		return;
+	}
+	io->status = status;
+	metro_defer_bio(m, bio, &m->failed);
+}
+
+static void metro_read_endio(struct bio *clone)
+{
+	struct metro_clone *mc = container_of(clone, struct metro_clone, bio);
+	struct metro_io *io = mc->io;
+	blk_status_t status = clone->bi_status;
+
+	if (metro_untrack(io->m, mc))
+		return;
+	bio_put(clone);
+	metro_read_done(io, status);
+}
+
+/* Send a read to leg @i; @submit: from the worker (a retry). */
+static void metro_send_read(struct metro_c *m, struct bio *bio,
+			    struct metro_io *io, unsigned int i, bool retry)
 {
 	struct metro_leg *leg = &m->legs[i];
+	struct metro_clone *mc;
 
 	io->leg = i;
 	atomic_inc(&leg->reads_inflight);
 	atomic64_inc(&leg->reads);
-	bio_set_dev(bio, leg->dev->bdev);
-	bio->bi_iter.bi_sector = metro_data_sector(m, bio->bi_iter.bi_sector);
+	mc = metro_clone_bio(m, bio, io, i, metro_read_endio);
+	metro_track(m, mc);
+	if (retry)
+		submit_bio_noacct(&mc->bio);
+	else
+		dm_submit_bio_remap(bio, &mc->bio);
 }
 
 static int metro_map_read(struct metro_c *m, struct bio *bio,
@@ -290,27 +411,23 @@ static int metro_map_read(struct metro_c *m, struct bio *bio,
 			    metro_name(m), io->region);
 		return DM_MAPIO_KILL;
 	}
-	io->iter = bio->bi_iter;
-	io->bdev = bio->bi_bdev;
-	metro_remap_read(m, bio, io, i);
-	return DM_MAPIO_REMAPPED;
+	metro_send_read(m, bio, io, i, false);
+	return DM_MAPIO_SUBMITTED;
 }
 
+/* An empty flush goes to every live leg (num_flush_bios is 1). */
 static int metro_map_flush(struct metro_c *m, struct bio *bio,
 			   struct metro_io *io)
 {
-	unsigned int i = dm_bio_get_target_bio_nr(bio);
+	unsigned long mask = metro_alive_mask(m);
 
 	io->kind = METRO_IO_FLUSH;
-	io->leg = i;
-	if (i >= METRO_NR_LEGS || !metro_leg_alive(&m->legs[i])) {
-		/* Nothing to flush on a detached leg. */
-		io->finished = true;
-		bio_endio(bio);
+	if (!mask) {
+		bio_io_error(bio);
 		return DM_MAPIO_SUBMITTED;
 	}
-	bio_set_dev(bio, m->legs[i].dev->bdev);
-	return DM_MAPIO_REMAPPED;
+	metro_fan_out(m, bio, io, mask);
+	return DM_MAPIO_SUBMITTED;
 }
 
 int metro_map(struct dm_target *ti, struct bio *bio)
@@ -323,7 +440,6 @@ int metro_map(struct dm_target *ti, struct bio *bio)
 		WRITE_ONCE(m->last_app_io, jiffies);
 
 	io->m = m;
-	io->finished = false;
 	io->inflight = false;
 	io->wide = false;
 
@@ -334,28 +450,6 @@ int metro_map(struct dm_target *ti, struct bio *bio)
 	return metro_map_write(m, bio, io);
 }
 
-int metro_end_io(struct dm_target *ti, struct bio *bio, blk_status_t *error)
-{
-	struct metro_c *m = ti->private;
-	struct metro_io *io = metro_io(bio);
-
-	if (io->kind == METRO_IO_WRITE || io->finished)
-		return DM_ENDIO_DONE;
-
-	if (io->kind == METRO_IO_READ)
-		atomic_dec(&m->legs[io->leg].reads_inflight);
-
-	if (!*error || *error == BLK_STS_NOTSUPP || *error == BLK_STS_AGAIN)
-		return DM_ENDIO_DONE;
-	/* Readahead may fail; it says nothing about the leg. */
-	if (io->kind == METRO_IO_READ && (bio->bi_opf & REQ_RAHEAD))
-		return DM_ENDIO_DONE;
-
-	io->status = *error;
-	metro_defer_bio(m, bio, &m->failed);
-	return DM_ENDIO_INCOMPLETE;
-}
-
 /* Retry a failed read on the other leg, or fail it.  Worker context. */
 static void metro_retry_read(struct metro_c *m, struct bio *bio,
 			     struct metro_io *io)
@@ -363,19 +457,50 @@ static void metro_retry_read(struct metro_c *m, struct bio *bio,
 	int i = metro_choose_read_leg(m, io->region, io->leg);
 
 	if (i < 0) {
-		io->finished = true;
 		bio->bi_status = io->status;
 		bio_endio(bio);
 		return;
 	}
 	DMWARN_LIMIT("%s: read of region %lu failed on leg %c, retrying on leg %c",
 		     metro_name(m), io->region, 'A' + io->leg, 'A' + i);
-	/* The first completion left its error in the bio. */
-	bio->bi_status = BLK_STS_OK;
-	bio->bi_iter = io->iter;
-	bio_set_dev(bio, io->bdev);
-	metro_remap_read(m, bio, io, i);
-	submit_bio_noacct(bio);
+	metro_send_read(m, bio, io, i, true);
+}
+
+/*
+ * Leg @leg is detached: complete the originals of its clones still in
+ * flight as if those had failed, and leave the clones to complete (or
+ * not) on their own.  Worker context.
+ */
+static void metro_abandon_leg(struct metro_c *m, unsigned int leg)
+{
+	struct metro_clone *mc, *tmp;
+	LIST_HEAD(gone);
+	unsigned int i;
+
+	for (i = 0; i < METRO_SHARDS; i++) {
+		struct metro_shard *sh = &m->shards[i];
+
+		spin_lock_irq(&sh->lock);
+		list_for_each_entry_safe(mc, tmp, &sh->clones, list) {
+			if (mc->leg != leg)
+				continue;
+			mc->abandoned = true;
+			/* Ours until the loop below is done with it. */
+			bio_get(&mc->bio);
+			atomic_inc(&m->late);
+			list_move_tail(&mc->list, &gone);
+		}
+		spin_unlock_irq(&sh->lock);
+	}
+	list_for_each_entry_safe(mc, tmp, &gone, list) {
+		struct metro_io *io = mc->io;
+
+		if (io->kind == METRO_IO_READ)
+			metro_read_done(io, BLK_STS_IOERR);
+		else
+			metro_fan_out_put(io, leg, BLK_STS_IOERR);
+		bio_put(&mc->bio);
+	}
 }
 
 /*
@@ -384,23 +509,36 @@ static void metro_retry_read(struct metro_c *m, struct bio *bio,
  */
 static void metro_handle_failed(struct metro_c *m, struct bio_list *bios)
 {
-	unsigned long r, oos_last, alive, failed_legs = 0;
+	unsigned long r, oos_last, alive, failed_legs = 0, stalled = 0, was_alive;
 	unsigned int i;
 	struct bio *bio;
 	bool detached = false, committed = true;
+	char why[64];
+
+	was_alive = metro_alive_mask(m);
 
 	mutex_lock(&m->md_lock);
 	for (i = 0; i < METRO_NR_LEGS; i++) {
 		if (test_and_clear_bit(METRO_WORK_FAIL_LEG + i, &m->work_flags))
 			failed_legs |= BIT(i);
+		if (test_and_clear_bit(METRO_WORK_STALLED + i, &m->work_flags))
+			stalled |= BIT(i);
 	}
 	bio_list_for_each(bio, bios) {
 		struct metro_io *io = metro_io(bio);
 
-		if (io->kind == METRO_IO_WRITE)
+		if (io->kind != METRO_IO_READ)
 			failed_legs |= io->failed_mask;
 		else
 			failed_legs |= BIT(io->leg);
+	}
+	for_each_set_bit(i, &stalled, METRO_NR_LEGS) {
+		if (!metro_leg_alive(&m->legs[i]))
+			continue;
+		snprintf(why, sizeof(why), "its I/O deadline (no completion in %u ms)",
+			 m->io_deadline);
+		if (metro_log_leg_failed(m, i, why))
+			detached = true;
 	}
 	for_each_set_bit(i, &failed_legs, METRO_NR_LEGS) {
 		if (!metro_leg_alive(&m->legs[i]))
@@ -423,12 +561,22 @@ static void metro_handle_failed(struct metro_c *m, struct bio_list *bios)
 	mutex_unlock(&m->md_lock);
 	if (detached)
 		dm_table_event(m->ti->table);
+	/*
+	 * What is still in flight on a leg detached now, or on a detached
+	 * leg the watchdog found stuck, is not waited for.
+	 */
+	if (m->io_deadline)
+		for (i = 0; i < METRO_NR_LEGS; i++)
+			if (((was_alive | stalled) & BIT(i)) &&
+			    !metro_leg_alive(&m->legs[i]))
+				metro_abandon_leg(m, i);
 
 	while ((bio = bio_list_pop(bios))) {
 		struct metro_io *io = metro_io(bio);
 
 		switch (io->kind) {
 		case METRO_IO_WRITE:
+		case METRO_IO_FLUSH:
 			/*
 			 * Good if every leg it failed on is detached now and
 			 * a leg that took it is still attached.
@@ -444,12 +592,6 @@ static void metro_handle_failed(struct metro_c *m, struct bio_list *bios)
 			break;
 		case METRO_IO_READ:
 			metro_retry_read(m, bio, io);
-			break;
-		case METRO_IO_FLUSH:
-			io->finished = true;
-			bio->bi_status = metro_leg_alive(&m->legs[io->leg]) ?
-					 io->status : BLK_STS_OK;
-			bio_endio(bio);
 			break;
 		}
 	}
@@ -484,10 +626,55 @@ void metro_worker(struct work_struct *ws)
 
 	if (!bio_list_empty(&failed) ||
 	    test_bit(METRO_WORK_FAIL_LEG, &m->work_flags) ||
-	    test_bit(METRO_WORK_FAIL_LEG + 1, &m->work_flags))
+	    test_bit(METRO_WORK_FAIL_LEG + 1, &m->work_flags) ||
+	    test_bit(METRO_WORK_STALLED, &m->work_flags) ||
+	    test_bit(METRO_WORK_STALLED + 1, &m->work_flags))
 		metro_handle_failed(m, &failed);
 	if (!bio_list_empty(&deferred))
 		metro_handle_deferred(m, &deferred);
 	if (test_and_clear_bit(METRO_WORK_SYNC_DONE, &m->work_flags))
 		metro_log_sync_done(m);
+}
+
+/*
+ * The I/O deadline watchdog: every quarter of the deadline, look for bios
+ * (and resync copies) in flight for longer than the deadline and ask the
+ * worker to detach their leg.  Runs on system_wq, not on m->wq, whose
+ * worker may be the one waiting.
+ */
+void metro_watchdog(struct work_struct *ws)
+{
+	struct metro_c *m = container_of(to_delayed_work(ws), struct metro_c,
+					 watchdog);
+	unsigned long limit = msecs_to_jiffies(m->io_deadline);
+	unsigned long now = jiffies, stuck;
+	struct metro_clone *mc;
+	unsigned int i;
+
+	stuck = metro_resync_stalled(m, limit);
+	for (i = 0; i < METRO_SHARDS; i++) {
+		struct metro_shard *sh = &m->shards[i];
+
+		spin_lock_irq(&sh->lock);
+		list_for_each_entry(mc, &sh->clones, list)
+			if (time_after(now, mc->start + limit))
+				stuck |= BIT(mc->leg);
+		spin_unlock_irq(&sh->lock);
+	}
+	for_each_set_bit(i, &stuck, METRO_NR_LEGS)
+		set_bit(METRO_WORK_STALLED + i, &m->work_flags);
+	if (stuck)
+		metro_wake_worker(m);
+
+	spin_lock_irq(&m->lock);
+	if (!m->suspended)
+		queue_delayed_work(system_wq, &m->watchdog, max(limit / 4, 1UL));
+	spin_unlock_irq(&m->lock);
+}
+
+void metro_wait_late(struct metro_c *m)
+{
+	while (!wait_event_timeout(m->late_wait, !atomic_read(&m->late), 10 * HZ))
+		DMWARN("%s: waiting for %d I/Os abandoned on a detached leg: the device has not returned them",
+		       metro_name(m), atomic_read(&m->late));
 }

@@ -7,9 +7,14 @@
 
 #include "metro.h"
 
-/* Target hooks. */
+/* Target hook. */
 int metro_map(struct dm_target *ti, struct bio *bio);
-int metro_end_io(struct dm_target *ti, struct bio *bio, blk_status_t *error);
+
+/* The I/O deadline watchdog (delayed work on system_wq). */
+void metro_watchdog(struct work_struct *ws);
+
+/* Wait until every abandoned bio and metadata write has completed. */
+void metro_wait_late(struct metro_c *m);
 
 /* The per-volume worker (work on m->wq). */
 void metro_worker(struct work_struct *ws);

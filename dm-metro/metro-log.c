@@ -32,9 +32,94 @@ static char metro_leg_letter(unsigned int leg)
 	return 'A' + leg;
 }
 
+static void metro_md_notify(unsigned long error, void *context)
+{
+	struct metro_md_req *md = context;
+	struct metro_c *m = md->m;
+
+	md->error = error;
+	if (atomic_cmpxchg(&md->state, METRO_MD_PENDING, METRO_MD_DONE) ==
+	    METRO_MD_PENDING) {
+		complete(&md->done);
+		return;
+	}
+	/* The waiter gave up on the deadline: nobody waits for this. */
+	atomic_set(&md->state, METRO_MD_IDLE);
+	if (atomic_dec_and_test(&m->late))
+		wake_up(&m->late_wait);
+}
+
 /*
- * Synchronous metadata I/O to the legs in @mask.  Returns the mask of legs
- * whose I/O failed.
+ * Metadata writes with the I/O deadline: one asynchronous request per leg,
+ * each waited for until the deadline.  A leg that does not answer in time
+ * counts as failed (the caller detaches it); its request is left to
+ * complete on its own, counted in m->late.  Returns the mask of legs whose
+ * write failed or timed out.
+ */
+static unsigned long metro_md_write_deadline(struct metro_c *m, unsigned long mask,
+					     struct dm_io_request *req, sector_t sector,
+					     sector_t count)
+{
+	unsigned long end, left, failed = 0, sent = 0;
+	struct dm_io_region where;
+	unsigned int i;
+
+	for_each_set_bit(i, &mask, METRO_NR_LEGS) {
+		struct metro_md_req *md = &m->legs[i].md;
+
+		/* A write that never came back: the leg is being detached. */
+		if (atomic_read(&md->state) != METRO_MD_IDLE) {
+			failed |= BIT(i);
+			continue;
+		}
+		md->m = m;
+		md->error = 0;
+		reinit_completion(&md->done);
+		atomic_set(&md->state, METRO_MD_PENDING);
+		req->notify.fn = metro_md_notify;
+		req->notify.context = md;
+		where.bdev = m->legs[i].dev->bdev;
+		where.sector = sector;
+		where.count = count;
+		if (metro_dm_io(req, 1, &where, NULL)) {
+			atomic_set(&md->state, METRO_MD_IDLE);
+			failed |= BIT(i);
+			continue;
+		}
+		sent |= BIT(i);
+	}
+
+	end = jiffies + msecs_to_jiffies(m->io_deadline);
+	for_each_set_bit(i, &sent, METRO_NR_LEGS) {
+		struct metro_md_req *md = &m->legs[i].md;
+
+		left = time_before(jiffies, end) ? end - jiffies : 1;
+		if (!wait_for_completion_io_timeout(&md->done, left)) {
+			atomic_inc(&m->late);
+			if (atomic_cmpxchg(&md->state, METRO_MD_PENDING,
+					   METRO_MD_ABANDONED) == METRO_MD_PENDING) {
+				DMERR("%s: metadata write to leg %c (%s) did not complete within %u ms",
+				      metro_name(m), metro_leg_letter(i),
+				      m->legs[i].dev->name, m->io_deadline);
+				failed |= BIT(i);
+				continue;
+			}
+			/* It completed just now. */
+			atomic_dec(&m->late);
+			wait_for_completion_io(&md->done);
+		}
+		if (md->error)
+			failed |= BIT(i);
+		atomic_set(&md->state, METRO_MD_IDLE);
+	}
+	return failed;
+}
+
+/*
+ * Metadata I/O to the legs in @mask, synchronous for the caller.  Returns
+ * the mask of legs whose I/O failed.  Writes (and, with REQ_PREFLUSH and no
+ * @count, flushes) obey the I/O deadline; reads, done at activation into
+ * buffers freed right after, wait however long the leg takes.
  */
 static unsigned long metro_md_io(struct metro_c *m, unsigned long mask,
 				 blk_opf_t opf, void *buf, sector_t sector,
@@ -57,6 +142,12 @@ static unsigned long metro_md_io(struct metro_c *m, unsigned long mask,
 		req.mem.type = DM_IO_KMEM;
 		req.mem.ptr.addr = buf;
 	}
+	if (op_is_write(opf))
+		atomic64_add(hweight_long(mask) *
+			     (count >> (ilog2(METRO_BLOCK_SIZE) - SECTOR_SHIFT)),
+			     &m->md_writes);
+	if (op_is_write(opf) && m->io_deadline)
+		return metro_md_write_deadline(m, mask, &req, sector, count);
 
 	for (i = 0; i < METRO_NR_LEGS; i++) {
 		if (!(mask & BIT(i)))
@@ -75,9 +166,6 @@ static unsigned long metro_md_io(struct metro_c *m, unsigned long mask,
 	for (i = 0; i < n; i++)
 		if (bits & BIT(i))
 			failed |= BIT(leg_of[i]);
-	if (op_is_write(opf))
-		atomic64_add(n * (count >> (ilog2(METRO_BLOCK_SIZE) - SECTOR_SHIFT)),
-			     &m->md_writes);
 	return failed;
 }
 
@@ -352,12 +440,11 @@ int metro_log_mark(struct metro_c *m, struct bio_list *bios)
 /* Flush the data of every live leg; failing legs are detached. */
 static int metro_flush_legs(struct metro_c *m)
 {
-	unsigned long failed = 0, mask = metro_alive_mask(m);
-	unsigned int i;
+	unsigned long failed, mask = metro_alive_mask(m);
 
-	for (i = 0; i < METRO_NR_LEGS; i++)
-		if ((mask & BIT(i)) && blkdev_issue_flush(m->legs[i].dev->bdev))
-			failed |= BIT(i);
+	/* An empty REQ_PREFLUSH write: a flush, under the I/O deadline. */
+	failed = metro_md_io(m, mask, REQ_OP_WRITE | REQ_PREFLUSH | REQ_SYNC,
+			     NULL, 0, 0);
 	if (!failed)
 		return 0;
 	if (failed == mask)

@@ -236,6 +236,7 @@ void metro_resync_work(struct work_struct *ws)
 			continue;
 		}
 		c->started = true;
+		c->issued = jiffies;
 		atomic_inc(&m->copies_inflight);
 		start[n++] = c;
 	}
@@ -278,6 +279,22 @@ void metro_resync_set_rate(struct metro_c *m, unsigned int rate)
 	metro_eta_reset(m);
 	spin_unlock_irq(&m->copy_lock);
 	metro_resync_kick(m);
+}
+
+unsigned long metro_resync_stalled(struct metro_c *m, unsigned long limit)
+{
+	unsigned long stuck = 0, now = jiffies, flags;
+	unsigned int i;
+
+	spin_lock_irqsave(&m->copy_lock, flags);
+	for (i = 0; i < METRO_RESYNC_SLOTS; i++) {
+		struct metro_copy *c = &m->slots[i];
+
+		if (c->used && c->started && time_after(now, c->issued + limit))
+			stuck |= BIT(c->src ^ 1);
+	}
+	spin_unlock_irqrestore(&m->copy_lock, flags);
+	return stuck;
 }
 
 void metro_resync_start(struct metro_c *m)

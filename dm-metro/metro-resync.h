@@ -13,6 +13,13 @@ void metro_resync_start(struct metro_c *m);
 /* Stop starting copies and wait for those in flight (presuspend, dtr). */
 void metro_resync_stop(struct metro_c *m);
 
+/*
+ * Legs whose copies have been in flight for longer than @limit jiffies: the
+ * copies' targets (kcopyd jobs cannot be abandoned; the target is detached
+ * and the copy waited for at suspend).  Any context.
+ */
+unsigned long metro_resync_stalled(struct metro_c *m, unsigned long limit);
+
 /* Kick the engine; any context. */
 void metro_resync_kick(struct metro_c *m);
 

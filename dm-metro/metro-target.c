@@ -23,7 +23,7 @@ static int metro_parse_options(struct metro_c *m, struct dm_arg_set *as,
 			       char **error)
 {
 	static const struct dm_arg _args[] = {
-		{0, 4, "Invalid number of optional arguments"},
+		{0, 6, "Invalid number of optional arguments"},
 	};
 	unsigned int argc, val;
 	const char *key;
@@ -58,8 +58,16 @@ static int metro_parse_options(struct metro_c *m, struct dm_arg_set *as,
 				return -EINVAL;
 			}
 			m->clear_delay = val;
+		} else if (!strcasecmp(key, "io_deadline")) {
+			if (kstrtouint(dm_shift_arg(as), 10, &val) ||
+			    (val && (val < METRO_MIN_IO_DEADLINE_MS ||
+				     val > METRO_MAX_IO_DEADLINE_MS))) {
+				*error = "Invalid io_deadline: expected 0 (none) or milliseconds between 100 and 600000";
+				return -EINVAL;
+			}
+			m->io_deadline = val;
 		} else {
-			*error = "Unknown optional argument: expected resync_rate or clear_delay";
+			*error = "Unknown optional argument: expected resync_rate, clear_delay or io_deadline";
 			return -EINVAL;
 		}
 	}
@@ -236,6 +244,15 @@ static int metro_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	}
 	m->ti = ti;
 	m->clear_delay = METRO_DEFAULT_CLEAR_DELAY_MS;
+	m->io_deadline = METRO_DEFAULT_IO_DEADLINE_MS;
+	for (r = 0; r < METRO_SHARDS; r++) {
+		spin_lock_init(&m->shards[r].lock);
+		INIT_LIST_HEAD(&m->shards[r].clones);
+	}
+	INIT_DELAYED_WORK(&m->watchdog, metro_watchdog);
+	init_waitqueue_head(&m->late_wait);
+	for (r = 0; r < METRO_NR_LEGS; r++)
+		init_completion(&m->legs[r].md.done);
 	mutex_init(&m->md_lock);
 	spin_lock_init(&m->lock);
 	spin_lock_init(&m->copy_lock);
@@ -312,7 +329,7 @@ static int metro_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	r = dm_set_target_max_io_len(ti, m->region_sectors);
 	if (r)
 		goto bad;
-	ti->num_flush_bios = METRO_NR_LEGS;
+	ti->num_flush_bios = 1;
 	ti->num_discard_bios = 1;
 	ti->num_write_zeroes_bios = 1;
 	ti->per_io_data_size = sizeof(struct metro_io);
@@ -331,7 +348,10 @@ static void metro_dtr(struct dm_target *ti)
 
 	metro_resync_stop(m);
 	cancel_delayed_work_sync(&m->clear_work);
+	cancel_delayed_work_sync(&m->watchdog);
 	flush_workqueue(m->wq);
+	/* The bio set and the metadata buffers must outlive late I/O. */
+	metro_wait_late(m);
 	metro_free(m);
 }
 
@@ -360,6 +380,7 @@ static void metro_postsuspend(struct dm_target *ti)
 	m->suspended = true;
 	spin_unlock_irq(&m->lock);
 	cancel_delayed_work_sync(&m->clear_work);
+	cancel_delayed_work_sync(&m->watchdog);
 	/* dm has drained our bios, so the worker has nothing left after this. */
 	flush_workqueue(m->wq);
 	metro_log_suspend(m);
@@ -379,6 +400,9 @@ static void metro_resume(struct dm_target *ti)
 	spin_lock_irq(&m->lock);
 	m->suspended = false;
 	queue_delayed_work(m->wq, &m->clear_work, msecs_to_jiffies(m->clear_delay));
+	if (m->io_deadline)
+		queue_delayed_work(system_wq, &m->watchdog,
+				   max(msecs_to_jiffies(m->io_deadline) / 4, 1UL));
 	spin_unlock_irq(&m->lock);
 	metro_resync_start(m);
 }
@@ -445,20 +469,23 @@ static void metro_status(struct dm_target *ti, status_type_t type,
 		       metro_leg_dev_name(&m->legs[1]));
 		nr_opt += m->resync_rate ? 2 : 0;
 		nr_opt += m->clear_delay != METRO_DEFAULT_CLEAR_DELAY_MS ? 2 : 0;
+		nr_opt += m->io_deadline != METRO_DEFAULT_IO_DEADLINE_MS ? 2 : 0;
 		if (nr_opt)
 			DMEMIT(" %u", nr_opt);
 		if (m->resync_rate)
 			DMEMIT(" resync_rate %u", m->resync_rate);
 		if (m->clear_delay != METRO_DEFAULT_CLEAR_DELAY_MS)
 			DMEMIT(" clear_delay %u", m->clear_delay);
+		if (m->io_deadline != METRO_DEFAULT_IO_DEADLINE_MS)
+			DMEMIT(" io_deadline %u", m->io_deadline);
 		break;
 
 	case STATUSTYPE_IMA:
 		DMEMIT_TARGET_NAME_VERSION(ti->type);
-		DMEMIT(",leg_a=%s,leg_a_health=%c,leg_b=%s,leg_b_health=%c,resync_rate=%u,clear_delay=%u;",
+		DMEMIT(",leg_a=%s,leg_a_health=%c,leg_b=%s,leg_b_health=%c,resync_rate=%u,clear_delay=%u,io_deadline=%u;",
 		       metro_leg_dev_name(&m->legs[0]), metro_health(m, 0),
 		       metro_leg_dev_name(&m->legs[1]), metro_health(m, 1),
-		       m->resync_rate, m->clear_delay);
+		       m->resync_rate, m->clear_delay, m->io_deadline);
 		break;
 	}
 }
@@ -527,7 +554,6 @@ static struct target_type metro_target = {
 	.ctr		 = metro_ctr,
 	.dtr		 = metro_dtr,
 	.map		 = metro_map,
-	.end_io		 = metro_end_io,
 	.presuspend	 = metro_presuspend,
 	.presuspend_undo = metro_presuspend_undo,
 	.postsuspend	 = metro_postsuspend,

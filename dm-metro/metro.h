@@ -13,13 +13,17 @@
  * @md_lock, normally from the volume's ordered workqueue.  @lock (a
  * spinlock, taken from bio completion context) protects the bio lists that
  * hand work to the worker.  @copy_lock protects the resync slots and the
- * list of writes waiting for a region copy.
+ * list of writes waiting for a region copy.  With an I/O deadline, every
+ * bio sent to a leg is on one of the @shards lists (a spinlock each, picked
+ * by CPU) from submission to completion, so that the watchdog can find the
+ * bios of a stalled leg and the worker can abandon them.
  */
 #ifndef DM_METRO_H
 #define DM_METRO_H
 
 #include <linux/atomic.h>
 #include <linux/bio.h>
+#include <linux/completion.h>
 #include <linux/device-mapper.h>
 #include <linux/dm-io.h>
 #include <linux/dm-kcopyd.h>
@@ -40,6 +44,13 @@
 /* Region copies kcopyd may have in flight at once. */
 #define METRO_RESYNC_SLOTS	8
 
+/* Lists of bios in flight to the legs, for the I/O deadline. */
+#define METRO_SHARDS		16
+
+#define METRO_DEFAULT_IO_DEADLINE_MS	5000U
+#define METRO_MIN_IO_DEADLINE_MS	100U
+#define METRO_MAX_IO_DEADLINE_MS	600000U
+
 #define METRO_DEFAULT_CLEAR_DELAY_MS	5000U
 #define METRO_MIN_CLEAR_DELAY_MS	100U
 #define METRO_MAX_CLEAR_DELAY_MS	600000U
@@ -48,9 +59,24 @@
 /* struct metro_c.work_flags bits: requests to the worker. */
 #define METRO_WORK_SYNC_DONE	0	/* check for the end of resync */
 #define METRO_WORK_FAIL_LEG	1	/* + leg index: resync write failed */
+#define METRO_WORK_STALLED	3	/* + leg index: the I/O deadline expired */
 
 /* struct metro_leg.flags bits. */
 #define METRO_LEG_DEAD		0	/* detached after an error: no more I/O */
+
+/*
+ * A synchronous metadata write to one leg, waited for with the I/O
+ * deadline.  @state (METRO_MD_*) decides, with cmpxchg, whether the
+ * completion or the timed-out waiter owns the end of the request; an
+ * abandoned request is counted in metro_c.late until it completes.
+ */
+enum { METRO_MD_IDLE, METRO_MD_PENDING, METRO_MD_DONE, METRO_MD_ABANDONED };
+struct metro_md_req {
+	struct metro_c *m;
+	atomic_t state;
+	unsigned long error;
+	struct completion done;
+};
 
 /*
  * One leg of the mirror.  @dev and @index never change after the ctr; @dev
@@ -67,6 +93,7 @@ struct metro_leg {
 	atomic_t reads_inflight;	/* for read balancing */
 	atomic64_t reads;		/* read bios served, for status */
 	struct metro_sb_info sb;	/* this leg's superblock, last read/written */
+	struct metro_md_req md;		/* metadata write in flight (md_lock) */
 };
 
 /* A region copy issued to kcopyd; the slots are protected by copy_lock. */
@@ -76,8 +103,16 @@ struct metro_copy {
 	unsigned int src;		/* leg copied from */
 	bool used;			/* slot holds a region (copying bit set) */
 	unsigned long since;		/* jiffies when the region was taken */
+	unsigned long issued;		/* jiffies when the kcopyd job was issued */
 	bool started;			/* kcopyd job issued */
 };
+
+/* One list of bios in flight to the legs; @lock protects @clones. */
+struct metro_shard {
+	spinlock_t lock;
+	struct list_head clones;	/* struct metro_clone.list */
+} ____cacheline_aligned_in_smp;
+
 
 /*
  * The volume.
@@ -170,6 +205,13 @@ struct metro_c {
 	/* Table options; resync_rate changes by message under copy_lock. */
 	unsigned int resync_rate;	/* KiB/s, 0 = unlimited */
 	unsigned int clear_delay;	/* ms, constant */
+	unsigned int io_deadline;	/* ms, 0 = none, constant */
+
+	/* I/O deadline: bios in flight, the watchdog, abandoned I/O. */
+	struct metro_shard shards[METRO_SHARDS];
+	struct delayed_work watchdog;
+	atomic_t late;			/* abandoned bios and metadata writes */
+	wait_queue_head_t late_wait;
 
 	/* Read balancing: tie breaker. */
 	atomic_t read_rr;
@@ -186,32 +228,38 @@ enum metro_io_kind {
 };
 
 /*
- * Per-bio data.  For writes (and discards, write zeroes) the bio is cloned
- * once per live leg and completes when every clone has; @pending counts the
- * clones and @failed_mask records the legs whose clone failed.  For reads
- * and flushes the bio itself is remapped; @iter and @bdev let a failed
- * read be retried on the other leg.
+ * Per-bio data.  Every bio is cloned (from @bs) to the legs and completes
+ * when its clones have.  Writes (and discards, write zeroes) and flushes
+ * go to every live leg: @pending counts the clones and @failed_mask
+ * records the legs whose clone failed.  A read goes to one leg, @leg, and
+ * is sent again to the other one if it fails there.
  */
 struct metro_io {
 	struct metro_c *m;
 	enum metro_io_kind kind;
-	unsigned int leg;		/* read/flush: the leg it went to */
+	unsigned int leg;		/* read: the leg it went to */
 	bool wide;			/* counted in inflight_wide */
-	bool finished;			/* end_io: no more retries */
 	bool inflight;			/* holds an inflight count */
 	unsigned long region;		/* first region */
 	unsigned long sent_mask;	/* legs the write went to */
 	unsigned long failed_mask;	/* legs whose clone failed (bitops) */
 	atomic_t pending;
 	blk_status_t status;
-	struct bvec_iter iter;
-	struct block_device *bdev;
 };
 
-/* Front pad of a write clone from @bs: which leg the clone went to. */
+/*
+ * Front pad of a clone from @bs.  With an I/O deadline, @list is on
+ * shards[@shard] from submission until completion or until the worker
+ * abandons the clone (@abandoned, under the shard lock): the completion of
+ * an abandoned clone only frees it, since its metro_io may be gone.
+ */
 struct metro_clone {
 	struct metro_io *io;
 	unsigned int leg;
+	int shard;			/* -1: not tracked */
+	bool abandoned;
+	unsigned long start;		/* jiffies at submission */
+	struct list_head list;
 	struct bio bio;			/* must be last */
 };
 

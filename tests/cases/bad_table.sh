@@ -43,6 +43,15 @@ bad=(
 	"0 $S metro $A 2 clear_delay abc"
 	"0 $S metro $A 2 clear_delay 0"
 	"0 $S metro $A 4 clear_delay 1000 clear_delay"
+	"0 $S metro $A 2 io_deadline 99"
+	"0 $S metro $A 2 io_deadline 600001"
+	"0 $S metro $A 2 io_deadline abc"
+	"0 $S metro $A 2 io_deadline -1"
+	"0 $S metro $A 8 resync_rate 1 clear_delay 1000 io_deadline 1000 bogus 1"
+	"0 $S metro - -"
+	"0 $S metro - /dev/ram0"
+	"0 $S metro /dev/ram1 -"
+	"0 $S metro -- /dev/ram1"
 	"0 $((S + 8)) metro $A"
 	"0 $((S + 1)) metro $A"
 	"0 $S metro $A garbage words here"
@@ -72,7 +81,9 @@ dmesg | grep -i metro | tail -n 40
 
 # good lines are accepted (so the refusals above are for the right reason)
 for t in "0 $S metro $A" "0 $S metro 1:0 1:1" "0 $((S - 8)) metro $A 2 resync_rate 1000" \
-	 "0 $S metro $A 4 clear_delay 100 resync_rate 0"; do
+	 "0 $S metro $A 4 clear_delay 100 resync_rate 0" \
+	 "0 $S metro $A 6 clear_delay 100 resync_rate 0 io_deadline 0" \
+	 "0 $S metro $A 2 io_deadline 100000"; do
 	run dmsetup create bt --table "$t" || fail "good table line refused: '$t'"
 	dmsetup table bt
 	must dmsetup remove bt
