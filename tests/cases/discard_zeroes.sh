@@ -9,6 +9,8 @@
 need_metro
 
 A=$(scratch_disk 0) && B=$(scratch_disk 1) || skip "no scratch virtio disks (run via tests/vm/run.sh)"
+# the scratch disks are shared by the cases of one boot: start from blank
+for L in $A $B; do must dd if=/dev/zero of=$L bs=1M count=1 oflag=direct status=none; done
 for L in $A $B; do
 	q=/sys/block/$(blk_name $L)/queue
 	[ "$(cat $q/discard_max_bytes)" -gt 0 ] || skip "$L does not support discard"
