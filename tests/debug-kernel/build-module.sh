@@ -8,7 +8,7 @@
 #   tests/debug-kernel/build-module.sh DIR
 set -eu
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
-DIR=$1
+DIR=$(realpath "$1")
 [ -f "$DIR/obj/Module.symvers" ] || { echo "build-module.sh: no built kernel in $DIR" >&2; exit 2; }
 rm -rf "$DIR/metro"
 mkdir -p "$DIR/metro/dm-metro"

@@ -163,6 +163,7 @@ run_case() {
 		[ -n "$leak" ] && why="$why; kmemleak reported a leak"
 		echo "# metro-vm: dmesg of $name:"
 		dmesg | tail -n 80 | sed "s/^/# $name: dmesg: /"
+		[ -n "$bad" ] && dmesg | grep -E "$BAD_DMESG" | head -n 10 | sed "s/^/# $name: bad dmesg line: /"
 		echo "not ok - $name # $why (${dur}s)"
 	fi
 }
