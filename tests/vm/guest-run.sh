@@ -48,6 +48,8 @@ mount -t devpts devpts /dev/pts 2>/dev/null
 case "$src" in /mnt/*) ;; *) mount -t tmpfs tmpfs /mnt 2>/dev/null ;; esac
 echo 1 > /proc/sys/kernel/sysrq
 hostname metro-vm 2>/dev/null
+# loopback up: NBD and NVMe/TCP legs over 127.0.0.1
+/usr/sbin/ip link set lo up 2>/dev/null || /sbin/ip link set lo up 2>/dev/null
 
 # Kernel log patterns that fail a case.
 BAD_DMESG='WARNING:|BUG:|Oops|Call Trace|general protection fault|kernel BUG|UBSAN|KASAN|list_add corruption|list_del corruption|refcount_t:|INFO: task .* blocked|stack-protector|double fault|Kernel panic'
