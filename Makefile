@@ -41,10 +41,10 @@ check-unit: metroctl
 check-vm: all
 	./tests/run-all.sh --vm-only
 
-# The VM suite on a KASAN/lockdep/kmemleak/fault-injection kernel built from
-# linux-source-6.1 (cached in build/debug-kernel/).
+# The VM suite (or CASES="a b") on a KASAN/lockdep/kmemleak/fault-injection
+# kernel built from linux-source-6.1 (cached in build/debug-kernel/).
 check-debug: metroctl
-	./tests/run-all.sh --debug-kernel
+	./tests/run-all.sh --debug-kernel $(CASES)
 
 demo: all
 	./tests/vm/demo.sh
