@@ -3,7 +3,8 @@
 # dm-metro: top-level build.  `make` builds dm-metro/dm-metro.ko and
 # userspace/metroctl; `make deps` installs what building and testing need;
 # `make check` runs every test suite; `make demo` shows a volume surviving a
-# leg failure in the test VM.
+# leg failure in the test VM; `make bench` runs the benchmark suite in the test
+# VM (tests/bench/run.sh; not part of `make check`).
 
 # The running kernel's build tree, else the newest installed Debian headers.
 KVER ?= $(shell uname -r)
@@ -11,7 +12,7 @@ KDIR ?= $(or $(wildcard /lib/modules/$(KVER)/build),$(shell ls -d /usr/src/linux
 
 export KDIR
 
-.PHONY: all module metroctl check check-unit check-vm deps demo clean install
+.PHONY: all module metroctl check check-unit check-vm deps demo bench clean install
 
 all: module metroctl
 
@@ -37,6 +38,9 @@ check-vm: all
 
 demo: all
 	./tests/vm/demo.sh
+
+bench: all
+	./tests/bench/run.sh
 
 install: all
 	$(MAKE) -C "$(KDIR)" M="$(CURDIR)" modules_install
