@@ -13,13 +13,14 @@
 #     --ramp S         fio ramp seconds, not measured (1)
 #     --resync-mib M   leg size of the resync scenario (512)
 #     --out DIR        results directory (tests/bench/results)
-#     CASE             bench_main, bench_remote, bench_resync (default all)
+#     CASE             bench_main, bench_remote, bench_resync (default all);
+#                      bench_profile (perf in the guest) only when named
 # Exit status: 0 when every case ran and produced records, 1 otherwise.
 set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 orig=$*
 reps=3 runtime=3 ramp=1 resync_mib=512 out=$TOP/tests/bench/results cases=()
-usage() { sed -n '4,18p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '4,19p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--reps) reps=$2; shift 2 ;;
@@ -37,8 +38,8 @@ command -v gnuplot >/dev/null || echo "bench: gnuplot missing (make deps): no ch
 mkdir -p "$out"
 log=$out/console.log
 start=$SECONDS
-"$TOP/tests/vm/run.sh" -q --case-dir "$TOP/tests/bench/cases" --smp 2 --mem 2048 \
-	--case-timeout 900 --timeout 1800 --log "$log" \
+"$TOP/tests/vm/run.sh" -q --case-dir "$TOP/tests/bench/cases" --smp 2 --mem 2560 \
+	--case-timeout 1800 --timeout 3600 --log "$log" --env METRO_RD_NR=9 \
 	--env BENCH_REPS="$reps" --env BENCH_RUNTIME="$runtime" --env BENCH_RAMP="$ramp" \
 	--env BENCH_RESYNC_MIB="$resync_mib" "${cases[@]}"
 rc=$?

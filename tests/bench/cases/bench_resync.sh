@@ -10,7 +10,8 @@
 # starts with the message "resync_rate 0" and ends when in_sync == total
 # (kernel timestamps: a /dev/kmsg marker and "resync complete").
 #   idle:  resync rate with idle legs, vs. a raw O_DIRECT dd of the same
-#          bytes from leg A's data area to leg B's (4 MiB blocks)
+#          bytes from leg A's data area to leg B's (4 MiB blocks; dd's own
+#          time)
 #   load:  p99 of a paced 4k random read/write load (1000 reads/s + 1000
 #          writes/s, qd4) while the resync runs, vs. the same load on the
 #          in-sync volume
@@ -69,21 +70,40 @@ detach_restore() {
 	[ "$oos" -ge $((total / 4 - 2)) ] || fail "only $oos regions out of sync"
 }
 
+# kts_after MARK TEXT: kernel timestamp (s) of the first dmesg line with
+# TEXT after the last line with MARK
+kts_after() {
+	dmesg | awk -v m="$1" -v t="$2" 'index($0, m) { n = NR; f = "" }
+		n && NR > n && f == "" && index($0, t) { f = $0 }
+		END { print f }' | sed -n 's/^\[ *\([0-9.]*\)\].*/\1/p'
+}
+
 # timed_resync TAG [PID]: start the resync, wait for it, then stop the fio
-# PID (SIGINT: it reports); sets rs_secs, rs_bytes
+# PID (SIGINT: it reports); sets rs_secs, rs_bytes.  The time runs from a
+# /dev/kmsg marker written just before `dmsetup message ... resync_rate 0`
+# to the target's "resync complete" line, less the time such a dmsetup
+# message takes to reach the kernel (exec of dmsetup under TCG), measured
+# right after with a no-op message between two markers.
 timed_resync() {
-	local s0 t0 t1 mark="bench-resync-start-$1"
+	local s0 t0 t1 e0 e1 mark="bench-resync-start-$1"
 	s0=$(in_sync)
 	echo "$mark" > /dev/kmsg
-	must dmsetup message $V 0 resync_rate 0
+	dmsetup message $V 0 resync_rate 0 || fail "dmsetup message"
 	while [ "$(in_sync)" != "$total" ]; do sleep 0.05; done
 	[ -n "${2:-}" ] && kill -INT "$2"
 	t0=$(kmsg_ts "$mark")
-	t1=$(dmesg | sed -n "/$mark/,\$p" | grep -F "resync complete" | tail -n 1 | sed -n 's/^\[ *\([0-9.]*\)\].*/\1/p')
+	t1=$(kts_after "$mark" "resync complete")
 	[ -n "$t0" ] && [ -n "$t1" ] || { dmesg | tail; fail "no kernel timestamps for the resync"; }
-	rs_secs=$(calc "$t1 - $t0")
+	# the no-op message: resync_rate 0 again, bracketed by two markers
+	echo "bench-msg-a-$1" > /dev/kmsg
+	dmsetup message $V 0 resync_rate 0 || fail "dmsetup message"
+	echo "bench-msg-b-$1" > /dev/kmsg
+	e0=$(kmsg_ts "bench-msg-a-$1") e1=$(kmsg_ts "bench-msg-b-$1")
+	msg_secs=$(calc "$e1 - $e0")
+	rs_raw_secs=$(calc "$t1 - $t0")
+	rs_secs=$(calc "$t1 - $t0 - $msg_secs")
 	rs_bytes=$(((total - s0) * region * 512))
-	log "resync $1: $rs_bytes bytes in $rs_secs s"
+	log "resync $1: $rs_bytes bytes in $rs_secs s ($rs_raw_secs s from the marker, less $msg_secs s for a dmsetup message)"
 }
 
 load="--rw=randrw --bs=4k --iodepth=4 --rate_iops=1000,1000 --size=$((len * 512))"
@@ -98,15 +118,16 @@ for rep in $(seq "$BENCH_REPS"); do
 	detach_restore
 	timed_resync idle
 	rec scenario=resync_idle system=metro rep="$rep" bytes="$rs_bytes" secs="$rs_secs" \
-		mbps="$(calc "$rs_bytes / $rs_secs / 1000000")"
+		raw_secs="$rs_raw_secs" msg_secs="$msg_secs" mbps="$(calc "$rs_bytes / $rs_secs / 1000000")"
 	wait_sync $V 60 > /dev/null
-	# raw copy of as many bytes (the legs hold the same data now)
-	t0=$(now_ns)
+	# raw copy of as many bytes (the legs hold the same data now); the
+	# time is dd's own (from its summary line: no exec cost)
 	dd if=$A of=$R bs=4M iflag=direct,skip_bytes oflag=direct,seek_bytes \
-		skip=$((doff * 512)) seek=$((doff * 512)) count=$((rs_bytes / 4194304)) status=none ||
-		fail "raw dd copy"
-	t1=$(now_ns)
-	secs=$(calc "($t1 - $t0) / 1000000000")
+		skip=$((doff * 512)) seek=$((doff * 512)) count=$((rs_bytes / 4194304)) \
+		2> "$METRO_TMP/dd.err" || { cat "$METRO_TMP/dd.err"; fail "raw dd copy"; }
+	cat "$METRO_TMP/dd.err"
+	secs=$(sed -n 's/.* copied, \([0-9.e+-]*\) s,.*/\1/p' "$METRO_TMP/dd.err")
+	[ -n "$secs" ] || fail "no time in dd's summary"
 	rec scenario=resync_idle system=dd rep="$rep" bytes="$rs_bytes" secs="$secs" \
 		mbps="$(calc "$rs_bytes / $secs / 1000000")"
 
