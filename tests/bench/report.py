@@ -6,6 +6,7 @@
 # median of every figure over the repetitions, and write
 #   OUTDIR/latest.json  the table, the targets and every raw record
 #   OUTDIR/latest.txt   the table and the targets as printed
+#   OUTDIR/latest.md    the same as Markdown tables (for README.md)
 #   OUTDIR/latest.png   a chart of the ratios (gnuplot), when gnuplot exists
 # The table goes to stdout too.  Exit status 0 when records were found (a
 # missed target is a result, not an error), 1 otherwise.
@@ -200,8 +201,29 @@ def main():
     with open(os.path.join(outdir, "latest.json"), "w") as f:
         json.dump(result, f, indent=1)
         f.write("\n")
+    with open(os.path.join(outdir, "latest.md"), "w") as f:
+        f.write(markdown(rows, targets))
     chart(rows, targets, outdir)
     return 0
+
+
+def markdown(rows, targets):
+    """The table and the targets as Markdown, for README.md."""
+    def fmt(x, nd=0):
+        return "-" if x is None else ("%%.%df" % nd) % x
+    out = ["| scenario | system | IOPS or MB/s | p50 us | p99 us | x raw | x md |",
+           "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]
+    for r in rows:
+        v = fmt(r["value"], 1) + " MB/s" if r["unit"] == "MB/s" else fmt(r["value"])
+        out.append("| %s | %s | %s | %s | %s | %s | %s |" % (
+            r["scenario"], r["system"], v, fmt(r["p50_us"]), fmt(r["p99_us"]),
+            fmt(r["vs_raw"], 2), fmt(r["vs_md"], 2)))
+    out += ["", "| target | measured | needed | |", "| --- | ---: | ---: | --- |"]
+    for t in targets:
+        out.append("| %s | %s | %s %g | %s |" % (
+            t["target"], fmt(t["value"], 3), t["op"].replace("<", "&lt;"), t["limit"],
+            "n/a" if t["met"] is None else "met" if t["met"] else "**missed**"))
+    return "\n".join(out) + "\n"
 
 
 def chart(rows, targets, outdir):
