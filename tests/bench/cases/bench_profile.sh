@@ -6,7 +6,8 @@
 # md raid1 and dm-metro on the same brd legs: perf record (cpu-clock
 # samples, all CPUs) of the 4k random write, 1M sequential write and read
 # and 4k random read workloads, then the top (command, symbol) pairs: which
-# thread does the copying, and on how many vCPUs.
+# thread does the copying, and on how many vCPUs.  Then the initial sync
+# of a new volume (the resync engine) against a raw dd copy.
 . "$(dirname "$0")/benchlib.sh"
 need_metro
 need_tools mdadm perf
@@ -45,4 +46,25 @@ for w in $PROFILE_WL; do profile metro /dev/mapper/pm $w; done
 show_status pm
 must mc stop pm
 for w in randwrite4k seqwrite1m; do profile raw $A $w; done
+
+# The resync engine: the initial sync of a new volume (no --assume-clean)
+# copies every region with the same kcopyd path as a resync; then a raw
+# O_DIRECT dd of as many bytes.
+wipe $A $B
+echo "bench-initial-sync-start" > /dev/kmsg
+perf record -q -a -e cpu-clock -F 499 -o "$METRO_TMP/p-sync.data" -- bash -c '
+	"$METROCTL" create ps '"$A $B"' --force > /dev/null || exit 1
+	while ! dmsetup status ps | grep -q " AA "; do sleep 0.1; done' || fail "initial sync"
+dmesg | grep -E 'bench-initial-sync-start|ps: (activated|resync complete)' | tail -n 3
+perf report -q -i "$METRO_TMP/p-sync.data" --stdio --sort comm,sym --percent-limit 1.5 2>/dev/null |
+	head -n 30 | sed "s/^/metro initial-sync top: /"
+perf report -q -i "$METRO_TMP/p-sync.data" --stdio --sort comm --percent-limit 1 2>/dev/null |
+	head -n 10 | sed "s/^/metro initial-sync threads: /"
+doff=$(data_offset $A) n=$(data_size $A)
+must mc stop ps
+perf record -q -a -e cpu-clock -F 499 -o "$METRO_TMP/p-dd.data" -- \
+	dd if=$A of=$B bs=4M iflag=direct,skip_bytes,count_bytes oflag=direct,seek_bytes \
+	skip=$((doff * 512)) seek=$((doff * 512)) count=$((n * 512)) || fail "dd"
+perf report -q -i "$METRO_TMP/p-dd.data" --stdio --sort comm,sym --percent-limit 1.5 2>/dev/null |
+	head -n 20 | sed "s/^/dd copy top: /"
 pass
