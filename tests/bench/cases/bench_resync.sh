@@ -158,6 +158,17 @@ for rep in $(seq "$BENCH_REPS"); do
 	fpid=$!
 	sleep 1.1	# past the ramp
 	timed_resync load $fpid
+	# fio stops within a second of SIGINT unless its I/O hangs
+	for i in $(seq 60); do kill -0 $fpid 2>/dev/null || break; sleep 0.5; done
+	if kill -0 $fpid 2>/dev/null; then
+		show_status $V
+		dmsetup status rs_b
+		for p in $(pgrep -x fio); do echo "fio $p: $(tr '\0' ' ' < /proc/$p/cmdline | cut -c1-60)"; cat /proc/$p/stack; done
+		echo w > /proc/sysrq-trigger
+		sleep 1
+		dmesg | tail -n 120
+		fail "fio did not stop 30 s after SIGINT: I/O stuck in the volume after the resync"
+	fi
 	wait $fpid
 	load_rec "$METRO_TMP/load.json" scenario=resync_load system=during_resync rep="$rep" \
 		resync_secs="$rs_secs" resync_bytes="$rs_bytes"
