@@ -3,8 +3,9 @@
 # dm-metro: top-level build.  `make` builds dm-metro/dm-metro.ko and
 # userspace/metroctl; `make deps` installs what building and testing need;
 # `make check` runs every test suite (`make check-debug` the VM suite on a
-# debug kernel); `make demo` shows a volume surviving a
-# leg failure in the test VM.
+# debug kernel); `make demo` shows a volume surviving a leg failure in the
+# test VM; `make bench` runs the benchmark suite in the test VM
+# (tests/bench/run.sh; not part of `make check`).
 
 # The running kernel's build tree, else the newest installed Debian headers.
 KVER ?= $(shell uname -r)
@@ -12,7 +13,7 @@ KDIR ?= $(or $(wildcard /lib/modules/$(KVER)/build),$(shell ls -d /usr/src/linux
 
 export KDIR
 
-.PHONY: all module metroctl check check-unit check-vm check-debug fuzz deps demo clean install
+.PHONY: all module metroctl check check-unit check-vm check-debug fuzz deps demo bench clean install
 
 all: module metroctl
 
@@ -48,6 +49,9 @@ check-debug: metroctl
 
 demo: all
 	./tests/vm/demo.sh
+
+bench: all
+	./tests/bench/run.sh
 
 install: all
 	$(MAKE) -C "$(KDIR)" M="$(CURDIR)" modules_install

@@ -24,6 +24,8 @@ PACKAGES=(
 	# VM tests, demo, benchmarks
 	qemu-system-x86 busybox-static cpio fio dmsetup e2fsprogs xfsprogs
 	nbd-server nbd-client python3 jq util-linux coreutils
+	# benchmarks (make bench): md raid1 and the chart
+	mdadm gnuplot-nox
 	# metroctl_udev case (udevd in the guest)
 	udev
 )

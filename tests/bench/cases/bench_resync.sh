@@ -1,0 +1,180 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Resync.  Legs of BENCH_RESYNC_MIB (512) MiB; leg B is a dm-linear over
+# ram1 so that it can be failed (error table) under writes, as
+# tests/cases/leg_failure.sh does.  While it is detached, the first 25%
+# of the volume is written; then it is switched back and `metroctl
+# restore` re-adds it.  The table carries resync_rate 1 (KiB/s) so that
+# restore starts (one region) without running away; the timed resync
+# starts with the message "resync_rate 0" and ends when in_sync == total
+# (kernel timestamps: a /dev/kmsg marker and "resync complete").
+#   idle:  resync rate with idle legs, vs. a raw O_DIRECT dd of the same
+#          bytes from leg A's data area to leg B's (4 MiB blocks; dd's own
+#          time)
+#   load:  p99 of a paced 4k random read/write load (1000 reads/s + 1000
+#          writes/s, qd4) while the resync runs, vs. the same load on the
+#          in-sync volume
+. "$(dirname "$0")/benchlib.sh"
+need_metro
+
+: "${BENCH_RESYNC_MIB:=512}"
+modprobe -r brd
+modprobe brd rd_nr=2 rd_size=$((BENCH_RESYNC_MIB * 1024)) || fail "modprobe brd"
+for i in $(seq 50); do [ -b /dev/ram1 ] && break; sleep 0.1; done
+A=/dev/ram0 R=/dev/ram1 V=rs
+SZ=$(blockdev --getsz $A)
+prefill $A $R
+must dmsetup create rs_b --table "0 $SZ linear $R 0"
+wait_node /dev/mapper/rs_b
+B=/dev/mapper/rs_b
+must mc create $V $A $B --assume-clean --force
+wait_node /dev/mapper/$V
+VOL=/dev/mapper/$V
+len=$(blockdev --getsz $VOL)
+region=$(st_region $V)
+total=$(st_sync $V); total=${total#*/}
+quarter=$(((total / 4) * region))	# sectors: the first 25% of the regions
+doff=$(data_offset $A)
+log "volume: $len sectors, $total regions of $region sectors, data offset $doff; writing $quarter sectors while degraded"
+
+set_b() {
+	dmsetup load rs_b --table "0 $SZ $1" && dmsetup suspend rs_b && dmsetup resume rs_b
+}
+in_sync() { local s; s=$(st_sync $V); echo "${s%/*}"; }
+
+# wait_clean: until no region is marked in the bitmap (the clearing pass
+# runs every clear_delay, 5 s): regions marked by earlier writes, e.g. the
+# load run over the whole volume, would all be resynced too
+wait_clean() {
+	local t=$SECONDS
+	while [ "$(st_dirty $V)" != 0 ]; do
+		[ $((SECONDS - t)) -lt 60 ] || fail "regions still dirty after 60 s: $(dmsetup status $V)"
+		sleep 0.5
+	done
+}
+
+# detach leg B under writes to the first quarter, write all of it, bring
+# leg B back and restore it: the resync is left crawling at 1 KiB/s
+detach_restore() {
+	wait_clean
+	must dmsetup message $V 0 resync_rate 1
+	fio --name=deg --filename=$VOL --ioengine=libaio --direct=1 --rw=randwrite --bs=64k \
+		--iodepth=16 --size=$((quarter * 512)) --time_based --runtime=3 \
+		--output="$METRO_TMP/deg.out" &
+	local fpid=$!
+	sleep 1
+	set_b error || fail "cannot fail leg B"
+	wait $fpid || { cat "$METRO_TMP/deg.out"; fail "writes failed while leg B failed"; }
+	[ "$(st_health $V)" = AD ] || fail "health $(st_health $V) after failing leg B"
+	dd if=/dev/urandom of="$METRO_TMP/q.bin" bs=1M count=16 status=none
+	local off
+	for ((off = 0; off < quarter * 512; off += 16 * MIB)); do
+		dd if="$METRO_TMP/q.bin" of=$VOL bs=1M oflag=direct,seek_bytes seek=$off conv=notrunc status=none ||
+			fail "write while degraded"
+	done
+	set_b "linear $R 0" || fail "cannot bring leg B back"
+	"$METROCTL" restore $V B > "$METRO_TMP/restore.out" 2>&1 || { cat "$METRO_TMP/restore.out"; fail "restore"; }
+	cat "$METRO_TMP/restore.out"
+	show_status $V
+	oos=$((total - $(in_sync)))
+	log "out of sync after restore: $oos of $total regions"
+	[ "$oos" -ge $((total / 4 - 2)) ] || fail "only $oos regions out of sync"
+	[ "$oos" -le $((total / 4 + 1)) ] || fail "$oos regions out of sync, expected about $((total / 4))"
+}
+
+# kts_after MARK TEXT: kernel timestamp (s) of the first dmesg line with
+# TEXT after the last line with MARK
+kts_after() {
+	dmesg | awk -v m="$1" -v t="$2" 'index($0, m) { n = NR; f = "" }
+		n && NR > n && f == "" && index($0, t) { f = $0 }
+		END { print f }' | sed -n 's/^\[ *\([0-9.]*\)\].*/\1/p'
+}
+
+# timed_resync TAG [PID]: start the resync, wait for it, then stop the fio
+# PID (SIGINT: it reports); sets rs_secs, rs_bytes.  The time runs from a
+# /dev/kmsg marker written just before `dmsetup message ... resync_rate 0`
+# to the target's "resync complete" line, less the time such a dmsetup
+# message takes to reach the kernel (exec of dmsetup under TCG), measured
+# right after with a no-op message between two markers.
+timed_resync() {
+	local s0 t0 t1 e0 e1 mark="bench-resync-start-$1"
+	s0=$(in_sync)
+	echo "$mark" > /dev/kmsg
+	dmsetup message $V 0 resync_rate 0 || fail "dmsetup message"
+	while [ "$(in_sync)" != "$total" ]; do sleep 0.05; done
+	[ -n "${2:-}" ] && kill -INT "$2"
+	t0=$(kmsg_ts "$mark")
+	t1=$(kts_after "$mark" "resync complete")
+	[ -n "$t0" ] && [ -n "$t1" ] || { dmesg | tail; fail "no kernel timestamps for the resync"; }
+	# the no-op message: resync_rate 0 again, bracketed by two markers
+	echo "bench-msg-a-$1" > /dev/kmsg
+	dmsetup message $V 0 resync_rate 0 || fail "dmsetup message"
+	echo "bench-msg-b-$1" > /dev/kmsg
+	e0=$(kmsg_ts "bench-msg-a-$1") e1=$(kmsg_ts "bench-msg-b-$1")
+	msg_secs=$(calc "$e1 - $e0")
+	rs_raw_secs=$(calc "$t1 - $t0")
+	rs_secs=$(calc "$t1 - $t0 - $msg_secs")
+	rs_bytes=$(((total - s0) * region * 512))
+	log "resync $1: $rs_bytes bytes in $rs_secs s ($rs_raw_secs s from the marker, less $msg_secs s for a dmsetup message)"
+}
+
+load="--rw=randrw --bs=4k --iodepth=4 --rate_iops=1000,1000 --size=$((len * 512))"
+load_rec() {
+	local out=$1; shift
+	fio_rec "$out" read "$@" dir=read
+	fio_rec "$out" write "$@" dir=write
+}
+
+for rep in $(seq "$BENCH_REPS"); do
+	# --- idle legs ------------------------------------------------------
+	detach_restore
+	timed_resync idle
+	rec scenario=resync_idle system=metro rep="$rep" bytes="$rs_bytes" secs="$rs_secs" \
+		raw_secs="$rs_raw_secs" msg_secs="$msg_secs" mbps="$(calc "$rs_bytes / $rs_secs / 1000000")"
+	wait_sync $V 60 > /dev/null
+	# raw copy of as many bytes (the legs hold the same data now); the
+	# time is dd's own (from its summary line: no exec cost)
+	dd if=$A of=$R bs=4M iflag=direct,skip_bytes oflag=direct,seek_bytes \
+		skip=$((doff * 512)) seek=$((doff * 512)) count=$((rs_bytes / 4194304)) \
+		2> "$METRO_TMP/dd.err" || { cat "$METRO_TMP/dd.err"; fail "raw dd copy"; }
+	cat "$METRO_TMP/dd.err"
+	secs=$(sed -n 's/.* copied, \([0-9.e+-]*\) s,.*/\1/p' "$METRO_TMP/dd.err")
+	[ -n "$secs" ] || fail "no time in dd's summary"
+	rec scenario=resync_idle system=dd rep="$rep" bytes="$rs_bytes" secs="$secs" \
+		mbps="$(calc "$rs_bytes / $secs / 1000000")"
+
+	# --- foreground load without resync ---------------------------------
+	# shellcheck disable=SC2086
+	fio_run "$METRO_TMP/base.json" $VOL $load --runtime=4 || fail "fio baseline"
+	load_rec "$METRO_TMP/base.json" scenario=resync_load system=no_resync rep="$rep"
+
+	# --- foreground load during the resync ------------------------------
+	detach_restore
+	# shellcheck disable=SC2086
+	fio --name=bench --filename=$VOL --ioengine=libaio --direct=1 --offset=0 --time_based \
+		--runtime=300 --ramp_time=1 --randrepeat=0 --norandommap --lat_percentiles=1 \
+		--percentile_list=50:99 --output-format=json $load > "$METRO_TMP/load.json" 2>&1 &
+	fpid=$!
+	sleep 1.1	# past the ramp
+	timed_resync load $fpid
+	# fio stops within a second of SIGINT unless its I/O hangs
+	for i in $(seq 60); do kill -0 $fpid 2>/dev/null || break; sleep 0.5; done
+	if kill -0 $fpid 2>/dev/null; then
+		show_status $V
+		dmsetup status rs_b
+		for p in $(pgrep -x fio); do echo "fio $p: $(tr '\0' ' ' < /proc/$p/cmdline | cut -c1-60)"; cat /proc/$p/stack; done
+		echo w > /proc/sysrq-trigger
+		sleep 1
+		dmesg | tail -n 120
+		fail "fio did not stop 30 s after SIGINT: I/O stuck in the volume after the resync"
+	fi
+	wait $fpid
+	load_rec "$METRO_TMP/load.json" scenario=resync_load system=during_resync rep="$rep" \
+		resync_secs="$rs_secs" resync_bytes="$rs_bytes"
+	wait_sync $V 60 > /dev/null
+done
+legs_identical $A $R || fail "legs differ after the resyncs"
+must mc stop $V
+must dmsetup remove rs_b
+pass

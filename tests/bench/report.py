@@ -1,0 +1,304 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# tests/bench/report.py LOG... OUTDIR [--command CMD]: collect the
+# "BENCHREC" records the benchmark cases printed on the VM console (LOG),
+# take the median of every figure over the repetitions, and write
+#   OUTDIR/latest.json  the table, the targets and every raw record
+#   OUTDIR/latest.txt   the table and the targets as printed
+#   OUTDIR/latest.md    the same as Markdown tables (for README.md)
+#   OUTDIR/latest.png   a chart of the ratios (gnuplot), when gnuplot exists
+# With several LOGs (e.g. one case run again in a later boot), the records
+# of a scenario come from the last LOG that has that scenario; the ratios
+# of one target always come from one scenario, so from one boot.
+# The table goes to stdout too.  Exit status 0 when records were found (a
+# missed target is a result, not an error), 1 otherwise.
+import datetime
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+
+MAIN = ["randwrite4k", "randread4k", "seqwrite1m", "seqread1m", "syncwrite4k"]
+DESC = {
+    "randwrite4k": "4k random write qd16",
+    "randread4k": "4k random read qd16 x2 jobs",
+    "seqwrite1m": "1M sequential write qd4",
+    "seqread1m": "1M sequential read qd4 x2 jobs",
+    "syncwrite4k": "4k write+fsync qd1",
+    "remote_randread4k": "remote B +1ms: 4k random read qd16 x2",
+    "remote_write4k_qd1": "remote B +1ms: 4k random write qd1",
+    "resync_idle": "resync 25% of regions, idle legs",
+    "resync_load": "paced 4k randrw (2x1000/s) p99",
+}
+SYSTEMS = ["raw", "linear", "metro", "mirror", "md"]
+MB_SCEN = {"seqwrite1m", "seqread1m", "resync_idle"}
+
+
+def records(log):
+    out = []
+    pat = re.compile(r"BENCHREC (\{.*\})\s*$")
+    with open(log, errors="replace") as f:
+        for line in f:
+            m = pat.search(line.rstrip("\r\n"))
+            if m:
+                out.append(json.loads(m.group(1)))
+    return out
+
+
+def med(recs, key):
+    vals = [r[key] for r in recs if key in r]
+    return statistics.median(vals) if vals else None
+
+
+def main():
+    args = sys.argv[1:]
+    command = "make bench"
+    if "--command" in args:
+        i = args.index("--command")
+        command = args[i + 1]
+        del args[i:i + 2]
+    if len(args) < 2:
+        sys.exit("usage: report.py LOG... OUTDIR [--command CMD]")
+    logs, outdir = args[:-1], args[-1]
+    recs = []
+    for log in logs:
+        new = records(log)
+        scen = {r["scenario"] for r in new}
+        recs = [r for r in recs if r["scenario"] not in scen] + [dict(r, log=os.path.basename(log)) for r in new]
+    if not recs:
+        print("report.py: no BENCHREC records in %s" % " ".join(logs), file=sys.stderr)
+        return 1
+
+    groups = {}
+    for r in recs:
+        key = (r["scenario"], r["system"], r.get("dir", ""))
+        groups.setdefault(key, []).append(r)
+    # The resync time runs from a kmsg marker written before the
+    # `dmsetup message` that starts it; the time a dmsetup exec takes
+    # (measured after each run, it varies with the host's load) is taken
+    # off, but only its smallest value over the repetitions, so that a
+    # slow measurement of it cannot flatter the resync.
+    rsi = groups.get(("resync_idle", "metro", ""), [])
+    if rsi and all("raw_secs" in r for r in rsi):
+        corr = min(r["msg_secs"] for r in rsi)
+        for r in rsi:
+            r["secs"] = r["raw_secs"] - corr
+            r["mbps"] = r["bytes"] / r["secs"] / 1e6
+            r["msg_correction_secs"] = corr
+    fig = {}
+    for key, rs in groups.items():
+        fig[key] = {k: med(rs, k) for k in rs[0] if isinstance(rs[0][k], (int, float)) and k != "rep"}
+        fig[key]["reps"] = len(rs)
+
+    def val(scen, system, d=""):
+        f = fig.get((scen, system, d))
+        if not f:
+            return None
+        return f.get("mbps") if scen in MB_SCEN else f.get("iops")
+
+    def ratio(a, b):
+        return a / b if a is not None and b else None
+
+    rows = []
+    for scen in MAIN:
+        for system in SYSTEMS:
+            f = fig.get((scen, system, ""))
+            if not f:
+                continue
+            v = val(scen, system)
+            rows.append({"scenario": scen, "system": system,
+                         "unit": "MB/s" if scen in MB_SCEN else "IOPS", "value": v,
+                         "p50_us": f.get("p50_us"), "p99_us": f.get("p99_us"),
+                         "vs_raw": ratio(v, val(scen, "raw")), "vs_md": ratio(v, val(scen, "md")),
+                         "reps": f["reps"]})
+    for scen in ["remote_randread4k", "remote_write4k_qd1"]:
+        for system in ["fast", "slow", "metro", "md"]:
+            f = fig.get((scen, system, ""))
+            if not f:
+                continue
+            v = val(scen, system)
+            rows.append({"scenario": scen, "system": system, "unit": "IOPS", "value": v,
+                         "p50_us": f.get("p50_us"), "p99_us": f.get("p99_us"),
+                         "vs_raw": ratio(v, val(scen, "fast")), "vs_md": ratio(v, val(scen, "md")),
+                         "reps": f["reps"]})
+    for system in ["dd", "metro"]:
+        f = fig.get(("resync_idle", system, ""))
+        if f:
+            rows.append({"scenario": "resync_idle", "system": system, "unit": "MB/s",
+                         "value": f.get("mbps"), "p50_us": None, "p99_us": None,
+                         "vs_raw": ratio(f.get("mbps"), val("resync_idle", "dd")), "vs_md": None,
+                         "reps": f["reps"], "secs": f.get("secs"), "bytes": f.get("bytes")})
+    for system in ["no_resync", "during_resync"]:
+        for d in ["read", "write"]:
+            f = fig.get(("resync_load", system, d))
+            if f:
+                base = fig.get(("resync_load", "no_resync", d), {})
+                rows.append({"scenario": "resync_load", "system": "%s %s" % (system, d),
+                             "unit": "IOPS", "value": f.get("iops"), "p50_us": f.get("p50_us"),
+                             "p99_us": f.get("p99_us"),
+                             "vs_raw": ratio(f.get("p99_us"), base.get("p99_us")), "vs_md": None,
+                             "reps": f["reps"]})
+
+    # targets
+    targets = []
+
+    def target(name, value, op, limit, detail):
+        met = None if value is None else (value >= limit if op == ">=" else
+                                         value <= limit if op == "<=" else value < limit)
+        targets.append({"target": name, "value": value, "op": op, "limit": limit,
+                        "met": met, "detail": detail})
+
+    target("4k random write vs md raid1", ratio(val("randwrite4k", "metro"), val("randwrite4k", "md")),
+           ">=", 1.15, "IOPS dm-metro / md raid1")
+    target("4k random write vs dm-mirror", ratio(val("randwrite4k", "metro"), val("randwrite4k", "mirror")),
+           ">=", 2.0, "IOPS dm-metro / dm-mirror")
+    target("1M sequential write vs md raid1", ratio(val("seqwrite1m", "metro"), val("seqwrite1m", "md")),
+           ">=", 1.2, "MB/s dm-metro / md raid1")
+    target("4k random read vs md raid1", ratio(val("randread4k", "metro"), val("randread4k", "md")),
+           ">=", 1.0, "IOPS dm-metro / md raid1")
+    target("1M sequential read vs md raid1", ratio(val("seqread1m", "metro"), val("seqread1m", "md")),
+           ">=", 1.0, "MB/s dm-metro / md raid1")
+    target("remote leg: read IOPS vs raw fast leg",
+           ratio(val("remote_randread4k", "metro"), val("remote_randread4k", "fast")),
+           ">=", 0.9, "IOPS dm-metro / fast leg alone")
+    wm = fig.get(("remote_write4k_qd1", "metro", ""), {}).get("p50_us")
+    ws = fig.get(("remote_write4k_qd1", "slow", ""), {}).get("p50_us")
+    target("remote leg: write p50 vs slow leg", ratio(wm, ws), "<=", 1.1,
+           "write p50 dm-metro / slow leg alone")
+    target("resync with idle legs vs raw dd", ratio(val("resync_idle", "metro"), val("resync_idle", "dd")),
+           ">=", 0.8, "MB/s resync / dd O_DIRECT 4M")
+    for d in ["read", "write"]:
+        target("foreground %s p99 during resync" % d,
+               ratio(fig.get(("resync_load", "during_resync", d), {}).get("p99_us"),
+                     fig.get(("resync_load", "no_resync", d), {}).get("p99_us")),
+               "<=", 2.0, "p99 during resync / without resync")
+    meta = [r for r in recs if r["scenario"] == "metadata"]
+    if meta:
+        mdw = sum(r["md_writes"] for r in meta)
+        # data writes per leg: the leg's own counter when brd counts, else
+        # the volume's (every volume write goes to each leg once)
+        legw = sum(r["leg_a_writes"] for r in meta)
+        volw = sum(r["vol_writes"] for r in meta)
+        data = legw - mdw / 2 if legw > 0 else volw
+        target("metadata writes per data write (hot set)", (mdw / 2) / data if data else None,
+               "<", 0.01, "md_writes/2 per leg over %d data writes per leg (%s)"
+               % (data, "leg stat" if legw > 0 else "volume stat"))
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    result = {"date": now.strftime("%Y-%m-%d %H:%M UTC"), "command": command,
+              "note": "qemu TCG (emulated CPU), brd ramdisk legs: compare ratios only",
+              "rows": rows, "targets": targets, "records": recs}
+    os.makedirs(outdir, exist_ok=True)
+
+    def fmt(x, nd=0):
+        if x is None:
+            return "-"
+        return ("%%.%df" % nd) % x
+
+    lines = ["dm-metro benchmark, %s, %s (TCG: compare ratios only)" % (result["date"], command),
+             "%-20s %-22s %12s %10s %10s %7s %7s" % ("scenario", "system", "IOPS|MB/s", "p50 us",
+                                                   "p99 us", "x raw", "x md")]
+    for r in rows:
+        lines.append("%-20s %-22s %12s %10s %10s %7s %7s" % (
+            r["scenario"], r["system"], fmt(r["value"], 1 if r["unit"] == "MB/s" else 0) + (" MB/s" if r["unit"] == "MB/s" else ""),
+            fmt(r["p50_us"], 1), fmt(r["p99_us"], 1), fmt(r["vs_raw"], 2), fmt(r["vs_md"], 2)))
+    lines.append("(remote_*: x raw = vs the fast leg alone; resync_idle: x raw = vs dd;"
+                 " resync_load: x raw = p99 / p99 without resync)")
+    lines.append("")
+    lines.append("%-44s %8s %10s  %s" % ("target", "value", "needed", "result"))
+    for t in targets:
+        lines.append("%-44s %8s %10s  %s" % (t["target"], fmt(t["value"], 3), "%s %g" % (t["op"], t["limit"]),
+                                             "n/a" if t["met"] is None else "met" if t["met"] else "MISSED"))
+    text = "\n".join(lines) + "\n"
+    sys.stdout.write(text)
+    with open(os.path.join(outdir, "latest.txt"), "w") as f:
+        f.write(text)
+    with open(os.path.join(outdir, "latest.json"), "w") as f:
+        json.dump(result, f, indent=1)
+        f.write("\n")
+    with open(os.path.join(outdir, "latest.md"), "w") as f:
+        f.write(markdown(rows, targets))
+    chart(rows, targets, outdir)
+    return 0
+
+
+def markdown(rows, targets):
+    """The table and the targets as Markdown, for README.md."""
+    def fmt(x, nd=0):
+        return "-" if x is None else ("%%.%df" % nd) % x
+    out = ["| scenario | system | IOPS or MB/s | p50 us | p99 us | x raw | x md |",
+           "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]
+    for r in rows:
+        v = fmt(r["value"], 1) + " MB/s" if r["unit"] == "MB/s" else fmt(r["value"])
+        out.append("| %s | %s | %s | %s | %s | %s | %s |" % (
+            r["scenario"], r["system"], v, fmt(r["p50_us"]), fmt(r["p99_us"]),
+            fmt(r["vs_raw"], 2), fmt(r["vs_md"], 2)))
+    out += ["", "| target | measured | needed | |", "| --- | ---: | ---: | --- |"]
+    for t in targets:
+        out.append("| %s | %s | %s %g | %s |" % (
+            t["target"], fmt(t["value"], 3), t["op"].replace("<", "&lt;"), t["limit"],
+            "n/a" if t["met"] is None else "met" if t["met"] else "**missed**"))
+    return "\n".join(out) + "\n"
+
+
+def chart(rows, targets, outdir):
+    gp = shutil.which("gnuplot")
+    if not gp:
+        print("report.py: gnuplot not installed (make deps): no chart", file=sys.stderr)
+        return
+    dat = os.path.join(outdir, ".chart-main.dat")
+    with open(dat, "w") as f:
+        for scen in MAIN:
+            by = {r["system"]: r["vs_md"] for r in rows if r["scenario"] == scen}
+            f.write("%s %s\n" % (scen, " ".join("%.4f" % by[s] if by.get(s) is not None else "NaN"
+                                                for s in ["raw", "linear", "metro", "mirror"])))
+    tdat = os.path.join(outdir, ".chart-targets.dat")
+    with open(tdat, "w") as f:
+        for i, t in enumerate(targets):
+            if t["value"] is None:
+                continue
+            # 1.0 = exactly on the target; above 1 = met (inverted for <=)
+            score = t["value"] / t["limit"] if t["op"] == ">=" else t["limit"] / t["value"] if t["value"] else 10
+            f.write("%d \"%s\" %.4f %d\n" % (i, t["target"].replace('"', "'"), min(score, 10),
+                                              1 if t["met"] else 0))
+    png = os.path.join(outdir, "latest.png")
+    script = """
+set terminal pngcairo size 1200,900 font ",10"
+set output "%s"
+set multiplot layout 2,1
+set title "Throughput relative to md raid1 (same run, TCG)"
+set style data histogram
+set style histogram cluster gap 1
+set style fill solid 0.8 border -1
+set ylabel "x md raid1"
+set yrange [0:*]
+set grid ytics
+set key top left
+set xtics nomirror
+plot "%s" using 2:xtic(1) title "raw leg", "" using 3 title "dm-linear", "" using 4 title "dm-metro", "" using 5 title "dm-mirror", 1 with lines lc "black" dt 2 notitle
+set title "Targets: measured / required (>= 1 means met)"
+set style data boxes
+set boxwidth 0.6
+set ylabel "margin"
+set logscale y
+set yrange [0.1:10]
+set xtics rotate by 25 right font ",8"
+set bmargin 9
+set lmargin 14
+unset key
+plot "%s" using 1:3:($4 == 1 ? 0x2e8b57 : 0xcd3333):xtic(2) with boxes lc rgb variable, 1 with lines lc "black" dt 2
+unset multiplot
+""" % (png, dat, tdat)
+    r = subprocess.run([gp], input=script, text=True, capture_output=True)
+    if r.returncode != 0:
+        print("report.py: gnuplot failed: %s" % r.stderr, file=sys.stderr)
+    os.unlink(dat)
+    os.unlink(tdat)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,50 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# `make bench`: boot the test VM (2 vCPUs) and run the benchmark cases of
+# tests/bench/cases/ in it, then print the table, write
+# tests/bench/results/latest.{json,txt,png} and check nothing (benchmarks
+# report; they do not fail on a missed target).
+#
+#   tests/bench/run.sh [--reps N] [--runtime S] [--ramp S] [--resync-mib M]
+#                      [--out DIR] [CASE...]
+#     --reps N         repetitions of every figure, median reported (3)
+#     --runtime S      measured seconds per fio run (3)
+#     --ramp S         fio ramp seconds, not measured (1)
+#     --resync-mib M   leg size of the resync scenario (512)
+#     --out DIR        results directory (tests/bench/results)
+#     CASE             bench_main, bench_remote, bench_resync (default all);
+#                      bench_profile (perf in the guest) only when named
+# Exit status: 0 when every case ran and produced records, 1 otherwise.
+set -u
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+orig=$*
+reps=3 runtime=3 ramp=1 resync_mib=512 out=$TOP/tests/bench/results cases=()
+usage() { sed -n '4,19p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--reps) reps=$2; shift 2 ;;
+	--runtime) runtime=$2; shift 2 ;;
+	--ramp) ramp=$2; shift 2 ;;
+	--resync-mib) resync_mib=$2; shift 2 ;;
+	--out) out=$2; shift 2 ;;
+	-h|--help) usage ;;
+	-*) echo "bench: unknown option $1" >&2; usage ;;
+	*) cases+=("$1"); shift ;;
+	esac
+done
+[ ${#cases[@]} -gt 0 ] || cases=(bench_main bench_remote bench_resync)
+command -v gnuplot >/dev/null || echo "bench: gnuplot missing (make deps): no chart" >&2
+mkdir -p "$out"
+log=$out/console.log
+start=$SECONDS
+"$TOP/tests/vm/run.sh" -q --case-dir "$TOP/tests/bench/cases" --smp 2 --mem 2560 \
+	--case-timeout 1800 --timeout 3600 --log "$log" --env METRO_RD_NR=9 \
+	--env BENCH_REPS="$reps" --env BENCH_RUNTIME="$runtime" --env BENCH_RAMP="$ramp" \
+	--env BENCH_RESYNC_MIB="$resync_mib" "${cases[@]}"
+rc=$?
+echo "bench: VM run took $((SECONDS - start))s (console log $log)"
+cmd="make bench"
+[ -n "$orig" ] && cmd="tests/bench/run.sh $orig"
+python3 "$TOP/tests/bench/report.py" "$log" "$out" --command "$cmd" || rc=1
+exit $rc
