@@ -16,6 +16,8 @@ BUILD=${METRO_BUILD:-$TOP/build}
 PACKAGES=(
 	# building
 	build-essential pkg-config linux-headers-amd64 kmod sparse clang
+	# pahole: BTF for modules built against the 6.12 headers (build-compat.sh)
+	dwarves
 	libdevmapper-dev libjson-c-dev libblkid-dev libudev-dev
 	# unit tests
 	libcmocka-dev
