@@ -19,62 +19,26 @@
 
 /* Constructor and destructor */
 
-static int metro_parse_options(struct metro_c *m, struct dm_arg_set *as,
-			       char **error)
+/*
+ * The optional arguments, parsed by metro-table.h (shared with userspace,
+ * where the unit tests and a fuzzer run the same parser).
+ */
+static int metro_parse_options(struct metro_c *m, unsigned int argc,
+			       char **argv, char **error)
 {
-	static const struct dm_arg _args[] = {
-		{0, 6, "Invalid number of optional arguments"},
-	};
-	unsigned int argc, val;
-	const char *key;
+	struct metro_table_opts o;
+	const char *err;
 	int r;
 
-	if (!as->argc)
-		return 0;
-	r = dm_read_arg_group(_args, as, &argc, error);
-	if (r)
+	r = metro_table_parse_opts(argc, argv, &o, &err);
+	if (r) {
+		/* ti->error is not const, but only ever points at literals */
+		*error = (char *)err;
 		return r;
-
-	while (argc) {
-		key = dm_shift_arg(as);
-		argc--;
-		if (!argc) {
-			*error = "Optional argument is missing its value";
-			return -EINVAL;
-		}
-		argc--;
-		if (!strcasecmp(key, "resync_rate")) {
-			if (kstrtouint(dm_shift_arg(as), 10, &val) ||
-			    val > METRO_MAX_RESYNC_RATE) {
-				*error = "Invalid resync_rate: expected KiB/s between 0 and 2147483648";
-				return -EINVAL;
-			}
-			m->resync_rate = val;
-		} else if (!strcasecmp(key, "clear_delay")) {
-			if (kstrtouint(dm_shift_arg(as), 10, &val) ||
-			    val < METRO_MIN_CLEAR_DELAY_MS ||
-			    val > METRO_MAX_CLEAR_DELAY_MS) {
-				*error = "Invalid clear_delay: expected milliseconds between 100 and 600000";
-				return -EINVAL;
-			}
-			m->clear_delay = val;
-		} else if (!strcasecmp(key, "io_deadline")) {
-			if (kstrtouint(dm_shift_arg(as), 10, &val) ||
-			    (val && (val < METRO_MIN_IO_DEADLINE_MS ||
-				     val > METRO_MAX_IO_DEADLINE_MS))) {
-				*error = "Invalid io_deadline: expected 0 (none) or milliseconds between 100 and 600000";
-				return -EINVAL;
-			}
-			m->io_deadline = val;
-		} else {
-			*error = "Unknown optional argument: expected resync_rate, clear_delay or io_deadline";
-			return -EINVAL;
-		}
 	}
-	if (as->argc) {
-		*error = "Unexpected arguments after the optional arguments";
-		return -EINVAL;
-	}
+	m->resync_rate = o.resync_rate;
+	m->clear_delay = o.clear_delay;
+	m->io_deadline = o.io_deadline;
 	return 0;
 }
 
@@ -228,7 +192,6 @@ static void metro_free(struct metro_c *m)
  */
 static int metro_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 {
-	struct dm_arg_set as;
 	struct metro_c *m;
 	int r;
 
@@ -243,8 +206,6 @@ static int metro_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		return -ENOMEM;
 	}
 	m->ti = ti;
-	m->clear_delay = METRO_DEFAULT_CLEAR_DELAY_MS;
-	m->io_deadline = METRO_DEFAULT_IO_DEADLINE_MS;
 	for (r = 0; r < METRO_SHARDS; r++) {
 		spin_lock_init(&m->shards[r].lock);
 		INIT_LIST_HEAD(&m->shards[r].clones);
@@ -269,9 +230,8 @@ static int metro_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	for (r = 0; r < METRO_RESYNC_SLOTS; r++)
 		m->slots[r].m = m;
 
-	as.argc = argc - METRO_NR_LEGS;
-	as.argv = argv + METRO_NR_LEGS;
-	r = metro_parse_options(m, &as, &ti->error);
+	r = metro_parse_options(m, argc - METRO_NR_LEGS, argv + METRO_NR_LEGS,
+				&ti->error);
 	if (r)
 		goto bad;
 

@@ -34,6 +34,7 @@
 
 #include "compat.h"
 #include "metro-format.h"
+#include "metro-table.h"	/* option defaults and limits */
 
 #define DM_MSG_PREFIX "metro"
 
@@ -46,15 +47,6 @@
 
 /* Lists of bios in flight to the legs, for the I/O deadline. */
 #define METRO_SHARDS		16
-
-#define METRO_DEFAULT_IO_DEADLINE_MS	5000U
-#define METRO_MIN_IO_DEADLINE_MS	100U
-#define METRO_MAX_IO_DEADLINE_MS	600000U
-
-#define METRO_DEFAULT_CLEAR_DELAY_MS	5000U
-#define METRO_MIN_CLEAR_DELAY_MS	100U
-#define METRO_MAX_CLEAR_DELAY_MS	600000U
-#define METRO_MAX_RESYNC_RATE		(1U << 31)
 
 /* struct metro_c.work_flags bits: requests to the worker. */
 #define METRO_WORK_SYNC_DONE	0	/* check for the end of resync */

@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR LGPL-2.1-or-later */
+/*
+ * dm-metro table line: the optional arguments after the two legs,
+ *
+ *   <#opt_args> [resync_rate <KiB/s>] [clear_delay <ms>] [io_deadline <ms>]
+ *
+ * their defaults and limits, and the parser the constructor runs on them.
+ * Shared by the kernel target and by userspace (metroctl, the unit tests
+ * and the fuzzers) like metro-format.h: no kernel-only types, no
+ * allocation, no I/O.  Documentation/dm-metro.rst describes the table line.
+ */
+#ifndef METRO_TABLE_H
+#define METRO_TABLE_H
+
+#ifdef __KERNEL__
+#include <linux/errno.h>
+#include <linux/stddef.h>
+#else
+/* userspace: errno values, NULL */
+#include "metro-format-user.h"
+#endif
+
+#define METRO_DEFAULT_IO_DEADLINE_MS	5000U
+#define METRO_MIN_IO_DEADLINE_MS	100U
+#define METRO_MAX_IO_DEADLINE_MS	600000U
+
+#define METRO_DEFAULT_CLEAR_DELAY_MS	5000U
+#define METRO_MIN_CLEAR_DELAY_MS	100U
+#define METRO_MAX_CLEAR_DELAY_MS	600000U
+
+#define METRO_DEFAULT_RESYNC_RATE	0U	/* no fixed bound */
+#define METRO_MAX_RESYNC_RATE		(1U << 31)
+
+/* At most one "key value" pair of each option. */
+#define METRO_MAX_OPT_ARGS		6U
+
+struct metro_table_opts {
+	unsigned int resync_rate;	/* KiB/s, 0 = no fixed bound */
+	unsigned int clear_delay;	/* ms */
+	unsigned int io_deadline;	/* ms, 0 = none */
+};
+
+/*
+ * A decimal unsigned int, strictly: one or more digits and nothing else
+ * (no sign, no space, no base prefix).  0, -EINVAL, or -ERANGE when the
+ * value does not fit.
+ */
+static inline int metro_table_parse_uint(const char *s, unsigned int *val)
+{
+	unsigned int v = 0, d;
+
+	if (!s || !*s)
+		return -EINVAL;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -EINVAL;
+		d = (unsigned int)(*s - '0');
+		if (v > (~0U - d) / 10)
+			return -ERANGE;
+		v = v * 10 + d;
+	}
+	*val = v;
+	return 0;
+}
+
+/* @word equals the lower-case @key, ignoring the case of ASCII letters. */
+static inline int metro_table_key_is(const char *word, const char *key)
+{
+	char c;
+
+	for (; *key; word++, key++) {
+		c = *word;
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c - 'A' + 'a');
+		if (c != *key)
+			return 0;
+	}
+	return !*word;
+}
+
+/*
+ * Parse the @argc words @argv that follow the two legs of a table line
+ * (none at all is fine: every option keeps its default).  The first word is
+ * the number of words that follow, at most METRO_MAX_OPT_ARGS; then come
+ * "key value" pairs in any order, keys in any case, the last of a repeated
+ * key counting.  Every word must be used.
+ *
+ * Returns 0 with @o filled in (defaults for what is not given) and @err set
+ * to NULL, or -EINVAL with @err set to the reason the constructor reports;
+ * @o is then unspecified.
+ */
+static inline int metro_table_parse_opts(unsigned int argc, char *const *argv,
+					 struct metro_table_opts *o,
+					 const char **err)
+{
+	unsigned int n, val;
+	const char *key;
+
+	o->resync_rate = METRO_DEFAULT_RESYNC_RATE;
+	o->clear_delay = METRO_DEFAULT_CLEAR_DELAY_MS;
+	o->io_deadline = METRO_DEFAULT_IO_DEADLINE_MS;
+	*err = NULL;
+	if (!argc)
+		return 0;
+	if (metro_table_parse_uint(argv[0], &n) || n > METRO_MAX_OPT_ARGS ||
+	    n > argc - 1) {
+		*err = "Invalid number of optional arguments";
+		return -EINVAL;
+	}
+	argv++;
+	argc--;
+
+	while (n) {
+		key = argv[0];
+		if (n == 1) {
+			*err = "Optional argument is missing its value";
+			return -EINVAL;
+		}
+		if (metro_table_key_is(key, "resync_rate")) {
+			if (metro_table_parse_uint(argv[1], &val) ||
+			    val > METRO_MAX_RESYNC_RATE) {
+				*err = "Invalid resync_rate: expected KiB/s between 0 and 2147483648";
+				return -EINVAL;
+			}
+			o->resync_rate = val;
+		} else if (metro_table_key_is(key, "clear_delay")) {
+			if (metro_table_parse_uint(argv[1], &val) ||
+			    val < METRO_MIN_CLEAR_DELAY_MS ||
+			    val > METRO_MAX_CLEAR_DELAY_MS) {
+				*err = "Invalid clear_delay: expected milliseconds between 100 and 600000";
+				return -EINVAL;
+			}
+			o->clear_delay = val;
+		} else if (metro_table_key_is(key, "io_deadline")) {
+			if (metro_table_parse_uint(argv[1], &val) ||
+			    (val && (val < METRO_MIN_IO_DEADLINE_MS ||
+				     val > METRO_MAX_IO_DEADLINE_MS))) {
+				*err = "Invalid io_deadline: expected 0 (none) or milliseconds between 100 and 600000";
+				return -EINVAL;
+			}
+			o->io_deadline = val;
+		} else {
+			*err = "Unknown optional argument: expected resync_rate, clear_delay or io_deadline";
+			return -EINVAL;
+		}
+		argv += 2;
+		argc -= 2;
+		n -= 2;
+	}
+	if (argc) {
+		*err = "Unexpected arguments after the optional arguments";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+#endif /* METRO_TABLE_H */
