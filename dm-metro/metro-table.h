@@ -43,24 +43,28 @@ struct metro_table_opts {
 /*
  * A decimal unsigned int, strictly: one or more digits and nothing else
  * (no sign, no space, no base prefix).  0, -EINVAL, or -ERANGE when the
- * value does not fit.
+ * digits are a value that does not fit.
  */
 static inline int metro_table_parse_uint(const char *s, unsigned int *val)
 {
 	unsigned int v = 0, d;
+	int r = 0;
 
 	if (!s || !*s)
 		return -EINVAL;
 	for (; *s; s++) {
 		if (*s < '0' || *s > '9')
 			return -EINVAL;
+		/* Too large, but a later non-digit still makes it -EINVAL. */
 		d = (unsigned int)(*s - '0');
-		if (v > (~0U - d) / 10)
-			return -ERANGE;
-		v = v * 10 + d;
+		if (r || v > (~0U - d) / 10)
+			r = -ERANGE;
+		else
+			v = v * 10 + d;
 	}
-	*val = v;
-	return 0;
+	if (!r)
+		*val = v;
+	return r;
 }
 
 /* @word equals the lower-case @key, ignoring the case of ASCII letters. */

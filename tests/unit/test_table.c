@@ -57,6 +57,8 @@ static void test_parse_uint(void **state)
 		{ "-0", -EINVAL, 0 }, { " 1", -EINVAL, 0 }, { "1 ", -EINVAL, 0 },
 		{ "1\n", -EINVAL, 0 }, { "0x10", -EINVAL, 0 }, { "12abc", -EINVAL, 0 },
 		{ "abc", -EINVAL, 0 }, { "1.5", -EINVAL, 0 }, { "1e3", -EINVAL, 0 },
+		/* not a number, however many digits come first (found by fuzz_table) */
+		{ "99999999999x", -EINVAL, 0 }, { "4294967296-", -EINVAL, 0 },
 	};
 	unsigned int v;
 	size_t i;
