@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * libFuzzer target: metro_table_parse_opts() (dm-metro/metro-table.h), the
+ * parser the kernel constructor runs on the words after the two legs of a
+ * table line, over arbitrary bytes split into words on spaces (a run of
+ * spaces gives empty words, which the kernel never passes: the parser must
+ * cope anyway).  Every word and the argv array are separate heap blocks
+ * of exactly their size, so ASan catches a read past any of them.
+ *
+ * Invariants: the result is 0 or -EINVAL; @err is set exactly when it
+ * fails; a parsed set of options is within the documented limits, and
+ * printing it back as a table would (the kernel's STATUSTYPE_TABLE form,
+ * only what differs from the defaults) or in full, keys upper case and in
+ * another order, parses to the same values.  metro_table_parse_uint() must
+ * agree with strtoull() on digit-only words.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "metro-table.h"
+
+#define MAX_WORDS	64
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Split @s on single spaces into heap words; returns the count. */
+static unsigned int split(const char *s, size_t len, char **words)
+{
+	unsigned int n = 0;
+	size_t start = 0, i;
+
+	for (i = 0; i <= len && n < MAX_WORDS; i++) {
+		if (i < len && s[i] != ' ')
+			continue;
+		words[n] = malloc(i - start + 1);
+		if (!words[n])
+			abort();
+		memcpy(words[n], s + start, i - start);
+		words[n][i - start] = '\0';
+		n++;
+		start = i + 1;
+	}
+	return n;
+}
+
+static void free_words(char **words, unsigned int n)
+{
+	while (n)
+		free(words[--n]);
+}
+
+/* Parse @line (space-separated, no empty words) and compare with @want. */
+static void reparse(const char *line, const struct metro_table_opts *want)
+{
+	char *words[MAX_WORDS], **argv;
+	struct metro_table_opts o;
+	const char *err = NULL;
+	unsigned int n;
+
+	n = *line ? split(line, strlen(line), words) : 0;
+	argv = malloc((n ? n : 1) * sizeof(*argv));
+	if (!argv)
+		abort();
+	memcpy(argv, words, n * sizeof(*argv));
+	if (metro_table_parse_opts(n, argv, &o, &err) || err ||
+	    o.resync_rate != want->resync_rate || o.clear_delay != want->clear_delay ||
+	    o.io_deadline != want->io_deadline) {
+		fprintf(stderr, "reparse of \"%s\" differs: %s\n", line, err ? err : "");
+		abort();
+	}
+	free(argv);
+	free_words(words, n);
+}
+
+/* The kernel's STATUSTYPE_TABLE form: only options that differ from the defaults. */
+static void format_minimal(const struct metro_table_opts *o, char *buf, size_t len)
+{
+	unsigned int nr = 0;
+	size_t off = 0;
+
+	nr += o->resync_rate != METRO_DEFAULT_RESYNC_RATE ? 2 : 0;
+	nr += o->clear_delay != METRO_DEFAULT_CLEAR_DELAY_MS ? 2 : 0;
+	nr += o->io_deadline != METRO_DEFAULT_IO_DEADLINE_MS ? 2 : 0;
+	buf[0] = '\0';
+	if (nr)
+		off += (size_t)snprintf(buf + off, len - off, "%u", nr);
+	if (o->resync_rate != METRO_DEFAULT_RESYNC_RATE)
+		off += (size_t)snprintf(buf + off, len - off, " resync_rate %u", o->resync_rate);
+	if (o->clear_delay != METRO_DEFAULT_CLEAR_DELAY_MS)
+		off += (size_t)snprintf(buf + off, len - off, " clear_delay %u", o->clear_delay);
+	if (o->io_deadline != METRO_DEFAULT_IO_DEADLINE_MS)
+		snprintf(buf + off, len - off, " io_deadline %u", o->io_deadline);
+}
+
+/* An independent reference for the strict decimal parser. */
+static void check_uint(const char *w)
+{
+	unsigned long long ref;
+	unsigned int v = 7;
+	int r = metro_table_parse_uint(w, &v);
+	size_t i, len = strlen(w);
+
+	for (i = 0; i < len; i++)
+		if (w[i] < '0' || w[i] > '9')
+			break;
+	if (!len || i < len) {
+		if (r != -EINVAL || v != 7)
+			abort();
+		return;
+	}
+	errno = 0;
+	ref = strtoull(w, NULL, 10);
+	if (errno == ERANGE || ref > 0xffffffffULL) {
+		if (r != -ERANGE || v != 7)
+			abort();
+	} else if (r || v != ref) {
+		abort();
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *words[MAX_WORDS], **argv, line[160];
+	struct metro_table_opts o;
+	const char *err = (const char *)1;
+	unsigned int n, i;
+	int r;
+
+	/* An empty input is no optional argument at all, not one empty word. */
+	n = size ? split((const char *)data, size, words) : 0;
+	for (i = 0; i < n; i++)
+		check_uint(words[i]);
+	/* Exactly @n pointers: a read of argv[n] is a heap overflow. */
+	argv = malloc((n ? n : 1) * sizeof(*argv));
+	if (!argv)
+		abort();
+	memcpy(argv, words, n * sizeof(*argv));
+
+	r = metro_table_parse_opts(n, argv, &o, &err);
+	if (r) {
+		if (r != -EINVAL || !err || !*err)
+			abort();
+	} else {
+		if (err)
+			abort();
+		if (o.resync_rate > METRO_MAX_RESYNC_RATE ||
+		    o.clear_delay < METRO_MIN_CLEAR_DELAY_MS ||
+		    o.clear_delay > METRO_MAX_CLEAR_DELAY_MS ||
+		    (o.io_deadline && (o.io_deadline < METRO_MIN_IO_DEADLINE_MS ||
+				       o.io_deadline > METRO_MAX_IO_DEADLINE_MS)))
+			abort();
+		format_minimal(&o, line, sizeof(line));
+		reparse(line, &o);
+		snprintf(line, sizeof(line), "6 IO_DEADLINE %u Clear_Delay %u RESYNC_RATE %u",
+			 o.io_deadline, o.clear_delay, o.resync_rate);
+		reparse(line, &o);
+	}
+	free(argv);
+	free_words(words, n);
+	return 0;
+}
