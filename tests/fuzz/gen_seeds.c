@@ -1,5 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* Write the seed corpus: valid superblocks (and a few size strings). */
+/*
+ * Write the seed corpus: valid superblocks, size strings, status lines,
+ * table option words (as after the two legs) and metroctl command lines
+ * (words separated by newlines or NULs, as fuzz_cli splits them).
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,5 +86,51 @@ int main(int argc, char **argv)
 		snprintf(p, sizeof(p), "%s/status/s%u", dir, i);
 		put(p, status[i], strlen(status[i]));
 	}
+	/* What metroctl and the test cases put after the legs, good and bad. */
+	static const char *const table[] = {
+		"", "0", "2 resync_rate 1000", "2 resync_rate 102400",
+		"2 clear_delay 100", "2 io_deadline 0", "2 io_deadline 100000",
+		"4 clear_delay 100 resync_rate 0",
+		"6 clear_delay 100 resync_rate 0 io_deadline 0",
+		"6 io_deadline 600000 clear_delay 600000 resync_rate 2147483648",
+		"2 RESYNC_RATE 5", "4 clear_delay 1000 clear_delay 2000",
+		"1 resync_rate", "3 resync_rate 10", "2 bogus 1", "2 resync_rate -5",
+		"2 resync_rate +5", "2 resync_rate 99999999999999999999999",
+		"2 clear_delay 99", "2 io_deadline 600001",
+		"8 resync_rate 1 clear_delay 1000 io_deadline 1000 bogus 1", "0 extra",
+	};
+	for (i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+		snprintf(p, sizeof(p), "%s/table/t%u", dir, i);
+		put(p, table[i], strlen(table[i]));
+	}
+	/*
+	 * Every command with its options, as in the man page.  No word names
+	 * a device (fuzz_cli skips those): legs are given as files that are
+	 * not block devices, or not at all.
+	 */
+	static const char *const cli[] = {
+		"help", "help\ncreate", "--help", "-V", "--version", "-v\n-v\nstatus",
+		"-j\nstatus", "-p\nstatus\nvol0", "status\n--json", "status\nvol0\n-j",
+		"create\nvol0\nleg_a\nleg_b", "create\nvol0\nA\nB\n--region-size\n8M\n--assume-clean",
+		"create\nvol0\nA\nB\n--region-size=4K\n--force",
+		"create\nvol0\nA\nB\n--region-size\n3K",
+		"assemble\nvol0\nA\nB", "assemble\n--degraded\nvol0\nA",
+		"stop\nvol0", "examine\nA\n--json", "examine\nA\n--export",
+		"restore\nvol0\nB", "restore\nvol0\nB\nnewleg\n--force",
+		"replace\nvol0\nB\nnewleg", "replace\nvol0\nA\nnewleg\n-f",
+		"resolve\nvol0\n--winner\nA", "resolve\nvol0\n-w\nA\nB\n--force",
+		"monitor\n--count\n1\n--interval\n0.1", "monitor\nvol0\n--json\n--count\n2",
+		"monitor\n--exec\n/bin/true\n--count\n1\n--interval\n0.1",
+		"incremental\nA", "bogus", "status\n--bogus", "create\n-x",
+		"resolve\nvol0\n--winner",
+	};
+	for (i = 0; i < sizeof(cli) / sizeof(cli[0]); i++) {
+		snprintf(p, sizeof(p), "%s/cli/c%u", dir, i);
+		put(p, cli[i], strlen(cli[i]));
+	}
+	/* NUL separators too. */
+	static const char nul[] = "create\0vol0\0A\0B\0--assume-clean";
+	snprintf(p, sizeof(p), "%s/cli/nul", dir);
+	put(p, nul, sizeof(nul) - 1);
 	return 0;
 }
