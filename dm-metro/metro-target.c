@@ -465,7 +465,7 @@ static int metro_message(struct dm_target *ti, unsigned int argc, char **argv,
 		return 0;
 	}
 	if (argc == 2 && !strcasecmp(argv[0], "resync_rate")) {
-		if (kstrtouint(argv[1], 10, &val) || val > METRO_MAX_RESYNC_RATE) {
+		if (metro_table_parse_uint(argv[1], &val) || val > METRO_MAX_RESYNC_RATE) {
 			DMWARN("%s: invalid resync_rate \"%s\": expected KiB/s between 0 and %u",
 			       metro_name(m), argv[1], METRO_MAX_RESYNC_RATE);
 			return -EINVAL;
