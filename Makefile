@@ -13,7 +13,7 @@ KDIR ?= $(or $(wildcard /lib/modules/$(KVER)/build),$(shell ls -d /usr/src/linux
 
 export KDIR
 
-.PHONY: all module metroctl check check-unit check-vm check-debug fuzz deps demo bench clean install
+.PHONY: all module metroctl tools check check-unit check-vm check-debug fuzz deps demo bench clean install
 
 all: module metroctl
 
@@ -25,6 +25,10 @@ module:
 metroctl:
 	$(MAKE) -C userspace
 
+# Test tools the VM cases run in the guest (tests/tools/dm_hostile).
+tools:
+	$(MAKE) -C tests/tools
+
 deps:
 	./tests/deps.sh
 
@@ -33,18 +37,18 @@ FUZZ_SECONDS ?= 120
 fuzz:
 	$(MAKE) -C tests/fuzz regress run SECONDS=$(FUZZ_SECONDS)
 
-check: all
+check: all tools
 	./tests/run-all.sh
 
 check-unit: metroctl
 	./tests/run-all.sh --unit-only
 
-check-vm: all
+check-vm: all tools
 	./tests/run-all.sh --vm-only
 
 # The VM suite (or CASES="a b") on a KASAN/lockdep/kmemleak/fault-injection
 # kernel built from linux-source-6.1 (cached in build/debug-kernel/).
-check-debug: metroctl
+check-debug: metroctl tools
 	./tests/run-all.sh --debug-kernel $(CASES)
 
 demo: all
