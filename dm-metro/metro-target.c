@@ -466,14 +466,15 @@ static int metro_message(struct dm_target *ti, unsigned int argc, char **argv,
 	}
 	if (argc == 2 && !strcasecmp(argv[0], "resync_rate")) {
 		if (metro_table_parse_uint(argv[1], &val) || val > METRO_MAX_RESYNC_RATE) {
-			DMWARN("%s: invalid resync_rate \"%s\": expected KiB/s between 0 and %u",
+			DMWARN("%s: invalid resync_rate \"%.64s\": expected KiB/s between 0 and %u",
 			       metro_name(m), argv[1], METRO_MAX_RESYNC_RATE);
 			return -EINVAL;
 		}
 		metro_resync_set_rate(m, val);
 		return 0;
 	}
-	DMWARN("%s: unsupported message \"%s\" with %u argument(s)",
+	/* At most 64 characters of the word: a log line stays one line. */
+	DMWARN("%s: unsupported message \"%.64s\" with %u argument(s)",
 	       metro_name(m), argc ? argv[0] : "", argc);
 	return -EINVAL;
 }
