@@ -206,6 +206,8 @@ static int metro_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		return -ENOMEM;
 	}
 	m->ti = ti;
+	if (dm_copy_name_and_uuid(dm_table_get_md(ti->table), m->name, NULL))
+		strscpy(m->name, dm_table_device_name(ti->table), sizeof(m->name));
 	for (r = 0; r < METRO_SHARDS; r++) {
 		spin_lock_init(&m->shards[r].lock);
 		INIT_LIST_HEAD(&m->shards[r].clones);

@@ -25,6 +25,7 @@
 #include <linux/bio.h>
 #include <linux/completion.h>
 #include <linux/device-mapper.h>
+#include <linux/dm-ioctl.h>
 #include <linux/dm-io.h>
 #include <linux/dm-kcopyd.h>
 #include <linux/mutex.h>
@@ -125,6 +126,8 @@ struct metro_shard {
 struct metro_c {
 	struct dm_target *ti;
 	struct metro_leg legs[METRO_NR_LEGS];
+	/* The dm device's name when the table was loaded (messages only). */
+	char name[DM_NAME_LEN];
 
 	/* Geometry from the superblocks; constant after the ctr. */
 	sector_t region_sectors;

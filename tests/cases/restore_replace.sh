@@ -39,7 +39,7 @@ heal_b() {
 	must dmsetup resume rr_b
 }
 # last_oos: N of "N of M regions to resync" in the newest activation message
-last_oos() { dmesg | grep "$(devno /dev/mapper/$V): activated:" | tail -n 1 | sed -n 's/.*, \([0-9]*\) of [0-9]* regions to resync.*/\1/p'; }
+last_oos() { dmesg | grep "metro: $V: activated:" | tail -n 1 | sed -n 's/.*, \([0-9]*\) of [0-9]* regions to resync.*/\1/p'; }
 
 # --- bad command lines (helpers) ------------------------------------------
 # ram3: ext2; ram4: held by dm-linear 'rr_hold'; ram5 under the 1 MiB 'rr_tiny'
