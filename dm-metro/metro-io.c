@@ -155,10 +155,36 @@ static void metro_inflight_put(struct metro_c *m, struct metro_io *io)
 
 static void metro_clone_endio(struct bio *clone);
 
+/*
+ * Submit a clone handed over by metro_fan_out().  The work lives in the
+ * clone, not in the metro_io: a clone abandoned by the I/O deadline before
+ * this ran outlives its original.
+ */
+static void metro_submit_work(struct work_struct *ws)
+{
+	struct metro_clone *mc = container_of(ws, struct metro_clone, submit);
+
+	/* The clone may complete, and be freed, once it is sent. */
+	submit_bio_noacct(&mc->bio);
+}
+
+/*
+ * Should a write's clone to leg B be submitted from another CPU?  Only
+ * large writes to both legs: a small one costs more to hand over than to
+ * submit.
+ */
+static bool metro_offload(struct bio *bio, unsigned long mask)
+{
+	return mask == (BIT(0) | BIT(1)) &&
+	       bio_sectors(bio) >= METRO_OFFLOAD_MIN_SECTORS &&
+	       num_online_cpus() > 1;
+}
+
 /* Send clones of a write or flush to the legs in @mask. */
 static void metro_fan_out(struct metro_c *m, struct bio *bio,
 			  struct metro_io *io, unsigned long mask)
 {
+	bool offload = metro_offload(bio, mask);
 	unsigned int i;
 
 	io->sent_mask = mask;
@@ -169,7 +195,17 @@ static void metro_fan_out(struct metro_c *m, struct bio *bio,
 		struct metro_clone *mc = metro_clone_bio(m, bio, io, i, metro_clone_endio);
 
 		metro_track(m, mc);
-		dm_submit_bio_remap(bio, &mc->bio);
+		if (offload && i == 1) {
+			unsigned int cpu = cpumask_next(raw_smp_processor_id(),
+							cpu_online_mask);
+
+			if (cpu >= nr_cpu_ids)
+				cpu = cpumask_first(cpu_online_mask);
+			INIT_WORK(&mc->submit, metro_submit_work);
+			queue_work_on(cpu, m->submit_wq, &mc->submit);
+		} else {
+			dm_submit_bio_remap(bio, &mc->bio);
+		}
 	}
 }
 

@@ -160,6 +160,8 @@ static void metro_free(struct metro_c *m)
 
 	if (m->wq)
 		destroy_workqueue(m->wq);
+	if (m->submit_wq)
+		destroy_workqueue(m->submit_wq);
 	if (m->kcopyd)
 		dm_kcopyd_client_destroy(m->kcopyd);
 	if (m->io_client)
@@ -282,9 +284,10 @@ static int metro_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	}
 
 	m->wq = alloc_ordered_workqueue("kmetrod", WQ_MEM_RECLAIM);
-	if (!m->wq) {
+	m->submit_wq = alloc_workqueue("kmetro_submit", WQ_MEM_RECLAIM | WQ_HIGHPRI, 0);
+	if (!m->wq || !m->submit_wq) {
 		r = -ENOMEM;
-		ti->error = "Cannot allocate the workqueue";
+		ti->error = "Cannot allocate the workqueues";
 		goto bad;
 	}
 

@@ -46,6 +46,16 @@
 /* Region copies kcopyd may have in flight at once. */
 #define METRO_RESYNC_SLOTS	8
 
+/* Unit of a region copy: writes into the region wait for one chunk only. */
+#define METRO_COPY_CHUNK_SECTORS	1024U
+
+/*
+ * Writes of at least this size are submitted to leg B from another CPU
+ * (struct metro_c.submit_wq), so that legs whose submission does the work
+ * (a ramdisk copies the data in submit_bio) take both copies in parallel.
+ */
+#define METRO_OFFLOAD_MIN_SECTORS	128U
+
 /* Lists of bios in flight to the legs, for the I/O deadline. */
 #define METRO_SHARDS		16
 
@@ -172,6 +182,7 @@ struct metro_c {
 	bool suspended;			/* no new clearing passes (lock) */
 
 	struct workqueue_struct *wq;	/* ordered, WQ_MEM_RECLAIM */
+	struct workqueue_struct *submit_wq;	/* per-CPU: large writes to leg B */
 	struct work_struct worker;
 	struct delayed_work clear_work;
 	struct delayed_work resync_work;
@@ -255,6 +266,7 @@ struct metro_clone {
 	bool abandoned;
 	unsigned long start;		/* jiffies at submission */
 	struct list_head list;
+	struct work_struct submit;	/* submission from metro_c.submit_wq */
 	struct bio bio;			/* must be last */
 };
 
