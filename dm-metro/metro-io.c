@@ -306,9 +306,20 @@ static bool metro_write_fast(struct metro_c *m, struct bio *bio,
 		return true;
 	}
 	atomic_dec(bucket);
-	if (test_bit(r, m->copying))
-		metro_resync_kick(m);
-	return false;
+	if (!test_bit(r, m->copying) || !test_bit(r, m->dirty))
+		return false;
+	/* Being copied: our count must not hold a chunk copy back. */
+	metro_resync_kick(m);
+	switch (metro_resync_admit(m, bio, r, r, bucket)) {
+	case METRO_ADMIT_GO:
+		io->inflight = true;
+		metro_dispatch_write(m, bio, io);
+		return true;
+	case METRO_ADMIT_PARKED:
+		return true;
+	default:
+		return false;
+	}
 }
 
 /* Called by the worker once the bio's regions are marked on disk. */
@@ -324,12 +335,20 @@ static void metro_dispatch_deferred(struct metro_c *m, struct bio *bio)
 		smp_mb__after_atomic();
 		if (likely(!metro_range_copying(m, io->region, last)))
 			break;
-		/* Wait for the copy; our count must not hold it back. */
+		/* Our count must not hold a chunk copy back. */
 		atomic_dec(count);
 		metro_resync_kick(m);
-		if (metro_resync_park(m, bio, io->region, last))
+		switch (metro_resync_admit(m, bio, io->region, last,
+					   io->wide ? NULL : count)) {
+		case METRO_ADMIT_GO:
+			goto dispatch;
+		case METRO_ADMIT_PARKED:
 			return;
+		case METRO_ADMIT_RETRY:
+			break;
+		}
 	}
+dispatch:
 	io->inflight = true;
 	metro_dispatch_write(m, bio, io);
 }

@@ -3,14 +3,22 @@
  * dm-metro: background resync.
  *
  * Out-of-sync regions are copied from the source leg to the other one by
- * kcopyd, up to METRO_RESYNC_SLOTS regions at a time.  A region taken for
- * copying gets its @copying bit first; from then on new writes into it are
- * parked (metro_resync_park()), and the copy itself only starts once the
- * writes already in flight in the region's bucket have drained.  This is
- * the same Dekker pairing as the clearing pass: the copier sets @copying
- * and then reads the bucket count, the writer increments the count and then
- * tests @copying.  A write completing in a bucket with a pending copy kicks
- * the engine; a slow timer covers buckets shared with other regions.
+ * kcopyd, up to METRO_RESYNC_SLOTS regions at a time, each one chunk
+ * (METRO_COPY_CHUNK_SECTORS) after the other.  A region taken for copying
+ * gets its @copying bit first; from then on every new write into it goes
+ * through metro_resync_admit() under copy_lock, and a chunk copy only
+ * starts once the writes in flight in the region's bucket have drained.
+ * This is the same Dekker pairing as the clearing pass: the copier sets
+ * @copying and then reads the bucket count, the writer increments the
+ * count and then tests @copying.
+ *
+ * While a chunk is in flight, writes that do not touch it are admitted
+ * (and counted in the bucket, so that the next chunk waits for them);
+ * writes into the chunk are parked until it is copied.  Between two
+ * chunks, every write into the region is parked until the bucket drains.
+ * So a write waits for one chunk copy at most, not for the whole region.
+ * A write completing in a bucket with a pending copy kicks the engine; a
+ * slow timer covers buckets shared with other regions.
  */
 #include <linux/jiffies.h>
 #include <linux/minmax.h>
@@ -39,19 +47,69 @@ void metro_resync_kick(struct metro_c *m)
 	mod_delayed_work(m->wq, &m->resync_work, 0);
 }
 
-bool metro_resync_park(struct metro_c *m, struct bio *bio,
-		       unsigned long first, unsigned long last)
+/* Chunks of region @r (the last region may be short); any context. */
+static unsigned int metro_region_chunks(struct metro_c *m, unsigned long r)
 {
+	sector_t start = (sector_t)r << m->region_shift;
+	sector_t len = min_t(sector_t, m->region_sectors, m->data_size - start);
+
+	return DIV_ROUND_UP_SECTOR_T(len, m->chunk_sectors);
+}
+
+/* Volume sector where chunk @c->chunk of @c->region starts. */
+static sector_t metro_chunk_start(struct metro_c *m, struct metro_copy *c)
+{
+	return ((sector_t)c->region << m->region_shift) +
+	       (sector_t)c->chunk * m->chunk_sectors;
+}
+
+/*
+ * May a write of @bio into region @r go ahead while @r is being copied?
+ * Only while a chunk copy is in flight and the write does not touch that
+ * chunk.  copy_lock held.
+ */
+static bool metro_copy_admits(struct metro_c *m, unsigned long r, struct bio *bio)
+{
+	sector_t start = dm_target_offset(m->ti, bio->bi_iter.bi_sector);
+	sector_t end = start + bio_sectors(bio);
+	unsigned int i;
+
+	for (i = 0; i < METRO_RESYNC_SLOTS; i++) {
+		struct metro_copy *c = &m->slots[i];
+		sector_t cs;
+
+		if (!c->used || c->region != r)
+			continue;
+		if (!c->started)
+			return false;
+		cs = metro_chunk_start(m, c);
+		return end <= cs || start >= cs + m->chunk_sectors;
+	}
+	/* @copying is set exactly while a slot holds the region. */
+	WARN_ON_ONCE(1);
+	return false;
+}
+
+enum metro_admit metro_resync_admit(struct metro_c *m, struct bio *bio,
+				    unsigned long first, unsigned long last,
+				    atomic_t *count)
+{
+	enum metro_admit ret;
 	unsigned long flags;
-	bool parked = false;
 
 	spin_lock_irqsave(&m->copy_lock, flags);
-	if (metro_range_copying(m, first, last)) {
+	if (!metro_range_copying(m, first, last)) {
+		ret = METRO_ADMIT_RETRY;
+	} else if (count && first == last && metro_copy_admits(m, first, bio)) {
+		/* Under copy_lock: the next chunk cannot start without seeing it. */
+		atomic_inc(count);
+		ret = METRO_ADMIT_GO;
+	} else {
 		bio_list_add(&m->copy_waiters, bio);
-		parked = true;
+		ret = METRO_ADMIT_PARKED;
 	}
 	spin_unlock_irqrestore(&m->copy_lock, flags);
-	return parked;
+	return ret;
 }
 
 static void metro_copy_done(int read_err, unsigned long write_err, void *context)
@@ -61,6 +119,9 @@ static void metro_copy_done(int read_err, unsigned long write_err, void *context
 	unsigned long r = c->region;
 	struct bio_list waiters;
 	unsigned long flags;
+	/* Nothing else changes @c->chunk while the chunk is in flight. */
+	bool more = !read_err && !write_err &&
+		    c->chunk + 1 < metro_region_chunks(m, r);
 
 	if (read_err) {
 		DMERR_LIMIT("%s: resync cannot read region %lu from leg %c; resync paused: check the leg, then send \"resume_resync\"",
@@ -71,7 +132,7 @@ static void metro_copy_done(int read_err, unsigned long write_err, void *context
 	} else if (write_err) {
 		set_bit(METRO_WORK_FAIL_LEG + (c->src ^ 1), &m->work_flags);
 		metro_wake_worker(m);
-	} else if (test_and_clear_bit(r, m->out_of_sync)) {
+	} else if (!more && test_and_clear_bit(r, m->out_of_sync)) {
 		if (atomic_dec_and_test(&m->nr_out_of_sync)) {
 			set_bit(METRO_WORK_SYNC_DONE, &m->work_flags);
 			metro_wake_worker(m);
@@ -80,11 +141,17 @@ static void metro_copy_done(int read_err, unsigned long write_err, void *context
 
 	bio_list_init(&waiters);
 	spin_lock_irqsave(&m->copy_lock, flags);
-	clear_bit(r, m->copying);
-	c->used = false;
 	c->started = false;
-	bio_list_merge(&waiters, &m->copy_waiters);
-	bio_list_init(&m->copy_waiters);
+	if (more && m->resync_running) {
+		/* The next chunk, once the writes admitted meanwhile drain. */
+		c->chunk++;
+		c->since = jiffies;
+	} else {
+		clear_bit(r, m->copying);
+		c->used = false;
+		bio_list_merge(&waiters, &m->copy_waiters);
+		bio_list_init(&m->copy_waiters);
+	}
 	spin_unlock_irqrestore(&m->copy_lock, flags);
 
 	/* Parked writes retry; those still blocked by another copy re-park. */
@@ -160,12 +227,12 @@ static void metro_resync_charge(struct metro_c *m, sector_t sectors)
 
 static void metro_copy_start(struct metro_c *m, struct metro_copy *c)
 {
-	sector_t start = (sector_t)c->region << m->region_shift;
+	sector_t start = metro_chunk_start(m, c);
 	struct dm_io_region from, to;
 
 	from.bdev = m->legs[c->src].dev->bdev;
 	from.sector = m->data_offset + start;
-	from.count = min_t(sector_t, m->region_sectors, m->data_size - start);
+	from.count = min_t(sector_t, m->chunk_sectors, m->data_size - start);
 	to = from;
 	to.bdev = m->legs[c->src ^ 1].dev->bdev;
 	dm_kcopyd_copy(m->kcopyd, &from, 1, &to, 0, metro_copy_done, c);
@@ -215,6 +282,7 @@ void metro_resync_work(struct work_struct *ws)
 			c->used = true;
 			used++;
 			c->started = false;
+			c->chunk = 0;
 			c->since = jiffies;
 			c->src = src;
 			set_bit(c->region, m->copying);
@@ -239,6 +307,11 @@ void metro_resync_work(struct work_struct *ws)
 		c->issued = jiffies;
 		atomic_inc(&m->copies_inflight);
 		start[n++] = c;
+	}
+	/* Writes parked between chunks may now pass, unless in the new chunk. */
+	if (n) {
+		bio_list_merge(&waiters, &m->copy_waiters);
+		bio_list_init(&m->copy_waiters);
 	}
 out:
 	spin_unlock_irq(&m->copy_lock);
@@ -332,6 +405,13 @@ void metro_resync_stop(struct metro_c *m)
 	spin_lock_irq(&m->copy_lock);
 	spin_unlock_irq(&m->copy_lock);
 	cancel_delayed_work_sync(&m->resync_work);
+
+	/* Nothing may stay parked behind a region left between two chunks. */
+	bio_list_init(&waiters);
+	spin_lock_irq(&m->copy_lock);
+	metro_release_unstarted(m, &waiters);
+	spin_unlock_irq(&m->copy_lock);
+	metro_defer_bios(m, &waiters);
 }
 
 void metro_resync_pause(struct metro_c *m, bool pause)

@@ -36,12 +36,23 @@ void metro_resync_pause(struct metro_c *m, bool pause);
 void metro_resync_work(struct work_struct *ws);
 
 /*
- * Park a write that found its region being copied.  Returns false if the
- * copy finished meanwhile (the caller then dispatches the write).  Any
- * context; the caller must not hold an in-flight count for the bio.
+ * A write found one of its regions being copied.  METRO_ADMIT_GO: it does
+ * not touch the chunk in flight and may go; its in-flight count on @count
+ * is taken.  METRO_ADMIT_PARKED: it waits for a copy and is handed back
+ * to the worker later.  METRO_ADMIT_RETRY: no copy any more, try the
+ * normal path again.  A NULL @count (a write over several regions) is
+ * never admitted during a copy.  Any context; the caller must not hold an
+ * in-flight count for the bio.
  */
-bool metro_resync_park(struct metro_c *m, struct bio *bio,
-		       unsigned long first, unsigned long last);
+enum metro_admit {
+	METRO_ADMIT_RETRY,
+	METRO_ADMIT_GO,
+	METRO_ADMIT_PARKED,
+};
+
+enum metro_admit metro_resync_admit(struct metro_c *m, struct bio *bio,
+				    unsigned long first, unsigned long last,
+				    atomic_t *count);
 
 /* True when some region in first..last is being copied; lockless. */
 static inline bool metro_range_copying(struct metro_c *m, unsigned long first,

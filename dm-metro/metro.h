@@ -99,15 +99,21 @@ struct metro_leg {
 	struct metro_md_req md;		/* metadata write in flight (md_lock) */
 };
 
-/* A region copy issued to kcopyd; the slots are protected by copy_lock. */
+/*
+ * A region being copied, one chunk (METRO_COPY_CHUNK_SECTORS) at a time;
+ * the slots are protected by copy_lock.  While a chunk is in flight
+ * (@started), only writes into that chunk wait; between chunks, writes into
+ * the region wait until those already admitted have drained.
+ */
 struct metro_copy {
 	struct metro_c *m;
 	unsigned long region;
 	unsigned int src;		/* leg copied from */
+	unsigned int chunk;		/* chunk of the region copied next or now */
 	bool used;			/* slot holds a region (copying bit set) */
-	unsigned long since;		/* jiffies when the region was taken */
+	unsigned long since;		/* jiffies when the chunk became due */
 	unsigned long issued;		/* jiffies when the kcopyd job was issued */
-	bool started;			/* kcopyd job issued */
+	bool started;			/* kcopyd job for @chunk issued */
 };
 
 /* One list of bios in flight to the legs; @lock protects @clones. */
@@ -129,8 +135,9 @@ struct metro_shard {
  * @out_of_sync: the legs may differ in this region; only the resync source
  *               may serve reads of it.  Set by writers when degraded and by
  *               the failure path, cleared by resync completion.
- * @copying:     a copy of the region is pending or in flight; writes into
- *               it wait.  Changed under copy_lock, read locklessly.
+ * @copying:     a slot is copying the region; writes into it go through
+ *               metro_resync_admit().  Changed under copy_lock, read
+ *               locklessly.
  * @clearing:    scratch bitmap of the clearing pass (md_lock).
  */
 struct metro_c {
@@ -142,6 +149,8 @@ struct metro_c {
 	/* Geometry from the superblocks; constant after the ctr. */
 	sector_t region_sectors;
 	unsigned int region_shift;
+	sector_t chunk_sectors;		/* min(region, METRO_COPY_CHUNK_SECTORS) */
+	unsigned int chunks_per_region;
 	sector_t data_offset;
 	sector_t data_size;
 	unsigned long nr_regions;
@@ -321,9 +330,10 @@ static inline unsigned int metro_nr_alive(struct metro_c *m)
 	return metro_leg_alive(&m->legs[0]) + metro_leg_alive(&m->legs[1]);
 }
 
+/* The volume's name in kernel messages: the one metroctl commands take. */
 static inline const char *metro_name(struct metro_c *m)
 {
-	return dm_table_device_name(m->ti->table);
+	return m->name;
 }
 
 #endif /* DM_METRO_H */
