@@ -385,33 +385,33 @@ void metro_resync_start(struct metro_c *m)
 	metro_resync_kick(m);
 }
 
-void metro_resync_stop(struct metro_c *m)
+/* Give back the regions not being copied now; their writes go ahead. */
+static void metro_resync_release(struct metro_c *m)
 {
 	struct bio_list waiters;
-
-	spin_lock_irq(&m->copy_lock);
-	m->resync_running = false;
-	spin_unlock_irq(&m->copy_lock);
-	cancel_delayed_work_sync(&m->resync_work);
 
 	bio_list_init(&waiters);
 	spin_lock_irq(&m->copy_lock);
 	metro_release_unstarted(m, &waiters);
 	spin_unlock_irq(&m->copy_lock);
 	metro_defer_bios(m, &waiters);
+}
+
+void metro_resync_stop(struct metro_c *m)
+{
+	spin_lock_irq(&m->copy_lock);
+	m->resync_running = false;
+	spin_unlock_irq(&m->copy_lock);
+	cancel_delayed_work_sync(&m->resync_work);
+	metro_resync_release(m);
 
 	wait_event(m->copy_wait, !atomic_read(&m->copies_inflight));
 	/* Let the last completion leave copy_lock, and drop its kick. */
 	spin_lock_irq(&m->copy_lock);
 	spin_unlock_irq(&m->copy_lock);
 	cancel_delayed_work_sync(&m->resync_work);
-
 	/* Nothing may stay parked behind a region left between two chunks. */
-	bio_list_init(&waiters);
-	spin_lock_irq(&m->copy_lock);
-	metro_release_unstarted(m, &waiters);
-	spin_unlock_irq(&m->copy_lock);
-	metro_defer_bios(m, &waiters);
+	metro_resync_release(m);
 }
 
 void metro_resync_pause(struct metro_c *m, bool pause)

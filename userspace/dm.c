@@ -105,7 +105,11 @@ static void clear_error(void)
 	last_error[0] = '\0';
 }
 
-int dm_uuid_active(const char *dm_uuid, char *name_out, size_t len)
+/*
+ * DM_DEVICE_INFO for a device given by UUID (@by_uuid) or by name: 1 if it
+ * exists (its name copied to @name_out), 0 if not, -1 on error.
+ */
+static int dm_info_lookup(const char *key, bool by_uuid, char *name_out, size_t len)
 {
 	struct dm_task *dmt;
 	struct dm_info info;
@@ -116,8 +120,8 @@ int dm_uuid_active(const char *dm_uuid, char *name_out, size_t len)
 	dmt = dm_task_create(DM_DEVICE_INFO);
 	if (!dmt)
 		return -1;
-	if (!dm_task_set_uuid(dmt, dm_uuid) || !dm_task_run(dmt) ||
-	    !dm_task_get_info(dmt, &info))
+	if (!(by_uuid ? dm_task_set_uuid(dmt, key) : dm_task_set_name(dmt, key)) ||
+	    !dm_task_run(dmt) || !dm_task_get_info(dmt, &info))
 		goto out;
 	r = info.exists ? 1 : 0;
 	if (r == 1 && name_out) {
@@ -130,22 +134,14 @@ out:
 	return r;
 }
 
+int dm_uuid_active(const char *dm_uuid, char *name_out, size_t len)
+{
+	return dm_info_lookup(dm_uuid, true, name_out, len);
+}
+
 int dm_name_exists(const char *name)
 {
-	struct dm_task *dmt;
-	struct dm_info info;
-	int r = -1;
-
-	dm_setup();
-	clear_error();
-	dmt = dm_task_create(DM_DEVICE_INFO);
-	if (!dmt)
-		return -1;
-	if (dm_task_set_name(dmt, name) && dm_task_run(dmt) &&
-	    dm_task_get_info(dmt, &info))
-		r = info.exists ? 1 : 0;
-	dm_task_destroy(dmt);
-	return r;
+	return dm_info_lookup(name, false, NULL, 0);
 }
 
 /* Is the metro target known to the running kernel (loaded module)? */
