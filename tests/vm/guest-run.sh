@@ -98,6 +98,12 @@ reset_devices() {
 	for m in $(awk '$2 ~ "^/mnt/" {print $2}' /proc/mounts | sort -r); do
 		umount -l "$m" 2>/dev/null
 	done
+	# A case that failed may leave a leg suspended with bios held: resume
+	# everything first, or removing a volume above it waits for them.
+	local d
+	for d in $(dmsetup ls 2>/dev/null | awk '$1 != "No" {print $1}'); do
+		dmsetup resume "$d" >/dev/null 2>&1
+	done
 	dmsetup remove_all --force >/dev/null 2>&1
 	dmsetup remove_all --force >/dev/null 2>&1
 	modprobe -r brd 2>/dev/null
