@@ -141,7 +141,6 @@ geometry:
 	m->region_sectors = a->region_sectors;
 	m->region_shift = __ffs(a->region_sectors);
 	m->chunk_sectors = min_t(sector_t, m->region_sectors, METRO_COPY_CHUNK_SECTORS);
-	m->chunks_per_region = m->region_sectors / m->chunk_sectors;
 	m->data_offset = a->data_offset;
 	m->data_size = a->data_size;
 	m->nr_regions = a->nr_regions;

@@ -150,7 +150,6 @@ struct metro_c {
 	sector_t region_sectors;
 	unsigned int region_shift;
 	sector_t chunk_sectors;		/* min(region, METRO_COPY_CHUNK_SECTORS) */
-	unsigned int chunks_per_region;
 	sector_t data_offset;
 	sector_t data_size;
 	unsigned long nr_regions;
