@@ -1354,6 +1354,21 @@ struct tally {
 	unsigned long wrong_accept, wrong_refuse, unknown, shown;
 };
 
+/* the closing lines of a run: failures, then "KIND: N tried, ..." */
+static void print_tally(const struct tally *t, const char *kind, const char *items,
+			double t0, uint64_t seed)
+{
+	double secs = now() - t0;
+
+	if (t->not_sent)
+		printf("refused by libdevmapper before the ioctl: %lu\n", t->not_sent);
+	if (t->wrong_accept || t->wrong_refuse || t->silent || t->bad_errno)
+		printf("FAILED: %lu invalid %s accepted, %lu valid %s refused, %lu refused without a kernel log line, %lu refused with an unexpected errno\n",
+		       t->wrong_accept, items, t->wrong_refuse, items, t->silent, t->bad_errno);
+	printf("%s: %lu tried, %lu accepted, %lu refused (%.1f s, %.0f per second, seed %" PRIu64 ")\n",
+	       kind, t->tried, t->accepted, t->refused, secs, t->tried / (secs > 0 ? secs : 1), seed);
+}
+
 static int do_tables(const char *name, unsigned long n, uint64_t seed,
 		     const char *a, const char *b)
 {
@@ -1576,14 +1591,7 @@ static int do_tables(const char *name, unsigned long n, uint64_t seed,
 	}
 	if (t.unknown)
 		printf("not judged by the model: %lu\n", t.unknown);
-	if (t.not_sent)
-		printf("refused by libdevmapper before the ioctl: %lu\n", t.not_sent);
-	if (t.wrong_accept || t.wrong_refuse || t.silent || t.bad_errno)
-		printf("FAILED: %lu invalid lines accepted, %lu valid lines refused, %lu refused without a kernel log line, %lu refused with an unexpected errno\n",
-		       t.wrong_accept, t.wrong_refuse, t.silent, t.bad_errno);
-	printf("tables: %lu tried, %lu accepted, %lu refused (%.1f s, %.0f per second, seed %" PRIu64 ")\n",
-	       t.tried, t.accepted, t.refused, now() - t0,
-	       t.tried / (now() - t0 > 0 ? now() - t0 : 1), seed);
+	print_tally(&t, "tables", "lines", t0, seed);
 	free(params.p);
 	free(params2.p);
 	free(cbuf.p);
@@ -1732,14 +1740,7 @@ static int do_messages(const char *name, unsigned long n, uint64_t seed)
 		kmsg_drain(NULL);
 		print_summary_details();
 	}
-	if (t.not_sent)
-		printf("refused by libdevmapper before the ioctl: %lu\n", t.not_sent);
-	if (t.wrong_accept || t.wrong_refuse || t.silent || t.bad_errno)
-		printf("FAILED: %lu invalid messages accepted, %lu valid messages refused, %lu refused without a kernel log line, %lu refused with an unexpected errno\n",
-		       t.wrong_accept, t.wrong_refuse, t.silent, t.bad_errno);
-	printf("messages: %lu tried, %lu accepted, %lu refused (%.1f s, %.0f per second, seed %" PRIu64 ")\n",
-	       t.tried, t.accepted, t.refused, now() - t0,
-	       t.tried / (now() - t0 > 0 ? now() - t0 : 1), seed);
+	print_tally(&t, "messages", "messages", t0, seed);
 	free(msg.p);
 	free(cbuf.p);
 	return failures ? 1 : 0;
