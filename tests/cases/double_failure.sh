@@ -19,7 +19,6 @@ must dmsetup create df_b --table "0 $sz linear /dev/ram1 0"
 wait_node /dev/mapper/df_a
 wait_node /dev/mapper/df_b
 A=/dev/mapper/df_a B=/dev/mapper/df_b
-set_leg() { must dmsetup load "$1" --table "$2"; must dmsetup suspend "$1"; must dmsetup resume "$1"; }
 linear() { echo "0 $sz linear /dev/ram$1 0"; }
 # leg_state DEV ROLE: the state words DEV's superblock records for leg ROLE
 leg_state() { examine_json "$1" | jq -r --arg r "$2" '.legs[] | select(.role == $r) | .state | join(",")'; }
@@ -35,7 +34,7 @@ show_status $V
 # wait for the clearing pass (clear_delay 5 s) so that region 0 is clean again
 for i in $(seq 40); do [ "$(st_dirty $V)" = 0 ] && break; sleep 0.5; done
 [ "$(st_dirty $V)" = 0 ] || fail "regions still dirty 20 s after the writes: $(dmsetup status $V)"
-set_leg df_b "0 $off error
+reload df_b "0 $off error
 $off $((sz - off)) linear /dev/ram1 $off"
 md0=$(st_mdwrites $V)
 randfile p1 1
@@ -55,7 +54,7 @@ must write_file p2 /dev/mapper/$V 32
 dd if=p2 of=expect bs=1M seek=32 conv=notrunc status=none
 
 # --- (2) B fails again during its resync ------------------------------------
-set_leg df_b "$(linear 1)"
+reload df_b "$(linear 1)"
 must dmsetup message $V 0 resync_rate 1024
 must mc restore $V B
 sleep 3
@@ -63,7 +62,7 @@ show_status $V
 in=$(st_sync $V | cut -d/ -f1) tot=$(st_sync $V | cut -d/ -f2)
 [ "$in" -lt "$tot" ] || fail "resync already done; cannot fail leg B mid-way"
 [ "$(st_health $V)" = Aa ] || fail "health $(st_health $V) during the resync, expected Aa"
-set_leg df_b "0 $sz error"
+reload df_b "0 $sz error"
 # the resync's own writes hit the error; an application write too
 randfile p3 4
 must write_file p3 /dev/mapper/$V 60
@@ -77,7 +76,7 @@ dd if=fio-area of=expect bs=1M seek=64 conv=notrunc status=none
 check_file expect /dev/mapper/$V 0 || fail "data wrong after leg B failed during its resync"
 
 # --- (3) both legs fail -----------------------------------------------------
-set_leg df_a "0 $sz error"
+reload df_a "0 $sz error"
 run timeout 30 dd if=/dev/zero of=/dev/mapper/$V bs=4k count=1 seek=$((80 * 256)) oflag=direct status=none &&
 	fail "a write succeeded with both legs failed"
 [ $? = 124 ] && fail "a write hung with both legs failed"
@@ -88,8 +87,8 @@ must timeout 10 dmsetup status $V
 h=$(st_health $V)
 [ "${h:0:1}" = A ] || fail "the last leg A was detached ($h): it is the only complete copy"
 # both are repaired, the volume stopped
-set_leg df_a "$(linear 0)"
-set_leg df_b "$(linear 1)"
+reload df_a "$(linear 0)"
+reload df_b "$(linear 1)"
 must mc stop $V
 ea=$(examine_json $A) eb=$(examine_json $B)
 log "examine A: $ea"

@@ -29,6 +29,10 @@ need_metro() {
 
 mc() { echo "+ metroctl $*"; "$METROCTL" "$@"; }
 
+# reload NAME TABLE: load TABLE into dm device NAME and make it live (e.g.
+# switch a leg's dm-linear to "error" to fail it); fails the case on error
+reload() { must dmsetup load "$1" --table "$2"; must dmsetup suspend "$1"; must dmsetup resume "$1"; }
+
 # wait_node PATH: wait up to 5 s for a device node
 wait_node() {
 	local i

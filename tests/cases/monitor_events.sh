@@ -9,7 +9,7 @@ V=mon
 sz=$(blockdev --getsz /dev/ram1)
 must dmsetup create mon_b --table "0 $sz linear /dev/ram1 0"
 wait_node /dev/mapper/mon_b
-set_leg() { must dmsetup load mon_b --table "0 $sz $1"; must dmsetup suspend mon_b; must dmsetup resume mon_b; }
+set_leg() { reload mon_b "0 $sz $1"; }
 
 "$METROCTL" monitor $V --json --interval 0.2 \
 	--exec 'echo "$METRO_EVENT $METRO_NAME $METRO_PREV_HEALTH>$METRO_HEALTH $METRO_SYNC_ACTION" >> hook.log' \

@@ -15,7 +15,7 @@ must dmsetup create rsf_b --table "0 $sz linear /dev/ram1 0"
 wait_node /dev/mapper/rsf_a
 wait_node /dev/mapper/rsf_b
 A=/dev/mapper/rsf_a B=/dev/mapper/rsf_b
-set_leg() { must dmsetup load "$1" --table "0 $sz $2"; must dmsetup suspend "$1"; must dmsetup resume "$1"; }
+set_leg() { reload "$1" "0 $sz $2"; }
 
 must mc create $V $A $B --assume-clean --region-size 1M
 wait_node /dev/mapper/$V
