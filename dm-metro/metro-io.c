@@ -23,9 +23,14 @@
  * deadline is detached like a failing one, and its clones still in flight
  * are then abandoned: their originals complete (writes on the other leg,
  * reads retried there) and their own completions, whenever they come, only
- * free them.
+ * free them.  So that a late completion touches no memory the original's
+ * owner got back, clones under a deadline own their data: a write clone
+ * has its own bio_vec table and a reference on each page, a read clone
+ * reads into bounce pages that are copied to the original only when it
+ * completes in time.
  */
 #include <linux/bio.h>
+#include <linux/mm.h>
 
 #include "metro-io.h"
 #include "metro-log.h"
@@ -68,6 +73,27 @@ static struct bio *metro_io_bio(struct metro_io *io)
 	return dm_bio_from_per_bio_data(io, sizeof(struct metro_io));
 }
 
+/* Free a clone and what it holds of its pages; any context. */
+static void metro_clone_put(struct metro_c *m, struct metro_clone *mc)
+{
+	struct bvec_iter_all iter_all;
+	struct bio_vec *bv;
+
+	switch (mc->pages) {
+	case METRO_PAGES_SHARED:
+		break;
+	case METRO_PAGES_REFS:
+		bio_for_each_segment_all(bv, &mc->bio, iter_all)
+			put_page(bv->bv_page);
+		break;
+	case METRO_PAGES_BOUNCE:
+		bio_for_each_segment_all(bv, &mc->bio, iter_all)
+			mempool_free(bv->bv_page, &m->page_pool);
+		break;
+	}
+	bio_put(&mc->bio);
+}
+
 /* Put a clone on a shard list before it is submitted; any context. */
 static void metro_track(struct metro_c *m, struct metro_clone *mc)
 {
@@ -106,24 +132,112 @@ static bool metro_untrack(struct metro_c *m, struct metro_clone *mc)
 		list_del(&mc->list);
 	spin_unlock_irqrestore(&sh->lock, flags);
 	if (late) {
-		bio_put(&mc->bio);
+		metro_clone_put(m, mc);
 		if (atomic_dec_and_test(&m->late))
 			wake_up(&m->late_wait);
 	}
 	return late;
 }
 
+/* An empty bio for @bdev like @bio, with room for @nr bio_vecs. */
+static struct bio *metro_alloc_own(struct metro_c *m, struct bio *bio,
+				   struct block_device *bdev, unsigned int nr)
+{
+	struct bio *clone = bio_alloc_bioset(bdev, nr, bio->bi_opf, GFP_NOIO, &m->bs);
+
+	clone->bi_ioprio = bio->bi_ioprio;
+	bio_clone_blkg_association(clone, bio);
+	return clone;
+}
+
+/*
+ * A write clone with its own bio_vec table, holding a reference on every
+ * page: whatever the original's owner does once it is completed, the
+ * pages stay allocated until this clone is freed.
+ */
+static struct bio *metro_clone_refs(struct metro_c *m, struct bio *bio,
+				    struct block_device *bdev)
+{
+	struct bvec_iter_all iter_all;
+	struct bvec_iter iter;
+	struct bio_vec bv, *pv;
+	unsigned int nr = 0;
+	struct bio *clone;
+
+	bio_for_each_bvec(bv, bio, iter)
+		nr++;
+	clone = metro_alloc_own(m, bio, bdev, nr);
+	bio_for_each_bvec(bv, bio, iter)
+		__bio_add_page(clone, bv.bv_page, bv.bv_len, bv.bv_offset);
+	bio_for_each_segment_all(pv, clone, iter_all)
+		get_page(pv->bv_page);
+	return clone;
+}
+
+/*
+ * A read clone into pages of the volume's page_pool.  As in dm-crypt, the
+ * pages are first taken without waiting; failing that, one allocation at a
+ * time may wait on the pool, which holds enough for the largest clone
+ * (reads are split at METRO_BOUNCE_MAX_SECTORS).
+ */
+static struct bio *metro_clone_bounce(struct metro_c *m, struct bio *bio,
+				      struct block_device *bdev)
+{
+	unsigned int i, len, size = bio->bi_iter.bi_size;
+	unsigned int nr = DIV_ROUND_UP(size, PAGE_SIZE);
+	gfp_t gfp = GFP_NOWAIT | __GFP_NOWARN;
+	struct bvec_iter_all iter_all;
+	struct bio_vec *bv;
+	struct bio *clone;
+	struct page *page;
+
+retry:
+	if (gfp & __GFP_DIRECT_RECLAIM)
+		mutex_lock(&m->bounce_lock);
+	clone = metro_alloc_own(m, bio, bdev, nr);
+	for (i = 0; i < nr; i++) {
+		page = mempool_alloc(&m->page_pool, gfp);
+		if (!page) {
+			bio_for_each_segment_all(bv, clone, iter_all)
+				mempool_free(bv->bv_page, &m->page_pool);
+			bio_put(clone);
+			gfp = GFP_NOIO;
+			goto retry;
+		}
+		len = min_t(unsigned int, size - i * PAGE_SIZE, PAGE_SIZE);
+		__bio_add_page(clone, page, len, 0);
+	}
+	if (gfp & __GFP_DIRECT_RECLAIM)
+		mutex_unlock(&m->bounce_lock);
+	return clone;
+}
+
 static struct metro_clone *metro_clone_bio(struct metro_c *m, struct bio *bio,
 					   struct metro_io *io, unsigned int leg,
 					   bio_end_io_t *endio)
 {
+	struct block_device *bdev = m->legs[leg].dev->bdev;
+	enum metro_clone_pages pages = METRO_PAGES_SHARED;
 	struct metro_clone *mc;
 	struct bio *clone;
 
-	clone = bio_alloc_clone(m->legs[leg].dev->bdev, bio, GFP_NOIO, &m->bs);
+	if (m->io_deadline && bio_has_data(bio) && !io->shared)
+		pages = op_is_write(bio_op(bio)) ? METRO_PAGES_REFS : METRO_PAGES_BOUNCE;
+	switch (pages) {
+	case METRO_PAGES_SHARED:
+		clone = bio_alloc_clone(bdev, bio, GFP_NOIO, &m->bs);
+		break;
+	case METRO_PAGES_REFS:
+		clone = metro_clone_refs(m, bio, bdev);
+		break;
+	case METRO_PAGES_BOUNCE:
+		clone = metro_clone_bounce(m, bio, bdev);
+		break;
+	}
 	mc = container_of(clone, struct metro_clone, bio);
 	mc->io = io;
 	mc->leg = leg;
+	mc->pages = pages;
 	if (bio_sectors(bio))
 		clone->bi_iter.bi_sector = metro_data_sector(m, bio->bi_iter.bi_sector);
 	clone->bi_end_io = endio;
@@ -282,7 +396,7 @@ static void metro_clone_endio(struct bio *clone)
 
 	if (metro_untrack(io->m, mc))
 		return;
-	bio_put(clone);
+	metro_clone_put(io->m, mc);
 	metro_fan_out_put(io, leg, status);
 }
 
@@ -431,7 +545,14 @@ static void metro_read_endio(struct bio *clone)
 
 	if (metro_untrack(io->m, mc))
 		return;
-	bio_put(clone);
+	if (mc->pages == METRO_PAGES_BOUNCE && !status) {
+		struct bio *bio = metro_io_bio(io);
+		struct bvec_iter dst = bio->bi_iter;
+		struct bvec_iter src = { .bi_size = dst.bi_size };
+
+		bio_copy_data_iter(bio, &dst, clone, &src);
+	}
+	metro_clone_put(io->m, mc);
 	metro_read_done(io, status);
 }
 
@@ -485,6 +606,43 @@ static int metro_map_flush(struct metro_c *m, struct bio *bio,
 	return DM_MAPIO_SUBMITTED;
 }
 
+/*
+ * Under the I/O deadline, clones own their data (see metro_clone_bio()):
+ * keep a read within what the bounce pool holds and a write within one
+ * bio_vec table.  A write made of more than BIO_MAX_VECS bio_vecs that
+ * cannot be cut at a page boundary (only tiny bio_vecs do that) borrows
+ * the original's pages, and is then waited for even on a stalled leg.
+ */
+static void metro_limit_owned(struct metro_c *m, struct bio *bio,
+			      struct metro_io *io)
+{
+	unsigned int nr = 0, bytes = 0;
+	struct bvec_iter iter;
+	struct bio_vec bv;
+
+	io->shared = false;
+	if (!m->io_deadline || !bio_has_data(bio))
+		return;
+	if (bio_data_dir(bio) == READ) {
+		if (bio_sectors(bio) > METRO_BOUNCE_MAX_SECTORS)
+			dm_accept_partial_bio(bio, METRO_BOUNCE_MAX_SECTORS);
+		return;
+	}
+	bio_for_each_bvec(bv, bio, iter) {
+		if (++nr > BIO_MAX_VECS)
+			break;
+		bytes += bv.bv_len;
+	}
+	if (nr <= BIO_MAX_VECS)
+		return;
+	/* Any logical block size divides a page. */
+	bytes = round_down(bytes, PAGE_SIZE);
+	if (bytes)
+		dm_accept_partial_bio(bio, bytes >> SECTOR_SHIFT);
+	else
+		io->shared = true;
+}
+
 int metro_map(struct dm_target *ti, struct bio *bio)
 {
 	struct metro_c *m = ti->private;
@@ -497,6 +655,7 @@ int metro_map(struct dm_target *ti, struct bio *bio)
 	io->m = m;
 	io->inflight = false;
 	io->wide = false;
+	metro_limit_owned(m, bio, io);
 
 	if (unlikely(bio->bi_opf & REQ_PREFLUSH))
 		return metro_map_flush(m, bio, io);
@@ -537,7 +696,9 @@ static void metro_abandon_leg(struct metro_c *m, unsigned int leg)
 
 		spin_lock_irq(&sh->lock);
 		list_for_each_entry_safe(mc, tmp, &sh->clones, list) {
-			if (mc->leg != leg)
+			/* A clone borrowing the original's pages must end first. */
+			if (mc->leg != leg ||
+			    (mc->pages == METRO_PAGES_SHARED && bio_has_data(&mc->bio)))
 				continue;
 			mc->abandoned = true;
 			/* Ours until the loop below is done with it. */

@@ -28,6 +28,7 @@
 #include <linux/dm-ioctl.h>
 #include <linux/dm-io.h>
 #include <linux/dm-kcopyd.h>
+#include <linux/mempool.h>
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
 #include <linux/wait.h>
@@ -58,6 +59,14 @@
 
 /* Lists of bios in flight to the legs, for the I/O deadline. */
 #define METRO_SHARDS		16
+
+/*
+ * With an I/O deadline, reads are bounced through pages of the volume's
+ * page_pool; a read of more than this is split so that one clone never
+ * needs more pages than the pool holds.
+ */
+#define METRO_BOUNCE_MAX_PAGES		BIO_MAX_VECS
+#define METRO_BOUNCE_MAX_SECTORS	(METRO_BOUNCE_MAX_PAGES << (PAGE_SHIFT - SECTOR_SHIFT))
 
 /* struct metro_c.work_flags bits: requests to the worker. */
 #define METRO_WORK_SYNC_DONE	0	/* check for the end of resync */
@@ -198,6 +207,13 @@ struct metro_c {
 	struct dm_io_client *io_client;
 	struct dm_kcopyd_client *kcopyd;
 	struct bio_set bs;
+	/*
+	 * Bounce pages of reads under the I/O deadline (only then set up).
+	 * @bounce_lock lets one allocation at a time wait on the pool, so
+	 * that two reads cannot each hold half of it.
+	 */
+	mempool_t page_pool;
+	struct mutex bounce_lock;
 
 	/* Resync state.  Slots and @copy_waiters are protected by copy_lock. */
 	spinlock_t copy_lock;
@@ -254,11 +270,25 @@ struct metro_io {
 	unsigned int leg;		/* read: the leg it went to */
 	bool wide;			/* counted in inflight_wide */
 	bool inflight;			/* holds an inflight count */
+	bool shared;			/* clones borrow its pages (see map) */
 	unsigned long region;		/* first region */
 	unsigned long sent_mask;	/* legs the write went to */
 	unsigned long failed_mask;	/* legs whose clone failed (bitops) */
 	atomic_t pending;
 	blk_status_t status;
+};
+
+/*
+ * How a clone holds its data pages.  A clone the I/O deadline may abandon
+ * must not borrow the original's: the original completes when the clone is
+ * abandoned and its owner frees or reuses its pages, while the stalled leg
+ * may still read them (a write) or fill them (a read, which would also
+ * overwrite the data of the retry on the other leg).
+ */
+enum metro_clone_pages {
+	METRO_PAGES_SHARED,	/* bio_alloc_clone(): the original's bio_vecs */
+	METRO_PAGES_REFS,	/* own bio_vec table and a reference per page */
+	METRO_PAGES_BOUNCE,	/* own pages from page_pool, copied at the end */
 };
 
 /*
@@ -272,6 +302,7 @@ struct metro_clone {
 	unsigned int leg;
 	int shard;			/* -1: not tracked */
 	bool abandoned;
+	enum metro_clone_pages pages;
 	unsigned long start;		/* jiffies at submission */
 	struct list_head list;
 	struct work_struct submit;	/* submission from metro_c.submit_wq */
