@@ -24,7 +24,7 @@ SEED=${METRO_HOSTILE_SEED:-0}
 NSB=${METRO_HOSTILE_SB:-100}
 MIN=${METRO_HOSTILE_MIN:-1000}
 [ "$N" -lt "$MIN" ] && MIN=$N
-HOSTILE=${METRO_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/tools/dm_hostile
+HOSTILE=$TOOLS/dm_hostile
 [ -x "$HOSTILE" ] || fail "$HOSTILE not built: run 'make tools' (make -C tests/tools) on the host"
 
 # enough_tried COUNT WHAT: the phase did enough of them (Debian's kernel)

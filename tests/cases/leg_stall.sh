@@ -4,7 +4,8 @@
 # other leg without waiting for the stall to end, and the held bios, once
 # released, complete late without harm.  The same for a stall hitting a
 # metadata write (the first write into a clean region).  Then the leg is
-# restored, resynced and compared.
+# restored and resynced, a stalled read is shown not to write into the
+# reader's memory when it completes late, and the legs are compared.
 . "$(dirname "$0")/lib.sh"
 need_metro
 
@@ -76,6 +77,33 @@ must mc restore $V B
 wait_sync $V 120
 check_file base /dev/mapper/$V 0 || fail "data wrong after the resync"
 check_file p2 /dev/mapper/$V 100 || fail "data wrong after the resync"
+
+# 4. a read abandoned on the stalled leg, completed by it later, must not
+# land in the memory the reader got back with the retried read's data
+[ -x "$TOOLS/late_read" ] || fail "$TOOLS/late_read not built: run 'make tools' on the host"
+must dmsetup suspend --noflush ls_b
+go=$METRO_TMP/late.go
+rm -f "$go"
+"$TOOLS/late_read" /dev/mapper/$V $((4 << 20)) 4 500 "$go" > "$METRO_TMP/late.out" &
+lpid=$!
+for i in $(seq 300); do grep -q READY "$METRO_TMP/late.out" && break; sleep 0.1; done
+grep READY "$METRO_TMP/late.out" || fail "late_read did not finish its reads: $(cat "$METRO_TMP/late.out")"
+must dmsetup resume ls_b	# the held read completes now
+sleep 1
+touch "$go"
+wait $lpid
+rc=$?
+cat "$METRO_TMP/late.out"
+case $rc in
+0) ;;
+1) fail "a late completion of an abandoned read wrote into the reader's buffer" ;;
+2) fail "no read went to the stalled leg: the check proved nothing" ;;
+*) fail "late_read failed ($rc)" ;;
+esac
+[ "$(st_health $V)" = AD ] || fail "leg B not detached by the stalled read"
+must mc restore $V B
+wait_sync $V 120
+check_file base /dev/mapper/$V 0 || fail "data wrong after the second resync"
 must mc stop $V
 legs_identical $A $B || fail "legs differ after the resync"
 must dmsetup remove ls_b

@@ -7,7 +7,10 @@
 set -u
 set -o pipefail
 
-: "${METROCTL:=${METRO_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}/userspace/metroctl}"
+: "${METRO_SRC:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+: "${METROCTL:=$METRO_SRC/userspace/metroctl}"
+# the test programs of tests/tools/ (make tools)
+TOOLS=$METRO_SRC/tests/tools
 : "${METRO_TMP:=$(mktemp -d)}"
 MIB=1048576
 
