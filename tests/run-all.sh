@@ -12,7 +12,9 @@
 # tests/style-check.sh (W=1, sparse, checkpatch).
 # VM suite: every tests/cases/*.sh.  Cases run in one VM boot, except those
 # with a "# metro-boot: host" line, which run on the host and boot the VM
-# themselves (crash tests).  Logs go to build/test-logs/<time>-<pid>/ (latest).
+# themselves (crash tests), then every tests/two-site/cases/*.sh (two guests
+# each, tests/two-site/run.sh).  Logs go to build/test-logs/<time>-<pid>/
+# (latest).
 # --debug-kernel (make check-debug): the VM suite only, on the KASAN/lockdep/
 # kmemleak/fault-injection kernel of tests/debug-kernel/ (built and cached
 # on first use), with dm-metro built against it.
@@ -30,7 +32,7 @@ for a in "$@"; do
 	--unit-only) vm=0 ;;
 	--vm-only) unit=0 ;;
 	--debug-kernel) unit=0 debug=1 ;;
-	-h|--help) sed -n '4,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '4,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	-*) echo "run-all.sh: unknown option $a" >&2; exit 2 ;;
 	*) only+=("$(basename "${a%.sh}")") ;;
 	esac
@@ -173,6 +175,26 @@ if [ "$vm" = 1 ]; then
 		*) tail -n 60 "$hlog"; result fail "$c" "exit status $rc, see $hlog" ;;
 		esac
 	done
+	# Two sites: two guests on a private link (not on the debug kernel,
+	# which has no network drivers).
+	sites=()
+	for f in tests/two-site/cases/*.sh; do
+		c=$(basename "$f" .sh)
+		if [ ${#only[@]} -gt 0 ]; then
+			case " ${only[*]} " in *" $c "*) ;; *) continue ;; esac
+		fi
+		[ "$debug" = 0 ] && sites+=("$c")
+	done
+	if [ ${#sites[@]} -gt 0 ]; then
+		echo "=== two-site tests (two guests each): ${sites[*]}"
+		slog=$LOGS/two-site.log
+		METRO_TWO_SITE_LOGS=$LOGS ./tests/two-site/run.sh "${sites[@]}" > "$slog" 2>&1
+		grep -E '^(not )?ok ' "$slog" > "$LOGS/two-site.results"
+		cat "$LOGS/two-site.results"
+		count "$LOGS/two-site.results"
+		grep -q '^not ok' "$slog" && grep -v '^ok ' "$slog" | tail -n 150
+		[ -s "$LOGS/two-site.results" ] || { tail -n 40 "$slog"; result fail two-site-harness "see $slog"; }
+	fi
 fi
 
 echo "=== run time $((SECONDS - start))s"

@@ -59,6 +59,8 @@ data_size() { sb_u64 "$1" 120; }	# sectors
 
 # examine_json DEV: metroctl examine --json as one object
 examine_json() { "$METROCTL" examine --json "$1" | jq -c 'if type == "array" then .[0] else . end'; }
+# own_gen DEV: the data generation a leg records for itself
+own_gen() { examine_json "$1" | jq -r '.leg as $l | .legs[] | select(.role == $l) | .generation'; }
 # status_json NAME: the volume's object from metroctl status --json
 status_json() {
 	"$METROCTL" status --json "$1" |

@@ -7,7 +7,6 @@
 need_metro
 
 A=/dev/ram0 B=/dev/ram1 V=sb
-own_gen() { examine_json "$1" | jq -r '.leg as $l | .legs[] | select(.role == $l) | .generation'; }
 
 must mc create $V $A $B --assume-clean
 wait_node /dev/mapper/$V

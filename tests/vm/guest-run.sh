@@ -48,6 +48,12 @@ mount -t devpts devpts /dev/pts 2>/dev/null
 case "$src" in /mnt/*) ;; *) mount -t tmpfs tmpfs /mnt 2>/dev/null ;; esac
 echo 1 > /proc/sys/kernel/sysrq
 hostname metro-vm 2>/dev/null
+# a directory shared with the host and the other site (run.sh --share)
+if [ -n "${METRO_SHARE:-}" ]; then
+	mkdir -p "$METRO_SHARE"
+	mount -t 9p -o trans=virtio,version=9p2000.L,cache=none metroshare "$METRO_SHARE" ||
+		echo "# metro-vm: cannot mount the shared directory at $METRO_SHARE"
+fi
 # loopback up: NBD and NVMe/TCP legs over 127.0.0.1
 /usr/sbin/ip link set lo up 2>/dev/null || /sbin/ip link set lo up 2>/dev/null
 

@@ -22,6 +22,11 @@
 #     --kernel-dir DIR       boot the kernel built by tests/debug-kernel/build.sh
 #                            in DIR (drivers built in) with DIR/metro/dm-metro.ko
 #                            (default: $METRO_KERNEL_DIR, else Debian's kernel)
+#     --net-dgram L,R,MAC    a virtio-net NIC (eth0, eth1... in order) whose
+#                            link is a unix datagram socket at L sending to R
+#                            (two-site tests: the other guest has R,L); repeatable
+#     --monitor PATH         the qemu monitor (HMP) on a unix socket at PATH
+#     --share DIR            DIR writable in the guest at $METRO_SHARE
 #     -q                     do not stream the console, only print results
 #
 # Prints the console (each line prefixed with "| ") while it runs, then one
@@ -36,10 +41,10 @@ TOP=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${METRO_BUILD:-$TOP/build}
 VMDIR=$BUILD/vm
 
-disks=() envs=() cases=() casedir=$TOP/tests/cases
+disks=() envs=() cases=() casedir=$TOP/tests/cases nics=() monitor=(-monitor none) share=()
 scratch= marker= kdelay=0 timeout=1800 ctimeout=300 mem=2048 smp=2 log= quiet=0
 kernel_dir=${METRO_KERNEL_DIR:-}
-usage() { sed -n '4,32p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '4,37p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--disk) disks+=("$(realpath "$2")"); shift 2 ;;
@@ -54,6 +59,18 @@ while [ $# -gt 0 ]; do
 	--log) log=$2; shift 2 ;;
 	--case-dir) casedir=$(realpath "$2"); envs+=("METRO_CASES_DIR=$casedir"); shift 2 ;;
 	--kernel-dir) kernel_dir=$(realpath "$2"); shift 2 ;;
+	--net-dgram)
+		IFS=, read -r nl nr nmac <<< "$2"
+		[ -n "$nmac" ] || { echo "run.sh: --net-dgram LOCAL,REMOTE,MAC" >&2; exit 2; }
+		n=$((${#nics[@]} / 4))
+		nics+=(-netdev "dgram,id=net$n,local.type=unix,local.path=$nl,remote.type=unix,remote.path=$nr"
+		       -device "virtio-net-pci,netdev=net$n,mac=$nmac")
+		shift 2 ;;
+	--monitor) monitor=(-monitor "unix:$2,server=on,wait=off"); shift 2 ;;
+	--share)
+		share=(-virtfs "local,path=$(realpath "$2"),mount_tag=metroshare,security_model=none")
+		envs+=("METRO_SHARE=/tmp/share")
+		shift 2 ;;
 	-q) quiet=1; shift ;;
 	-h|--help) usage ;;
 	--) shift; cases+=("$@"); break ;;
@@ -200,11 +217,12 @@ append+=" metro.src=$TOP metro.runner=$TOP/tests/vm/guest-run.sh"
 append+=" metro.modroot=$run/modroot metro.cases=$caselist metro.timeout=$ctimeout"
 for e in "${envs[@]}"; do append+=" metro.env=$e"; done
 
+[ ${#nics[@]} -gt 0 ] || nics=(-nic none)
 qemu=(qemu-system-x86_64 -accel tcg -cpu max -m "$mem" -smp "$smp"
-	-nographic -no-reboot -display none -monitor none -serial stdio -nic none
+	-nographic -no-reboot -display none "${monitor[@]}" -serial stdio "${nics[@]}"
 	-kernel "$kimage" -initrd "$initrd" -append "$append"
 	-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap"
-	"${drives[@]}")
+	"${share[@]}" "${drives[@]}")
 echo "# run.sh: ${qemu[*]}" >> "$log.cmd"
 echo "| # run.sh: booting ($kver, ${mem}M, ${smp} cpus, cases: $caselist), log $log"
 

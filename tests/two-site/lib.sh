@@ -1,0 +1,124 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Helpers of the two-site cases (tests/two-site/cases/*.sh), on top of
+# tests/cases/lib.sh.  Every case runs in both guests (tests/two-site/run.sh)
+# and branches on $METRO_SITE (A or B); $METRO_BOOT counts the boots of this
+# site within the case.  Each site's own leg is /dev/vda.
+. "$(dirname "${BASH_SOURCE[0]}")/../cases/lib.sh" || exit 1
+
+[ -n "${METRO_SITE:-}" ] && [ -d "${METRO_SHARE:-}" ] ||
+	fail "not in a two-site guest (METRO_SITE, METRO_SHARE unset): run tests/two-site/run.sh"
+SITE=$METRO_SITE
+PEER=B
+[ "$SITE" = B ] && PEER=A
+IP_A=10.99.0.1 IP_B=10.99.0.2
+NQN=nqn.2026-12.org.dm-metro:site-b
+LEG=/dev/vda
+IP=/usr/sbin/ip
+[ -x $IP ] || IP=/sbin/ip
+
+# a failing site tells the other one, which then stops waiting for it
+fail() { echo "FAIL: $*"; touch "$METRO_SHARE/sig.failed-$SITE"; exit 1; }
+
+# signal TAG / wait_for TAG [TIMEOUT]: rendezvous of the two sites
+signal() { touch "$METRO_SHARE/sig.$1"; }
+wait_for() {
+	local i n=$((${2:-120} * 10))
+	for ((i = 0; i < n; i++)); do
+		[ -e "$METRO_SHARE/sig.$1" ] && return 0
+		[ -e "$METRO_SHARE/sig.failed-$PEER" ] && fail "site $PEER failed (see its log)"
+		sleep 0.1
+	done
+	fail "site $SITE: no '$1' from the other site in ${2:-120}s"
+}
+
+# host_do VERB ARG: ask tests/two-site/run.sh to act, wait until it did
+# (not for "kill $SITE": this guest dies)
+host_do() {
+	local n f i
+	n=$(date +%s%N)
+	f=$METRO_SHARE/req.$n
+	echo "$*" > "$f.tmp" && mv "$f.tmp" "$f"
+	log "site $SITE: asked the host: $*"
+	for i in $(seq 600); do
+		[ -e "$f.done" ] && return 0
+		sleep 0.1
+	done
+	fail "the host did not carry out '$*'"
+}
+
+# net_up: the inter-site link up with this site's address, peer reachable
+net_up() {
+	local me=$IP_A peer=$IP_B i
+	[ "$SITE" = B ] && me=$IP_B peer=$IP_A
+	must modprobe virtio_net
+	for i in $(seq 50); do [ -e /sys/class/net/eth0 ] && break; sleep 0.1; done
+	must $IP link set eth0 up
+	must $IP addr add "$me/24" dev eth0
+	for i in $(seq 60); do
+		busybox ping -c 1 -W 1 "$peer" >/dev/null 2>&1 && { log "site $SITE: $peer answers"; return 0; }
+		sleep 0.5
+	done
+	fail "site $SITE: no answer from $peer over eth0"
+}
+
+# nvmet_export DEV [NQN [ADDR]]: export DEV over NVMe/TCP on this site's
+# address (default: site B's leg as $NQN)
+nvmet_export() {
+	local c=/sys/kernel/config/nvmet dev=$1 nqn=${2:-$NQN} addr=${3:-$IP_B} port
+	must modprobe nvmet-tcp
+	mountpoint -q /sys/kernel/config || must mount -t configfs configfs /sys/kernel/config
+	[ -d $c ] || fail "no $c after loading nvmet"
+	must mkdir "$c/subsystems/$nqn"
+	echo 1 > "$c/subsystems/$nqn/attr_allow_any_host"
+	must mkdir "$c/subsystems/$nqn/namespaces/1"
+	echo -n "$dev" > "$c/subsystems/$nqn/namespaces/1/device_path"
+	echo 1 > "$c/subsystems/$nqn/namespaces/1/enable" || fail "cannot enable the nvmet namespace"
+	port=$c/ports/1
+	if [ ! -d "$port" ]; then
+		must mkdir "$port"
+		echo "$addr" > "$port/addr_traddr"
+		echo tcp > "$port/addr_trtype"
+		echo 4420 > "$port/addr_trsvcid"
+		echo ipv4 > "$port/addr_adrfam"
+	fi
+	must ln -s "$c/subsystems/$nqn" "$port/subsystems/$nqn"
+	log "site $SITE: $dev exported as $nqn on $addr:4420"
+}
+
+# nvmet_unexport [NQN]: stop serving it (the port link goes)
+nvmet_unexport() {
+	must rm "/sys/kernel/config/nvmet/ports/1/subsystems/${1:-$NQN}"
+}
+
+# nvme_connect [NQN [ADDR]]: connect to a leg exported by the other site;
+# the new NVMe namespace is $RLEG.  The transport keeps retrying a lost
+# connection (ctrl_loss_tmo -1) and holds I/O meanwhile: only dm-metro's
+# io_deadline detaches the leg.
+nvme_connect() {
+	local nqn=${1:-$NQN} addr=${2:-$IP_B} i d before
+	must modprobe nvme-tcp
+	for i in $(seq 50); do [ -c /dev/nvme-fabrics ] && break; sleep 0.1; done
+	before=" $(echo /dev/nvme*n[0-9]*) "
+	echo "transport=tcp,traddr=$addr,trsvcid=4420,nqn=$nqn,ctrl_loss_tmo=-1,reconnect_delay=1" \
+		> /dev/nvme-fabrics || fail "nvme connect to $addr:4420 ($nqn) failed"
+	RLEG=
+	for i in $(seq 100); do
+		for d in /dev/nvme*n[0-9]*; do
+			[ -b "$d" ] && [ "${before/ $d /}" = "$before" ] && RLEG=$d
+		done
+		[ -n "$RLEG" ] && break
+		sleep 0.1
+	done
+	[ -n "$RLEG" ] || fail "no new NVMe namespace after connecting to $nqn"
+	log "site $SITE: $nqn is $RLEG ($(blockdev --getsize64 "$RLEG") bytes)"
+}
+
+# nvme_disconnect NQN: drop the controller(s) of NQN
+nvme_disconnect() {
+	local d
+	for d in /sys/class/nvme/nvme*; do
+		[ "$(cat "$d/subsysnqn" 2>/dev/null)" = "$1" ] && echo 1 > "$d/delete_controller"
+	done
+	return 0
+}
