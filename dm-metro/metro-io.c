@@ -132,9 +132,10 @@ static bool metro_untrack(struct metro_c *m, struct metro_clone *mc)
 		list_del(&mc->list);
 	spin_unlock_irqrestore(&sh->lock, flags);
 	if (late) {
+		unsigned int leg = mc->leg;
+
 		metro_clone_put(m, mc);
-		if (atomic_dec_and_test(&m->late))
-			wake_up(&m->late_wait);
+		metro_late_put(m, leg);
 	}
 	return late;
 }
@@ -703,7 +704,7 @@ static void metro_abandon_leg(struct metro_c *m, unsigned int leg)
 			mc->abandoned = true;
 			/* Ours until the loop below is done with it. */
 			bio_get(&mc->bio);
-			atomic_inc(&m->late);
+			metro_late_get(m, leg);
 			list_move_tail(&mc->list, &gone);
 		}
 		spin_unlock_irq(&sh->lock);

@@ -45,8 +45,7 @@ static void metro_md_notify(unsigned long error, void *context)
 	}
 	/* The waiter gave up on the deadline: nobody waits for this. */
 	atomic_set(&md->state, METRO_MD_IDLE);
-	if (atomic_dec_and_test(&m->late))
-		wake_up(&m->late_wait);
+	metro_late_put(m, container_of(md, struct metro_leg, md)->index);
 }
 
 /*
@@ -95,7 +94,7 @@ static unsigned long metro_md_write_deadline(struct metro_c *m, unsigned long ma
 
 		left = time_before(jiffies, end) ? end - jiffies : 1;
 		if (!wait_for_completion_io_timeout(&md->done, left)) {
-			atomic_inc(&m->late);
+			metro_late_get(m, i);
 			if (atomic_cmpxchg(&md->state, METRO_MD_PENDING,
 					   METRO_MD_ABANDONED) == METRO_MD_PENDING) {
 				DMERR("%s: metadata write to leg %c (%s) did not complete within %u ms",
@@ -105,7 +104,7 @@ static unsigned long metro_md_write_deadline(struct metro_c *m, unsigned long ma
 				continue;
 			}
 			/* It completed just now. */
-			atomic_dec(&m->late);
+			metro_late_put(m, i);
 			wait_for_completion_io(&md->done);
 		}
 		if (md->error)

@@ -149,6 +149,46 @@ geometry:
 	return 0;
 }
 
+/*
+ * Every constructed volume, so that a new table can see the I/O an older
+ * one abandoned on the same device.  Protected by metro_volumes_lock.
+ */
+static LIST_HEAD(metro_volumes);
+static DEFINE_MUTEX(metro_volumes_lock);
+
+/*
+ * Refuse a leg whose device still holds I/O that a live table abandoned: a
+ * transport that reconnects replays the writes it held, and one landing
+ * after the new table copied its region (or wrote it) would leave the legs
+ * different where the bitmap says they are equal.  A detached leg gets no
+ * new I/O, so once the count is zero it stays zero.
+ */
+static int metro_check_late(struct dm_target *ti, struct metro_c *m)
+{
+	struct metro_c *o;
+	unsigned int i, j;
+
+	lockdep_assert_held(&metro_volumes_lock);
+	list_for_each_entry(o, &metro_volumes, volumes) {
+		for (i = 0; i < METRO_NR_LEGS; i++) {
+			for (j = 0; j < METRO_NR_LEGS; j++) {
+				struct metro_leg *mine = &m->legs[i], *old = &o->legs[j];
+				int n = atomic_read(&old->late);
+
+				if (!n || !mine->dev || !old->dev ||
+				    mine->dev->bdev->bd_dev != old->dev->bdev->bd_dev)
+					continue;
+				DMERR("%s: leg %c (%s) still holds %d I/Os that the table of %s abandoned on its I/O deadline; wait until the device completes or fails them (its transport reconnects, or nvme disconnect), then load the table again",
+				      metro_name(m), 'A' + i, mine->dev->name, n,
+				      metro_name(o));
+				ti->error = "A leg's device still holds I/O abandoned by the current table: retry once it has returned it";
+				return -EBUSY;
+			}
+		}
+	}
+	return 0;
+}
+
 static unsigned long *metro_bitmap_alloc(struct metro_c *m)
 {
 	return kvcalloc(BITS_TO_LONGS(m->nr_regions), sizeof(unsigned long),
@@ -309,6 +349,14 @@ static int metro_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	ti->num_write_zeroes_bios = 1;
 	ti->per_io_data_size = sizeof(struct metro_io);
 	ti->accounts_remapped_io = true;
+
+	mutex_lock(&metro_volumes_lock);
+	r = metro_check_late(ti, m);
+	if (!r)
+		list_add(&m->volumes, &metro_volumes);
+	mutex_unlock(&metro_volumes_lock);
+	if (r)
+		goto bad;
 	ti->private = m;
 	return 0;
 
@@ -327,6 +375,9 @@ static void metro_dtr(struct dm_target *ti)
 	flush_workqueue(m->wq);
 	/* The bio set and the metadata buffers must outlive late I/O. */
 	metro_wait_late(m);
+	mutex_lock(&metro_volumes_lock);
+	list_del(&m->volumes);
+	mutex_unlock(&metro_volumes_lock);
 	metro_free(m);
 }
 

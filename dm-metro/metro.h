@@ -106,6 +106,7 @@ struct metro_leg {
 	atomic64_t reads;		/* read bios served, for status */
 	struct metro_sb_info sb;	/* this leg's superblock, last read/written */
 	struct metro_md_req md;		/* metadata write in flight (md_lock) */
+	atomic_t late;			/* abandoned I/O not returned yet */
 };
 
 /*
@@ -248,6 +249,9 @@ struct metro_c {
 
 	/* Statistics. */
 	atomic64_t md_writes;
+
+	/* On the list of all volumes (metro-target.c, metro_volumes_lock). */
+	struct list_head volumes;
 };
 
 /* Kinds of bios, in struct metro_io.kind. */
@@ -358,6 +362,24 @@ static inline void metro_mark_missed(struct metro_c *m, unsigned long r)
 static inline unsigned int metro_nr_alive(struct metro_c *m)
 {
 	return metro_leg_alive(&m->legs[0]) + metro_leg_alive(&m->legs[1]);
+}
+
+/*
+ * Abandoned I/O is counted per volume (the dtr waits for it: the bio set
+ * and the buffers must outlive it) and per leg: a new table does not take
+ * a device that may still write what an older one abandoned.
+ */
+static inline void metro_late_get(struct metro_c *m, unsigned int leg)
+{
+	atomic_inc(&m->legs[leg].late);
+	atomic_inc(&m->late);
+}
+
+static inline void metro_late_put(struct metro_c *m, unsigned int leg)
+{
+	atomic_dec(&m->legs[leg].late);
+	if (atomic_dec_and_test(&m->late))
+		wake_up(&m->late_wait);
 }
 
 /* The volume's name in kernel messages: the one metroctl commands take. */
