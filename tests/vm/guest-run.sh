@@ -59,6 +59,10 @@ fi
 
 # Kernel log patterns that fail a case.
 BAD_DMESG='WARNING:|BUG:|Oops|Call Trace|general protection fault|kernel BUG|UBSAN|KASAN|list_add corruption|list_del corruption|refcount_t:|INFO: task .* blocked|stack-protector|double fault|Kernel panic'
+# bad_dmesg: the kernel log lines that fail a case.  A user-space crash
+# ("traps: PROG[PID] general protection fault ... in LIB", e.g. ld.so of a
+# program run under failslab by fault_injection) is not a kernel problem.
+bad_dmesg() { dmesg | grep -Ev '\] traps: [^ ]+\[[0-9]+\] ' | grep -E "$BAD_DMESG"; }
 
 echo "# metro-vm: kernel $(uname -r), $(nproc) cpus, $(awk '/MemTotal/{print $2" kB"}' /proc/meminfo)"
 
@@ -89,7 +93,7 @@ else
 	echo "# metro-vm: modprobe dm-metro failed: $(cat /tmp/modprobe.err)"
 fi
 dmesg | grep -i 'metro' | grep -v 'ommand line' | sed 's/^/# metro-vm: /'
-if dmesg | grep -Eq "$BAD_DMESG"; then
+if bad_dmesg > /dev/null; then
 	echo "# metro-vm: kernel warnings before any case:"
 	dmesg | sed 's/^/# metro-vm: dmesg: /'
 fi
@@ -160,7 +164,7 @@ run_case() {
 	fi
 	sleep 0.2	# let the sed prefixer drain
 	local dur=$((SECONDS - start)) bad= leak=
-	if dmesg | grep -Eq "$BAD_DMESG"; then
+	if bad_dmesg > /dev/null; then
 		bad=1
 	fi
 	kmemleak_check "$name" || leak=1
@@ -177,7 +181,7 @@ run_case() {
 		[ -n "$leak" ] && why="$why; kmemleak reported a leak"
 		echo "# metro-vm: dmesg of $name:"
 		dmesg | tail -n 80 | sed "s/^/# $name: dmesg: /"
-		[ -n "$bad" ] && dmesg | grep -E "$BAD_DMESG" | head -n 10 | sed "s/^/# $name: bad dmesg line: /"
+		[ -n "$bad" ] && bad_dmesg | head -n 10 | sed "s/^/# $name: bad dmesg line: /"
 		echo "not ok - $name # $why (${dur}s)"
 	fi
 }
