@@ -122,3 +122,13 @@ nvme_disconnect() {
 	done
 	return 0
 }
+
+# site_a_create NAME: at site A, once site B exported its leg: connect to
+# it and create volume NAME on both legs (blank, so --assume-clean)
+site_a_create() {
+	need_metro
+	wait_for exported
+	nvme_connect
+	must mc create "$1" $LEG $RLEG --assume-clean --region-size 1M
+	wait_node "/dev/mapper/$1"
+}

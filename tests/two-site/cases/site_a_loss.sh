@@ -9,11 +9,7 @@ V=metro
 
 net_up
 if [ "$SITE" = A ] && [ "$METRO_BOOT" = 1 ]; then
-	need_metro
-	wait_for exported
-	nvme_connect
-	must mc create $V $LEG $RLEG --assume-clean --region-size 1M
-	wait_node /dev/mapper/$V
+	site_a_create $V
 	randfile base 8
 	must write_file base /dev/mapper/$V 0
 	must cp base "$METRO_SHARE/base"

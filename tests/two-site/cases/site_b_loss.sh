@@ -20,13 +20,8 @@ if [ "$SITE" = B ]; then
 	pass "the new site B served its blank leg"
 fi
 
-need_metro
-wait_for exported
-nvme_connect
-OLD=$RLEG
 V=metro
-must mc create $V $LEG $OLD --assume-clean --region-size 1M
-wait_node /dev/mapper/$V
+site_a_create $V
 randfile base 8
 must write_file base /dev/mapper/$V 0
 fio_verify_write /dev/mapper/$V 16M 16M || fail "fio verify with both legs"

@@ -14,12 +14,8 @@ if [ "$SITE" = B ]; then
 	pass "site B served its leg"
 fi
 
-need_metro
-wait_for exported
-nvme_connect
 V=metro
-must mc create $V $LEG $RLEG --assume-clean --region-size 1M
-wait_node /dev/mapper/$V
+site_a_create $V
 show_status $V
 
 # normal operation

@@ -31,11 +31,7 @@ if [ "$SITE" = B ]; then
 	pass "site B carried on alone, then served its leg again"
 fi
 
-need_metro
-wait_for exported
-nvme_connect
-must mc create $V $LEG $RLEG --assume-clean --region-size 1M
-wait_node /dev/mapper/$V
+site_a_create $V
 randfile base 24
 must write_file base /dev/mapper/$V 0
 # let the clearing pass empty the bitmaps: only what follows diverges
