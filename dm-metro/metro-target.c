@@ -181,7 +181,7 @@ static int metro_check_late(struct dm_target *ti, struct metro_c *m)
 				DMERR("%s: leg %c (%s) still holds %d I/Os that the table of %s abandoned on its I/O deadline; wait until the device completes or fails them (its transport reconnects, or nvme disconnect), then load the table again",
 				      metro_name(m), 'A' + i, mine->dev->name, n,
 				      metro_name(o));
-				ti->error = "A leg's device still holds I/O abandoned by the current table: retry once it has returned it";
+				ti->error = "A leg's device still holds I/O that a live metro table abandoned: retry once the device has returned it";
 				return -EBUSY;
 			}
 		}
