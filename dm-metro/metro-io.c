@@ -73,6 +73,16 @@ static struct bio *metro_io_bio(struct metro_io *io)
 	return dm_bio_from_per_bio_data(io, sizeof(struct metro_io));
 }
 
+/* Give a bounce clone's pages back to the pool; any context. */
+static void metro_free_bounce_pages(struct metro_c *m, struct bio *clone)
+{
+	struct bvec_iter_all iter_all;
+	struct bio_vec *bv;
+
+	bio_for_each_segment_all(bv, clone, iter_all)
+		mempool_free(bv->bv_page, &m->page_pool);
+}
+
 /* Free a clone and what it holds of its pages; any context. */
 static void metro_clone_put(struct metro_c *m, struct metro_clone *mc)
 {
@@ -87,8 +97,7 @@ static void metro_clone_put(struct metro_c *m, struct metro_clone *mc)
 			put_page(bv->bv_page);
 		break;
 	case METRO_PAGES_BOUNCE:
-		bio_for_each_segment_all(bv, &mc->bio, iter_all)
-			mempool_free(bv->bv_page, &m->page_pool);
+		metro_free_bounce_pages(m, &mc->bio);
 		break;
 	}
 	bio_put(&mc->bio);
@@ -187,8 +196,6 @@ static struct bio *metro_clone_bounce(struct metro_c *m, struct bio *bio,
 	unsigned int i, len, size = bio->bi_iter.bi_size;
 	unsigned int nr = DIV_ROUND_UP(size, PAGE_SIZE);
 	gfp_t gfp = GFP_NOWAIT | __GFP_NOWARN;
-	struct bvec_iter_all iter_all;
-	struct bio_vec *bv;
 	struct bio *clone;
 	struct page *page;
 
@@ -199,8 +206,7 @@ retry:
 	for (i = 0; i < nr; i++) {
 		page = mempool_alloc(&m->page_pool, gfp);
 		if (!page) {
-			bio_for_each_segment_all(bv, clone, iter_all)
-				mempool_free(bv->bv_page, &m->page_pool);
+			metro_free_bounce_pages(m, clone);
 			bio_put(clone);
 			gfp = GFP_NOIO;
 			goto retry;
