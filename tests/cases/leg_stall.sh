@@ -14,18 +14,10 @@ sz=$(blockdev --getsz /dev/ram1)
 must dmsetup create ls_b --table "0 $sz linear /dev/ram1 0"
 wait_node /dev/mapper/ls_b
 A=/dev/ram0 B=/dev/mapper/ls_b
-# reopts NAME OPTS: reload NAME's table with these optional arguments
-reopts() {
-	local t
-	t=$(dmsetup table "$1" | awk '{print $1, $2, $3, $4, $5}')
-	must dmsetup reload "$1" --table "$t $2"
-	must dmsetup suspend "$1"
-	must dmsetup resume "$1"
-}
 
 must mc create $V $A $B --assume-clean --region-size 1M
 wait_node /dev/mapper/$V
-reopts $V "2 io_deadline 1000"
+metro_opts $V "2 io_deadline 1000"
 dmsetup table $V | grep -q "io_deadline 1000" || fail "io_deadline not in the table: $(dmsetup table $V)"
 randfile base 32
 must write_file base /dev/mapper/$V 0
@@ -57,7 +49,7 @@ must mc stop $V
 # 2. a metadata write stalls: the first write into a clean region
 must mc assemble $V $A $B
 wait_node /dev/mapper/$V
-reopts $V "2 io_deadline 1000"
+metro_opts $V "2 io_deadline 1000"
 wait_sync $V 60
 sleep 6	# the clearing pass empties the bitmap
 [ "$(st_dirty $V)" = 0 ] || log "dirty regions: $(st_dirty $V)"

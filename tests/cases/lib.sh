@@ -35,6 +35,9 @@ mc() { echo "+ metroctl $*"; "$METROCTL" "$@"; }
 # reload NAME TABLE: load TABLE into dm device NAME and make it live (e.g.
 # switch a leg's dm-linear to "error" to fail it); fails the case on error
 reload() { must dmsetup load "$1" --table "$2"; must dmsetup suspend "$1"; must dmsetup resume "$1"; }
+# metro_opts NAME OPTS: reload metro volume NAME with these optional
+# arguments (e.g. "2 io_deadline 1000") after its two legs
+metro_opts() { reload "$1" "$(dmsetup table "$1" | awk '{print $1, $2, $3, $4, $5}') $2"; }
 
 # wait_node PATH: wait up to 5 s for a device node
 wait_node() {

@@ -33,10 +33,7 @@ must nbd-client 127.0.0.1 10809 $B -N legb -b 4096
 
 must mc create $V $A $B --assume-clean --region-size 1M
 wait_node /dev/mapper/$V
-t=$(dmsetup table $V | awk '{print $1, $2, $3, $4, $5}')
-must dmsetup reload $V --table "$t 2 io_deadline 2000"
-must dmsetup suspend $V
-must dmsetup resume $V
+metro_opts $V "2 io_deadline 2000"
 randfile base 32
 must write_file base /dev/mapper/$V 0
 

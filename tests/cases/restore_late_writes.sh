@@ -15,8 +15,7 @@ wait_node /dev/mapper/lw_b
 A=/dev/ram0 B=/dev/mapper/lw_b
 must mc create $V $A $B --assume-clean --region-size 1M
 wait_node /dev/mapper/$V
-t=$(dmsetup table $V | awk '{print $1, $2, $3, $4, $5}')
-reload $V "$t 2 io_deadline 1000"
+metro_opts $V "2 io_deadline 1000"
 randfile base 8
 must write_file base /dev/mapper/$V 0
 
