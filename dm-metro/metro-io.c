@@ -73,14 +73,84 @@ static struct bio *metro_io_bio(struct metro_io *io)
 	return dm_bio_from_per_bio_data(io, sizeof(struct metro_io));
 }
 
-/* Give a bounce clone's pages back to the pool; any context. */
+/*
+ * Bounce pages.  metro_bounce_setup() makes an unused set that
+ * metro_bounce_exit() accepts; metro_bounce_init() fills the reserve.
+ */
+void metro_bounce_setup(struct metro_bounce *b)
+{
+	spin_lock_init(&b->lock);
+	INIT_LIST_HEAD(&b->free);
+	mutex_init(&b->reserve_lock);
+}
+
+int metro_bounce_init(struct metro_bounce *b)
+{
+	return mempool_init_page_pool(&b->reserve, METRO_BOUNCE_MAX_PAGES, 0);
+}
+
+static void metro_free_page_list(struct list_head *pages)
+{
+	struct page *page, *tmp;
+
+	list_for_each_entry_safe(page, tmp, pages, lru) {
+		list_del(&page->lru);
+		__free_page(page);
+	}
+}
+
+void metro_bounce_exit(struct metro_bounce *b)
+{
+	metro_free_page_list(&b->free);
+	b->nr_free = 0;
+	mempool_exit(&b->reserve);
+}
+
+/* Move up to @nr reused pages onto @pages; returns how many. */
+static unsigned int metro_bounce_take(struct metro_bounce *b,
+				      struct list_head *pages, unsigned int nr)
+{
+	unsigned long flags;
+	unsigned int i;
+
+	spin_lock_irqsave(&b->lock, flags);
+	nr = min(nr, b->nr_free);
+	for (i = 0; i < nr; i++)
+		list_move(b->free.next, pages);
+	b->nr_free -= nr;
+	b->low = min(b->low, b->nr_free);
+	spin_unlock_irqrestore(&b->lock, flags);
+	return nr;
+}
+
+/* Give a bounce clone's pages back: reserve first, then reuse; any context. */
 static void metro_free_bounce_pages(struct metro_c *m, struct bio *clone)
 {
+	struct metro_bounce *b = &m->bounce;
 	struct bvec_iter_all iter_all;
+	unsigned int n = 0, keep;
 	struct bio_vec *bv;
+	unsigned long flags;
+	LIST_HEAD(pages);
 
-	bio_for_each_segment_all(bv, clone, iter_all)
-		mempool_free(bv->bv_page, &m->page_pool);
+	bio_for_each_segment_all(bv, clone, iter_all) {
+		if (unlikely(READ_ONCE(b->reserve.curr_nr) < b->reserve.min_nr)) {
+			mempool_free(bv->bv_page, &b->reserve);
+			continue;
+		}
+		list_add(&bv->bv_page->lru, &pages);
+		n++;
+	}
+	if (!n)
+		return;
+	spin_lock_irqsave(&b->lock, flags);
+	keep = min(n, METRO_BOUNCE_CACHE_MAX - b->nr_free);
+	b->nr_free += keep;
+	while (keep--)
+		list_move(pages.next, &b->free);
+	spin_unlock_irqrestore(&b->lock, flags);
+	/* Over the cache's limit: back to the page allocator. */
+	metro_free_page_list(&pages);
 }
 
 /* Free a clone and what it holds of its pages; any context. */
@@ -185,37 +255,44 @@ static struct bio *metro_clone_refs(struct metro_c *m, struct bio *bio,
 }
 
 /*
- * A read clone into pages of the volume's page_pool.  As in dm-crypt, the
- * pages are first taken without waiting; failing that, one allocation at a
- * time may wait on the pool, which holds enough for the largest clone
- * (reads are split at METRO_BOUNCE_MAX_SECTORS).
+ * A read clone into bounce pages laid out like the original's segments
+ * (same offsets and lengths, one page each), so that the leg and the copy
+ * back see the same alignment as a clone sharing the original's pages
+ * would.  Reused pages first, then new ones taken without waiting.
+ * Failing that, as in dm-crypt, one allocation at a time may wait on the
+ * reserve, which holds enough for the largest clone (metro_limit_owned()
+ * keeps reads within BIO_MAX_VECS segments).
  */
 static struct bio *metro_clone_bounce(struct metro_c *m, struct bio *bio,
 				      struct block_device *bdev)
 {
-	unsigned int i, len, size = bio->bi_iter.bi_size;
-	unsigned int nr = DIV_ROUND_UP(size, PAGE_SIZE);
-	gfp_t gfp = GFP_NOWAIT | __GFP_NOWARN;
-	struct bio *clone;
+	unsigned int nr = bio_segments(bio);
+	struct bio *clone = metro_alloc_own(m, bio, bdev, nr);
+	struct bvec_iter iter;
 	struct page *page;
+	struct bio_vec bv;
+	bool wait = false;
+	LIST_HEAD(pages);
 
-retry:
-	if (gfp & __GFP_DIRECT_RECLAIM)
-		mutex_lock(&m->bounce_lock);
-	clone = metro_alloc_own(m, bio, bdev, nr);
-	for (i = 0; i < nr; i++) {
-		page = mempool_alloc(&m->page_pool, gfp);
-		if (!page) {
-			metro_free_bounce_pages(m, clone);
-			bio_put(clone);
-			gfp = GFP_NOIO;
-			goto retry;
+	metro_bounce_take(&m->bounce, &pages, nr);
+	bio_for_each_segment(bv, bio, iter) {
+		page = list_first_entry_or_null(&pages, struct page, lru);
+		if (page) {
+			list_del(&page->lru);
+		} else {
+			if (!wait)
+				page = alloc_page(GFP_NOWAIT | __GFP_NOWARN);
+			if (unlikely(!page)) {
+				if (!wait)
+					mutex_lock(&m->bounce.reserve_lock);
+				wait = true;
+				page = mempool_alloc(&m->bounce.reserve, GFP_NOIO);
+			}
 		}
-		len = min_t(unsigned int, size - i * PAGE_SIZE, PAGE_SIZE);
-		__bio_add_page(clone, page, len, 0);
+		__bio_add_page(clone, page, bv.bv_len, bv.bv_offset);
 	}
-	if (gfp & __GFP_DIRECT_RECLAIM)
-		mutex_unlock(&m->bounce_lock);
+	if (unlikely(wait))
+		mutex_unlock(&m->bounce.reserve_lock);
 	return clone;
 }
 
@@ -544,6 +621,31 @@ static void metro_read_done(struct metro_io *io, blk_status_t status)
 	metro_defer_bio(m, bio, &m->failed);
 }
 
+/*
+ * Copy a bounce clone's data into the original, segment by segment (see
+ * metro_clone_bounce()): whole pages by copy_page(), quicker than memcpy()
+ * at that size.
+ */
+static void metro_copy_bounce(struct bio *bio, struct bio *clone)
+{
+	struct bio_vec *src = clone->bi_io_vec;
+	struct bvec_iter iter;
+	struct bio_vec bv;
+	char *dst, *from;
+
+	bio_for_each_segment(bv, bio, iter) {
+		dst = bvec_kmap_local(&bv);
+		from = bvec_kmap_local(src);
+		if (bv.bv_len == PAGE_SIZE)
+			copy_page(dst, from);
+		else
+			memcpy(dst, from, bv.bv_len);
+		kunmap_local(from);
+		kunmap_local(dst);
+		src++;
+	}
+}
+
 static void metro_read_endio(struct bio *clone)
 {
 	struct metro_clone *mc = container_of(clone, struct metro_clone, bio);
@@ -552,13 +654,8 @@ static void metro_read_endio(struct bio *clone)
 
 	if (metro_untrack(io->m, mc))
 		return;
-	if (mc->pages == METRO_PAGES_BOUNCE && !status) {
-		struct bio *bio = metro_io_bio(io);
-		struct bvec_iter dst = bio->bi_iter;
-		struct bvec_iter src = { .bi_size = dst.bi_size };
-
-		bio_copy_data_iter(bio, &dst, clone, &src);
-	}
+	if (mc->pages == METRO_PAGES_BOUNCE && !status)
+		metro_copy_bounce(metro_io_bio(io), clone);
 	metro_clone_put(io->m, mc);
 	metro_read_done(io, status);
 }
@@ -615,10 +712,10 @@ static int metro_map_flush(struct metro_c *m, struct bio *bio,
 
 /*
  * Under the I/O deadline, clones own their data (see metro_clone_bio()):
- * keep a read within what the bounce pool holds and a write within one
- * bio_vec table.  A write made of more than BIO_MAX_VECS bio_vecs that
- * cannot be cut at a page boundary (only tiny bio_vecs do that) borrows
- * the original's pages, and is then waited for even on a stalled leg.
+ * keep a read within METRO_BOUNCE_MAX_PAGES segments (a bounce page each)
+ * and a write within one bio_vec table.  A bio too long for that which
+ * cannot be cut at a page boundary (only tiny segments do that) borrows the
+ * original's pages, and is then waited for even on a stalled leg.
  */
 static void metro_limit_owned(struct metro_c *m, struct bio *bio,
 			      struct metro_io *io)
@@ -631,14 +728,17 @@ static void metro_limit_owned(struct metro_c *m, struct bio *bio,
 	if (!m->io_deadline || !bio_has_data(bio))
 		return;
 	if (bio_data_dir(bio) == READ) {
-		if (bio_sectors(bio) > METRO_BOUNCE_MAX_SECTORS)
-			dm_accept_partial_bio(bio, METRO_BOUNCE_MAX_SECTORS);
-		return;
-	}
-	bio_for_each_bvec(bv, bio, iter) {
-		if (++nr > BIO_MAX_VECS)
-			break;
-		bytes += bv.bv_len;
+		bio_for_each_segment(bv, bio, iter) {
+			if (++nr > BIO_MAX_VECS)
+				break;
+			bytes += bv.bv_len;
+		}
+	} else {
+		bio_for_each_bvec(bv, bio, iter) {
+			if (++nr > BIO_MAX_VECS)
+				break;
+			bytes += bv.bv_len;
+		}
 	}
 	if (nr <= BIO_MAX_VECS)
 		return;
@@ -859,6 +959,21 @@ void metro_worker(struct work_struct *ws)
 		metro_log_sync_done(m);
 }
 
+/* Free the reused bounce pages that no read needed since the last trim. */
+static void metro_bounce_trim(struct metro_bounce *b)
+{
+	unsigned int n;
+	LIST_HEAD(pages);
+
+	spin_lock_irq(&b->lock);
+	for (n = b->low; n; n--)
+		list_move(b->free.prev, &pages);
+	b->nr_free -= b->low;
+	b->low = b->nr_free;
+	spin_unlock_irq(&b->lock);
+	metro_free_page_list(&pages);
+}
+
 /*
  * The I/O deadline watchdog: every quarter of the deadline, look for bios
  * (and resync copies) in flight for longer than the deadline and ask the
@@ -888,6 +1003,7 @@ void metro_watchdog(struct work_struct *ws)
 		set_bit(METRO_WORK_STALLED + i, &m->work_flags);
 	if (stuck)
 		metro_wake_worker(m);
+	metro_bounce_trim(&m->bounce);
 
 	spin_lock_irq(&m->lock);
 	if (!m->suspended)

@@ -10,6 +10,11 @@
 /* Target hook. */
 int metro_map(struct dm_target *ti, struct bio *bio);
 
+/* The bounce pages of reads under the I/O deadline (ctr and dtr). */
+void metro_bounce_setup(struct metro_bounce *b);
+int metro_bounce_init(struct metro_bounce *b);
+void metro_bounce_exit(struct metro_bounce *b);
+
 /* The I/O deadline watchdog (delayed work on system_wq). */
 void metro_watchdog(struct work_struct *ws);
 

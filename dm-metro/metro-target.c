@@ -208,7 +208,7 @@ static void metro_free(struct metro_c *m)
 	if (m->io_client)
 		dm_io_client_destroy(m->io_client);
 	bioset_exit(&m->bs);
-	mempool_exit(&m->page_pool);
+	metro_bounce_exit(&m->bounce);
 	kfree(m->sb_buf);
 	bitmap_free(m->bm_changed);
 	kvfree(m->disk_bm);
@@ -261,7 +261,7 @@ static int metro_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	for (r = 0; r < METRO_NR_LEGS; r++)
 		init_completion(&m->legs[r].md.done);
 	mutex_init(&m->md_lock);
-	mutex_init(&m->bounce_lock);
+	metro_bounce_setup(&m->bounce);
 	spin_lock_init(&m->lock);
 	spin_lock_init(&m->copy_lock);
 	bio_list_init(&m->deferred);
@@ -318,7 +318,7 @@ static int metro_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		goto bad;
 	}
 	if (m->io_deadline) {
-		r = mempool_init_page_pool(&m->page_pool, METRO_BOUNCE_MAX_PAGES, 0);
+		r = metro_bounce_init(&m->bounce);
 		if (r) {
 			ti->error = "Cannot allocate the read bounce pages (try io_deadline 0)";
 			goto bad;

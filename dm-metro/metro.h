@@ -62,11 +62,13 @@
 
 /*
  * With an I/O deadline, reads are bounced through pages of the volume's
- * page_pool; a read of more than this is split so that one clone never
- * needs more pages than the pool holds.
+ * struct metro_bounce, one per segment; a read of more segments than this
+ * is split so that one clone never needs more pages than the reserve holds.
  */
 #define METRO_BOUNCE_MAX_PAGES		BIO_MAX_VECS
-#define METRO_BOUNCE_MAX_SECTORS	(METRO_BOUNCE_MAX_PAGES << (PAGE_SHIFT - SECTOR_SHIFT))
+
+/* Most bounce pages a volume keeps for reuse (16 MiB with 4 KiB pages). */
+#define METRO_BOUNCE_CACHE_MAX		4096U
 
 /* struct metro_c.work_flags bits: requests to the worker. */
 #define METRO_WORK_SYNC_DONE	0	/* check for the end of resync */
@@ -126,12 +128,30 @@ struct metro_copy {
 	bool started;			/* kcopyd job for @chunk issued */
 };
 
+/*
+ * Bounce pages of reads under the I/O deadline (only then set up).  Pages
+ * a read is done with wait on @free for the next read instead of going
+ * back to the page allocator, which would clear them again on the next
+ * allocation (init_on_alloc); the watchdog frees those that one of its
+ * periods did not use.  @reserve holds enough pages for the largest clone
+ * in case the allocator fails; @reserve_lock lets one allocation at a
+ * time wait on it, so that two reads cannot each hold half of it.
+ */
+struct metro_bounce {
+	/* Protects @free, @nr_free and @low; taken from completion context. */
+	spinlock_t lock;
+	struct list_head free;		/* pages by page->lru */
+	unsigned int nr_free;
+	unsigned int low;		/* fewest on @free since the last trim */
+	mempool_t reserve;
+	struct mutex reserve_lock;
+};
+
 /* One list of bios in flight to the legs; @lock protects @clones. */
 struct metro_shard {
 	spinlock_t lock;
 	struct list_head clones;	/* struct metro_clone.list */
 } ____cacheline_aligned_in_smp;
-
 
 /*
  * The volume.
@@ -208,13 +228,7 @@ struct metro_c {
 	struct dm_io_client *io_client;
 	struct dm_kcopyd_client *kcopyd;
 	struct bio_set bs;
-	/*
-	 * Bounce pages of reads under the I/O deadline (only then set up).
-	 * @bounce_lock lets one allocation at a time wait on the pool, so
-	 * that two reads cannot each hold half of it.
-	 */
-	mempool_t page_pool;
-	struct mutex bounce_lock;
+	struct metro_bounce bounce;
 
 	/* Resync state.  Slots and @copy_waiters are protected by copy_lock. */
 	spinlock_t copy_lock;
@@ -292,7 +306,7 @@ struct metro_io {
 enum metro_clone_pages {
 	METRO_PAGES_SHARED,	/* bio_alloc_clone(): the original's bio_vecs */
 	METRO_PAGES_REFS,	/* own bio_vec table and a reference per page */
-	METRO_PAGES_BOUNCE,	/* own pages from page_pool, copied at the end */
+	METRO_PAGES_BOUNCE,	/* own bounce pages, copied at the end */
 };
 
 /*
