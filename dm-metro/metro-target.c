@@ -571,6 +571,13 @@ static void metro_io_hints(struct dm_target *ti, struct queue_limits *limits)
 		limits->io_opt = region_bytes;
 	if (limits->io_min < limits->logical_block_size)
 		limits->io_min = limits->logical_block_size;
+	/*
+	 * dm core cuts bios at max_sectors as well as at regions: keep the
+	 * cuts page aligned.  Behind a leg limited to 255 sectors (brd) every
+	 * piece after the first would otherwise straddle pages.
+	 */
+	if (limits->max_sectors >= PAGE_SECTORS)
+		limits->max_sectors = round_down(limits->max_sectors, PAGE_SECTORS);
 }
 
 static struct target_type metro_target = {
