@@ -10,11 +10,12 @@
 # Unit suite: make -C tests/unit run (TAP "ok N - name" / "not ok N - name"),
 # then tests/build-compat.sh (the module against Debian's 6.12 headers) and
 # tests/style-check.sh (W=1, sparse, checkpatch).
-# VM suite: every tests/cases/*.sh.  Cases run in one VM boot, except those
-# with a "# metro-boot: host" line, which run on the host and boot the VM
-# themselves (crash tests), then every tests/two-site/cases/*.sh (two guests
-# each, tests/two-site/run.sh).  Logs go to build/test-logs/<time>-<pid>/
-# (latest).
+# VM suite: every tests/cases/*.sh.  Cases run in VM boots of many cases
+# each, except those with a "# metro-boot: host" line, which run on the host
+# and boot the VM themselves (crash tests); then every
+# tests/two-site/cases/*.sh (two guests each, tests/two-site/run.sh).  Up to
+# METRO_JOBS (default 2) of these boots run at a time.  Logs go to
+# build/test-logs/<time>-<pid>/ (latest).
 # --debug-kernel (make check-debug): the VM suite only, on the KASAN/lockdep/
 # kmemleak/fault-injection kernel of tests/debug-kernel/ (built and cached
 # on first use), with dm-metro built against it.
@@ -32,7 +33,7 @@ for a in "$@"; do
 	--unit-only) vm=0 ;;
 	--vm-only) unit=0 ;;
 	--debug-kernel) unit=0 debug=1 ;;
-	-h|--help) sed -n '4,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '4,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	-*) echo "run-all.sh: unknown option $a" >&2; exit 2 ;;
 	*) only+=("$(basename "${a%.sh}")") ;;
 	esac
@@ -129,6 +130,75 @@ if [ "$debug" = 1 ]; then
 fi
 
 # --- VM tests -----------------------------------------------------------------
+# The VM suite runs as jobs, up to METRO_JOBS (default 2) at a time: the
+# one-boot cases split into METRO_JOBS VM boots, each host case, the two-site
+# cases.  Each job writes its report to LOGS/JOB.out and its TAP lines to
+# LOGS/JOB.results; they are printed and counted in order once all are done.
+
+# job_vm JOB CASE...: one VM boot running the cases
+job_vm() {
+	local job=$1 vlog=$LOGS/$1.log vrc c
+	shift
+	echo "=== VM tests (one boot, $job): $*"
+	./tests/vm/run.sh --timeout "${METRO_VM_TIMEOUT:-1500}" \
+		--case-timeout "${METRO_CASE_TIMEOUT:-300}" --log "$LOGS/$job.console" \
+		"$@" > "$vlog" 2>&1
+	vrc=$?
+	grep -E '^(not )?ok ' "$vlog" > "$LOGS/$job.results"
+	cat "$LOGS/$job.results"
+	# show the output of failed cases
+	for c in $(sed -n 's/^not ok - \([^ ]*\).*/\1/p' "$vlog"); do
+		echo "--- output of $c (full console: $LOGS/$job.console)"
+		awk -v c="$c" 'index($0, "| # metro-vm: --- " c " ") == 1 {p = 1}
+			p {print} index($0, "| not ok - " c) == 1 {p = 0}' "$vlog" | tail -n 150
+	done
+	if [ "$vrc" = 2 ] || [ ! -s "$LOGS/$job.results" ]; then
+		tail -n 40 "$vlog"
+		echo "not ok - $job-harness # tests/vm/run.sh exited $vrc, see $vlog" |
+			tee -a "$LOGS/$job.results"
+	fi
+}
+
+# job_host CASE: a case that boots the VM itself
+job_host() {
+	local c=$1 hlog=$LOGS/$1.log rc
+	echo "=== VM test with its own boots: $c"
+	timeout -k 10 "${METRO_HOST_CASE_TIMEOUT:-1200}" bash "tests/cases/$c.sh" > "$hlog" 2>&1
+	rc=$?
+	grep -E '^(# |FAIL|PASS|SKIP)' "$hlog" | tail -n 20
+	case $rc in
+	0) echo "ok - $c" ;;
+	77) echo "ok - $c # SKIP $(grep -m1 '^SKIP' "$hlog")" ;;
+	*) tail -n 60 "$hlog" >&2; echo "not ok - $c # exit status $rc, see $hlog" ;;
+	esac | tee "$LOGS/$c.results"
+}
+
+# job_sites CASE...: the two-site cases, two guests each
+job_sites() {
+	local slog=$LOGS/two-site.log
+	echo "=== two-site tests (two guests each): $*"
+	METRO_TWO_SITE_LOGS=$LOGS ./tests/two-site/run.sh "$@" > "$slog" 2>&1
+	grep -E '^(not )?ok ' "$slog" > "$LOGS/two-site.results"
+	cat "$LOGS/two-site.results"
+	grep -q '^not ok' "$slog" && grep -v '^ok ' "$slog" | grep -v '^not ok ' | tail -n 150
+	if [ ! -s "$LOGS/two-site.results" ]; then
+		tail -n 40 "$slog"
+		echo "not ok - two-site-harness # see $slog" | tee -a "$LOGS/two-site.results"
+	fi
+}
+
+maxjobs=${METRO_JOBS:-2}
+order=()
+# spawn JOB FUNCTION ARGS...: run FUNCTION in the background once a slot is free
+spawn() {
+	local job=$1
+	shift
+	while [ "$(jobs -rp | wc -l)" -ge "$maxjobs" ]; do wait -n; done
+	order+=("$job")
+	echo "=== started $job ($((SECONDS - start))s)"
+	"$@" > "$LOGS/$job.out" 2>&1 &
+}
+
 if [ "$vm" = 1 ]; then
 	boot=() host=()
 	for f in tests/cases/*.sh; do
@@ -141,40 +211,6 @@ if [ "$vm" = 1 ]; then
 	done
 	[ -f dm-metro/dm-metro.ko ] || echo "run-all.sh: warning: dm-metro/dm-metro.ko not built" >&2
 	[ -x userspace/metroctl ] || echo "run-all.sh: warning: userspace/metroctl not built" >&2
-	if [ ${#boot[@]} -gt 0 ]; then
-		echo "=== VM tests (one boot): ${boot[*]}"
-		vlog=$LOGS/vm-main.log
-		./tests/vm/run.sh --timeout "${METRO_VM_TIMEOUT:-1500}" \
-			--case-timeout "${METRO_CASE_TIMEOUT:-300}" --log "$LOGS/vm-main.console" \
-			"${boot[@]}" > "$vlog" 2>&1
-		vrc=$?
-		grep -E '^(not )?ok ' "$vlog" > "$LOGS/vm-main.results"
-		res=$(cat "$LOGS/vm-main.results")
-		[ -n "$res" ] && echo "$res"
-		count "$LOGS/vm-main.results"
-		# show the output of failed cases
-		for c in $(sed -n 's/^not ok - \([^ ]*\).*/\1/p' "$vlog"); do
-			echo "--- output of $c (full console: $LOGS/vm-main.console)"
-			awk -v c="$c" 'index($0, "| # metro-vm: --- " c " ") == 1 {p = 1}
-				p {print} index($0, "| not ok - " c) == 1 {p = 0}' "$vlog" | tail -n 150
-		done
-		if [ "$vrc" = 2 ] || [ -z "$res" ]; then
-			tail -n 40 "$vlog"
-			result fail vm-harness "tests/vm/run.sh exited $vrc, see $vlog"
-		fi
-	fi
-	for c in "${host[@]}"; do
-		echo "=== VM test with its own boots: $c"
-		hlog=$LOGS/$c.log
-		timeout -k 10 "${METRO_HOST_CASE_TIMEOUT:-1200}" bash "tests/cases/$c.sh" > "$hlog" 2>&1
-		rc=$?
-		grep -E '^(# |FAIL|PASS|SKIP)' "$hlog" | tail -n 20
-		case $rc in
-		0) result ok "$c" ;;
-		77) result skip "$c" "$(grep -m1 '^SKIP' "$hlog")" ;;
-		*) tail -n 60 "$hlog"; result fail "$c" "exit status $rc, see $hlog" ;;
-		esac
-	done
 	# Two sites: two guests on a private link (not on the debug kernel,
 	# which has no network drivers).
 	sites=()
@@ -185,16 +221,24 @@ if [ "$vm" = 1 ]; then
 		fi
 		[ "$debug" = 0 ] && sites+=("$c")
 	done
-	if [ ${#sites[@]} -gt 0 ]; then
-		echo "=== two-site tests (two guests each): ${sites[*]}"
-		slog=$LOGS/two-site.log
-		METRO_TWO_SITE_LOGS=$LOGS ./tests/two-site/run.sh "${sites[@]}" > "$slog" 2>&1
-		grep -E '^(not )?ok ' "$slog" > "$LOGS/two-site.results"
-		cat "$LOGS/two-site.results"
-		count "$LOGS/two-site.results"
-		grep -q '^not ok' "$slog" && grep -v '^ok ' "$slog" | tail -n 150
-		[ -s "$LOGS/two-site.results" ] || { tail -n 40 "$slog"; result fail two-site-harness "see $slog"; }
-	fi
+	# The one-boot cases dealt round-robin over as many boots as there are
+	# job slots (fewer when there are few cases).
+	nshard=$maxjobs
+	[ ${#boot[@]} -lt "$nshard" ] && nshard=${#boot[@]}
+	for ((k = 0; k < nshard; k++)); do
+		shard=()
+		for ((i = k; i < ${#boot[@]}; i += nshard)); do shard+=("${boot[$i]}"); done
+		job=vm-main
+		[ "$nshard" -gt 1 ] && job=vm-main-$((k + 1))
+		spawn "$job" job_vm "$job" "${shard[@]}"
+	done
+	for c in "${host[@]}"; do spawn "$c" job_host "$c"; done
+	[ ${#sites[@]} -gt 0 ] && spawn two-site job_sites "${sites[@]}"
+	wait
+	for job in "${order[@]}"; do
+		cat "$LOGS/$job.out"
+		count "$LOGS/$job.results"
+	done
 fi
 
 echo "=== run time $((SECONDS - start))s"
