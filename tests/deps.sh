@@ -26,8 +26,8 @@ PACKAGES=(
 	# VM tests, demo, benchmarks
 	qemu-system-x86 busybox-static cpio fio dmsetup e2fsprogs xfsprogs
 	nbd-server nbd-client python3 jq util-linux coreutils
-	# benchmarks (make bench): md raid1 and the chart
-	mdadm gnuplot-nox
+	# benchmarks (make bench): md raid1, DRBD 8.4 between two sites, the chart
+	mdadm drbd-utils gnuplot-nox
 	# metroctl_udev case (udevd in the guest)
 	udev
 )

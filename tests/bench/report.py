@@ -33,9 +33,18 @@ DESC = {
     "remote_write4k_qd1": "remote B +1ms: 4k random write qd1",
     "resync_idle": "resync 25% of regions, idle legs",
     "resync_load": "paced 4k randrw (2x1000/s) p99",
+    "site_randwrite4k_qd16": "two sites: 4k random write qd16",
+    "site_randwrite4k_qd1": "two sites: 4k random write qd1",
+    "site_seqwrite1m": "two sites: 1M sequential write qd4",
+    "site_randread4k": "two sites: 4k random read qd16",
 }
+# Two sites (tests/bench/two-site/): x raw is against the remote leg alone
+# for writes (the floor of a synchronous mirror), the local leg for reads;
+# x md is against md raid1 with the remote leg write-mostly.
+SITE = ["site_randwrite4k_qd16", "site_randwrite4k_qd1", "site_seqwrite1m", "site_randread4k"]
+SITE_SYSTEMS = ["local", "remote", "metro", "md", "drbd"]
 SYSTEMS = ["raw", "linear", "metro", "mirror", "md"]
-MB_SCEN = {"seqwrite1m", "seqread1m", "resync_idle"}
+MB_SCEN = {"seqwrite1m", "seqread1m", "resync_idle", "site_seqwrite1m"}
 
 
 def records(log):
@@ -125,6 +134,17 @@ def main():
                          "p50_us": f.get("p50_us"), "p99_us": f.get("p99_us"),
                          "vs_raw": ratio(v, val(scen, "fast")), "vs_md": ratio(v, val(scen, "md")),
                          "reps": f["reps"]})
+    for scen in SITE:
+        base = "local" if "read" in scen else "remote"
+        for system in SITE_SYSTEMS:
+            f = fig.get((scen, system, ""))
+            if not f:
+                continue
+            v = val(scen, system)
+            rows.append({"scenario": scen, "system": system, "unit": "MB/s" if scen in MB_SCEN else "IOPS",
+                         "value": v, "p50_us": f.get("p50_us"), "p99_us": f.get("p99_us"),
+                         "vs_raw": ratio(v, val(scen, base)), "vs_md": ratio(v, val(scen, "md")),
+                         "reps": f["reps"]})
     for system in ["dd", "metro"]:
         f = fig.get(("resync_idle", system, ""))
         if f:
@@ -176,6 +196,18 @@ def main():
                ratio(fig.get(("resync_load", "during_resync", d), {}).get("p99_us"),
                      fig.get(("resync_load", "no_resync", d), {}).get("p99_us")),
                "<=", 2.0, "p99 during resync / without resync")
+    if any(r["scenario"] in SITE for r in recs):
+        for scen, what in [("site_randwrite4k_qd16", "4k random write qd16"),
+                           ("site_randwrite4k_qd1", "4k random write qd1"),
+                           ("site_seqwrite1m", "1M sequential write")]:
+            target("two sites: %s vs remote leg" % what, ratio(val(scen, "metro"), val(scen, "remote")),
+                   ">=", 0.95, "dm-metro / the NVMe/TCP remote leg alone")
+        target("two sites: 4k write qd1 vs DRBD",
+               ratio(val("site_randwrite4k_qd1", "metro"), val("site_randwrite4k_qd1", "drbd")),
+               ">=", 1.5, "IOPS dm-metro / DRBD 8.4 protocol C")
+        target("two sites: 4k random read vs local leg",
+               ratio(val("site_randread4k", "metro"), val("site_randread4k", "local")),
+               ">=", 0.9, "IOPS dm-metro / site A's leg alone")
     meta = [r for r in recs if r["scenario"] == "metadata"]
     if meta:
         mdw = sum(r["md_writes"] for r in meta)
@@ -200,14 +232,15 @@ def main():
         return ("%%.%df" % nd) % x
 
     lines = ["dm-metro benchmark, %s, %s (TCG: compare ratios only)" % (result["date"], command),
-             "%-20s %-22s %12s %10s %10s %7s %7s" % ("scenario", "system", "IOPS|MB/s", "p50 us",
+             "%-22s %-22s %12s %10s %10s %7s %7s" % ("scenario", "system", "IOPS|MB/s", "p50 us",
                                                    "p99 us", "x raw", "x md")]
     for r in rows:
-        lines.append("%-20s %-22s %12s %10s %10s %7s %7s" % (
+        lines.append("%-22s %-22s %12s %10s %10s %7s %7s" % (
             r["scenario"], r["system"], fmt(r["value"], 1 if r["unit"] == "MB/s" else 0) + (" MB/s" if r["unit"] == "MB/s" else ""),
             fmt(r["p50_us"], 1), fmt(r["p99_us"], 1), fmt(r["vs_raw"], 2), fmt(r["vs_md"], 2)))
     lines.append("(remote_*: x raw = vs the fast leg alone; resync_idle: x raw = vs dd;"
-                 " resync_load: x raw = p99 / p99 without resync)")
+                 " resync_load: x raw = p99 / p99 without resync;")
+    lines.append(" site_*: x raw = vs the remote leg alone for writes, the local leg for reads)")
     lines.append("")
     lines.append("%-44s %8s %10s  %s" % ("target", "value", "needed", "result"))
     for t in targets:

@@ -13,14 +13,17 @@
 #     --ramp S         fio ramp seconds, not measured (1)
 #     --resync-mib M   leg size of the resync scenario (512)
 #     --out DIR        results directory (tests/bench/results)
-#     CASE             bench_main, bench_remote, bench_resync (default all);
-#                      bench_profile (perf in the guest) only when named
+#     CASE             bench_main, bench_remote, bench_resync, bench_two_site
+#                      (default all); bench_profile (perf in the guest) only
+#                      when named
+# bench_two_site runs in two guests joined by a private link
+# (tests/two-site/run.sh, cases in tests/bench/two-site/), after the others.
 # Exit status: 0 when every case ran and produced records, 1 otherwise.
 set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 orig=$*
 reps=3 runtime=3 ramp=1 resync_mib=512 out=$TOP/tests/bench/results cases=()
-usage() { sed -n '4,19p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { awk 'NR >= 4 && /^#/ { sub(/^# ?/, ""); print } /^set -u/ { exit }' "$0" >&2; exit 2; }
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--reps) reps=$2; shift 2 ;;
@@ -33,18 +36,33 @@ while [ $# -gt 0 ]; do
 	*) cases+=("$1"); shift ;;
 	esac
 done
-[ ${#cases[@]} -gt 0 ] || cases=(bench_main bench_remote bench_resync)
+[ ${#cases[@]} -gt 0 ] || cases=(bench_main bench_remote bench_resync bench_two_site)
 command -v gnuplot >/dev/null || echo "bench: gnuplot missing (make deps): no chart" >&2
 mkdir -p "$out"
-log=$out/console.log
+vmcases=() sites=0
+for c in "${cases[@]}"; do
+	if [ "$c" = bench_two_site ]; then sites=1; else vmcases+=("$c"); fi
+done
+log=$out/console.log logs=() rc=0
 start=$SECONDS
-"$TOP/tests/vm/run.sh" -q --case-dir "$TOP/tests/bench/cases" --smp 2 --mem 2560 \
-	--case-timeout 1800 --timeout 3600 --log "$log" --env METRO_RD_NR=9 \
-	--env BENCH_REPS="$reps" --env BENCH_RUNTIME="$runtime" --env BENCH_RAMP="$ramp" \
-	--env BENCH_RESYNC_MIB="$resync_mib" "${cases[@]}"
-rc=$?
-echo "bench: VM run took $((SECONDS - start))s (console log $log)"
+if [ ${#vmcases[@]} -gt 0 ]; then
+	"$TOP/tests/vm/run.sh" -q --case-dir "$TOP/tests/bench/cases" --smp 2 --mem 2560 \
+		--case-timeout 1800 --timeout 3600 --log "$log" --env METRO_RD_NR=9 \
+		--env BENCH_REPS="$reps" --env BENCH_RUNTIME="$runtime" --env BENCH_RAMP="$ramp" \
+		--env BENCH_RESYNC_MIB="$resync_mib" "${vmcases[@]}" || rc=1
+	echo "bench: VM run took $((SECONDS - start))s (console log $log)"
+	logs+=("$log")
+fi
+if [ "$sites" = 1 ]; then
+	t0=$SECONDS
+	rm -f "$out"/two-site-bench_two_site-*.console
+	METRO_TWO_SITE_LOGS=$out "$TOP/tests/two-site/run.sh" --case-dir "$TOP/tests/bench/two-site" \
+		--disks 2 --disk-mib 256 --timeout 3000 --env BENCH_REPS="$reps" \
+		--env BENCH_RUNTIME="$runtime" --env BENCH_RAMP="$ramp" bench_two_site || rc=1
+	echo "bench: two-site run took $((SECONDS - t0))s (console logs $out/two-site-bench_two_site-*.console)"
+	logs+=("$out/two-site-bench_two_site-A.1.console")
+fi
 cmd="make bench"
 [ -n "$orig" ] && cmd="tests/bench/run.sh $orig"
-python3 "$TOP/tests/bench/report.py" "$log" "$out" --command "$cmd" || rc=1
+python3 "$TOP/tests/bench/report.py" "${logs[@]}" "$out" --command "$cmd" || rc=1
 exit $rc

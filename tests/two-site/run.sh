@@ -16,7 +16,12 @@
 #   boot A | boot B      boot that site again, same disk (METRO_BOOT counts)
 #   blank B              give site B a new, empty disk (before "boot B")
 #
-#   tests/two-site/run.sh [--timeout S] [--kernel-dir DIR] CASE...
+#   tests/two-site/run.sh [--timeout S] [--kernel-dir DIR] [--case-dir DIR]
+#                         [--disks N] [--disk-mib M] [--env K=V]... CASE...
+#     --case-dir DIR   cases from DIR (default tests/two-site/cases)
+#     --disks N        virtio disks per site (default 1: /dev/vda; then vdb...)
+#     --disk-mib M     size of each disk image (default 64)
+#     --env K=V        exported to the cases in both guests; repeatable
 #
 # Prints "ok - CASE" or "not ok - CASE" per case: a case passes when every
 # guest it booted and did not kill printed ok.  Exit status 0 when all
@@ -24,12 +29,16 @@
 set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 CASEDIR=$TOP/tests/two-site/cases
-timeout=900 kdir=() cases=()
+timeout=900 kdir=() cases=() ndisks=1 disk_mib=64 envs=()
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--timeout) timeout=$2; shift 2 ;;
 	--kernel-dir) kdir=(--kernel-dir "$2"); shift 2 ;;
-	-h|--help) sed -n '4,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--case-dir) CASEDIR=$(realpath "$2"); shift 2 ;;
+	--disks) ndisks=$2; shift 2 ;;
+	--disk-mib) disk_mib=$2; shift 2 ;;
+	--env) envs+=(--env "$2"); shift 2 ;;
+	-h|--help) awk 'NR >= 4 && /^#/ { sub(/^# ?/, ""); print } /^set -u/ { exit }' "$0"; exit 0 ;;
 	-*) echo "two-site: unknown option $1" >&2; exit 2 ;;
 	*) cases+=("$(basename "${1%.sh}")"); shift ;;
 	esac
@@ -59,11 +68,16 @@ start() {
 	[ "$s" = A ] && peer=B mac=52:54:00:99:00:0a
 	boot[$s]=$((${boot[$s]:-0} + 1))
 	rm -f "$run/$s.sock" "$run/mon$s.sock"
-	[ -f "$run/disk$s.img" ] || truncate -s 64M "$run/disk$s.img"
+	[ -f "$run/disk$s.img" ] || truncate -s "${disk_mib}M" "$run/disk$s.img"
+	local disks=(--disk "$run/disk$s.img") k
+	for ((k = 2; k <= ndisks; k++)); do
+		[ -f "$run/disk$s$k.img" ] || truncate -s "${disk_mib}M" "$run/disk$s$k.img"
+		disks+=(--disk "$run/disk$s$k.img")
+	done
 	"$TOP/tests/vm/run.sh" -q --case-dir "$CASEDIR" --smp 1 --mem 1024 \
-		--timeout "$timeout" --case-timeout "$timeout" "${kdir[@]}" \
+		--timeout "$timeout" --case-timeout "$timeout" "${kdir[@]}" "${envs[@]}" \
 		--log "$LOGS/two-site-$case-$s.${boot[$s]}.console" \
-		--disk "$run/disk$s.img" --net-dgram "$run/$s.sock,$run/$peer.sock,$mac" \
+		"${disks[@]}" --net-dgram "$run/$s.sock,$run/$peer.sock,$mac" \
 		--monitor "$run/mon$s.sock" --share "$run/share" \
 		--env METRO_SITE="$s" --env METRO_BOOT="${boot[$s]}" "$case" \
 		> "$run/result-$s.${boot[$s]}" 2>&1 &
