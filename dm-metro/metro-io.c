@@ -579,7 +579,10 @@ static bool metro_leg_can_read(struct metro_c *m, unsigned int i, unsigned long 
 	return i == READ_ONCE(m->source) && !READ_ONCE(leg->stale);
 }
 
-/* Pick the leg for a read: least reads in flight, ties alternate. */
+/*
+ * Pick the leg for a read: the one not write_mostly, else the one with the
+ * fewest reads in flight, ties alternating.
+ */
 static int metro_choose_read_leg(struct metro_c *m, unsigned long r, int exclude)
 {
 	bool ok0 = exclude != 0 && metro_leg_can_read(m, 0, r);
@@ -587,6 +590,8 @@ static int metro_choose_read_leg(struct metro_c *m, unsigned long r, int exclude
 	int a, b;
 
 	if (ok0 && ok1) {
+		if (m->write_mostly >= 0)
+			return !m->write_mostly;
 		a = atomic_read(&m->legs[0].reads_inflight);
 		b = atomic_read(&m->legs[1].reads_inflight);
 		if (a != b)

@@ -3,6 +3,7 @@
  * dm-metro table line: the optional arguments after the two legs,
  *
  *   <#opt_args> [resync_rate <KiB/s>] [clear_delay <ms>] [io_deadline <ms>]
+ *               [write_mostly <A|B>]
  *
  * their defaults and limits, and the parser the constructor runs on them.
  * Shared by the kernel target and by userspace (metroctl, the unit tests
@@ -32,12 +33,14 @@
 #define METRO_MAX_RESYNC_RATE		(1U << 31)
 
 /* At most one "key value" pair of each option. */
-#define METRO_MAX_OPT_ARGS		6U
+#define METRO_MAX_OPT_ARGS		8U
 
 struct metro_table_opts {
 	unsigned int resync_rate;	/* KiB/s, 0 = no fixed bound */
 	unsigned int clear_delay;	/* ms */
 	unsigned int io_deadline;	/* ms, 0 = none */
+	/* 'A' or 'B': that leg reads only when the other cannot; 0: none */
+	char write_mostly;
 };
 
 /*
@@ -103,6 +106,7 @@ static inline int metro_table_parse_opts(unsigned int argc, char *const *argv,
 	o->resync_rate = METRO_DEFAULT_RESYNC_RATE;
 	o->clear_delay = METRO_DEFAULT_CLEAR_DELAY_MS;
 	o->io_deadline = METRO_DEFAULT_IO_DEADLINE_MS;
+	o->write_mostly = 0;
 	*err = NULL;
 	if (!argc)
 		return 0;
@@ -143,8 +147,17 @@ static inline int metro_table_parse_opts(unsigned int argc, char *const *argv,
 				return -EINVAL;
 			}
 			o->io_deadline = val;
+		} else if (metro_table_key_is(key, "write_mostly")) {
+			if (metro_table_key_is(argv[1], "a")) {
+				o->write_mostly = 'A';
+			} else if (metro_table_key_is(argv[1], "b")) {
+				o->write_mostly = 'B';
+			} else {
+				*err = "Invalid write_mostly: expected A or B, the leg that serves reads only when the other cannot";
+				return -EINVAL;
+			}
 		} else {
-			*err = "Unknown optional argument: expected resync_rate, clear_delay or io_deadline";
+			*err = "Unknown optional argument: expected resync_rate, clear_delay, io_deadline or write_mostly";
 			return -EINVAL;
 		}
 		argv += 2;

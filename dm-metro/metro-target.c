@@ -39,6 +39,7 @@ static int metro_parse_options(struct metro_c *m, unsigned int argc,
 	m->resync_rate = o.resync_rate;
 	m->clear_delay = o.clear_delay;
 	m->io_deadline = o.io_deadline;
+	m->write_mostly = o.write_mostly ? o.write_mostly - 'A' : -1;
 	return 0;
 }
 
@@ -496,6 +497,7 @@ static void metro_status(struct dm_target *ti, status_type_t type,
 		nr_opt += m->resync_rate ? 2 : 0;
 		nr_opt += m->clear_delay != METRO_DEFAULT_CLEAR_DELAY_MS ? 2 : 0;
 		nr_opt += m->io_deadline != METRO_DEFAULT_IO_DEADLINE_MS ? 2 : 0;
+		nr_opt += m->write_mostly >= 0 ? 2 : 0;
 		if (nr_opt)
 			DMEMIT(" %u", nr_opt);
 		if (m->resync_rate)
@@ -504,14 +506,17 @@ static void metro_status(struct dm_target *ti, status_type_t type,
 			DMEMIT(" clear_delay %u", m->clear_delay);
 		if (m->io_deadline != METRO_DEFAULT_IO_DEADLINE_MS)
 			DMEMIT(" io_deadline %u", m->io_deadline);
+		if (m->write_mostly >= 0)
+			DMEMIT(" write_mostly %c", 'A' + m->write_mostly);
 		break;
 
 	case STATUSTYPE_IMA:
 		DMEMIT_TARGET_NAME_VERSION(ti->type);
-		DMEMIT(",leg_a=%s,leg_a_health=%c,leg_b=%s,leg_b_health=%c,resync_rate=%u,clear_delay=%u,io_deadline=%u;",
+		DMEMIT(",leg_a=%s,leg_a_health=%c,leg_b=%s,leg_b_health=%c,resync_rate=%u,clear_delay=%u,io_deadline=%u,write_mostly=%c;",
 		       metro_leg_dev_name(&m->legs[0]), metro_health(m, 0),
 		       metro_leg_dev_name(&m->legs[1]), metro_health(m, 1),
-		       m->resync_rate, m->clear_delay, m->io_deadline);
+		       m->resync_rate, m->clear_delay, m->io_deadline,
+		       m->write_mostly >= 0 ? 'A' + m->write_mostly : '-');
 		break;
 	}
 }
@@ -582,7 +587,7 @@ static void metro_io_hints(struct dm_target *ti, struct queue_limits *limits)
 
 static struct target_type metro_target = {
 	.name		 = "metro",
-	.version	 = {1, 1, 0},
+	.version	 = {1, 2, 0},
 	.features	 = 0,
 	.module		 = THIS_MODULE,
 	.ctr		 = metro_ctr,

@@ -251,6 +251,7 @@ struct metro_c {
 	unsigned int resync_rate;	/* KiB/s, 0 = unlimited */
 	unsigned int clear_delay;	/* ms, constant */
 	unsigned int io_deadline;	/* ms, 0 = none, constant */
+	int write_mostly;		/* leg read only as a fallback, -1: none */
 
 	/* I/O deadline: bios in flight, the watchdog, abandoned I/O. */
 	struct metro_shard shards[METRO_SHARDS];

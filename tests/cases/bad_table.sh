@@ -47,7 +47,10 @@ bad=(
 	"0 $S metro $A 2 io_deadline 600001"
 	"0 $S metro $A 2 io_deadline abc"
 	"0 $S metro $A 2 io_deadline -1"
-	"0 $S metro $A 8 resync_rate 1 clear_delay 1000 io_deadline 1000 bogus 1"
+	"0 $S metro $A 10 resync_rate 1 clear_delay 1000 io_deadline 1000 write_mostly A bogus 1"
+	"0 $S metro $A 2 write_mostly C"
+	"0 $S metro $A 2 write_mostly 1"
+	"0 $S metro $A 2 write_mostly"
 	"0 $S metro - -"
 	"0 $S metro - /dev/ram0"
 	"0 $S metro /dev/ram1 -"
@@ -83,7 +86,7 @@ dmesg | grep -i metro | tail -n 40
 for t in "0 $S metro $A" "0 $S metro 1:0 1:1" "0 $((S - 8)) metro $A 2 resync_rate 1000" \
 	 "0 $S metro $A 4 clear_delay 100 resync_rate 0" \
 	 "0 $S metro $A 6 clear_delay 100 resync_rate 0 io_deadline 0" \
-	 "0 $S metro $A 2 io_deadline 100000"; do
+	 "0 $S metro $A 2 io_deadline 100000" "0 $S metro $A 2 write_mostly b"; do
 	run dmsetup create bt --table "$t" || fail "good table line refused: '$t'"
 	dmsetup table bt
 	must dmsetup remove bt

@@ -1,5 +1,6 @@
 #!/bin/bash
-# Under a parallel read load both legs of an in-sync volume serve reads.
+# Under a parallel read load both legs of an in-sync volume serve reads;
+# with write_mostly, only the other leg does.
 . "$(dirname "$0")/lib.sh"
 need_metro
 
@@ -37,5 +38,24 @@ st=$((sa + sb))
 # the status counters and the devices' own counters roughly agree
 [ "$st" -ge $((tot / 2)) ] || fail "ramdisks completed far fewer reads ($st) than status counts ($tot)"
 check_file pat /dev/mapper/$V 0 || fail "data read back wrong"
+
+# write_mostly: that leg serves no reads while the other can
+for wm in B A; do
+	metro_opts $V "2 write_mostly $wm"
+	dmsetup table $V | grep -q "write_mostly $wm" || fail "write_mostly $wm not in the table: $(dmsetup table $V)"
+	ra0=$(st_reads_a $V) rb0=$(st_reads_b $V)
+	must fio --name=wm --filename=/dev/mapper/$V --ioengine=libaio --direct=1 --rw=randread \
+		--bs=4k --iodepth=16 --numjobs=4 --size=32M --runtime=3 --time_based \
+		--group_reporting --output="$METRO_TMP/fio-wm.out"
+	ra=$(( $(st_reads_a $V) - ra0 )) rb=$(( $(st_reads_b $V) - rb0 ))
+	log "write_mostly $wm: reads on leg A +$ra, leg B +$rb"
+	[ $((ra + rb)) -gt 1000 ] || fail "too few reads counted with write_mostly $wm ($((ra + rb)))"
+	if [ $wm = B ]; then
+		[ "$rb" = 0 ] || fail "write_mostly B: leg B served $rb reads"
+	else
+		[ "$ra" = 0 ] || fail "write_mostly A: leg A served $ra reads"
+	fi
+done
+check_file pat /dev/mapper/$V 0 || fail "data read back wrong with write_mostly"
 must mc stop $V
 pass

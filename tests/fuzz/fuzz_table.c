@@ -67,7 +67,7 @@ static void reparse(const char *line, const struct metro_table_opts *want)
 	memcpy(argv, words, n * sizeof(*argv));
 	if (metro_table_parse_opts(n, argv, &o, &err) || err ||
 	    o.resync_rate != want->resync_rate || o.clear_delay != want->clear_delay ||
-	    o.io_deadline != want->io_deadline) {
+	    o.io_deadline != want->io_deadline || o.write_mostly != want->write_mostly) {
 		fprintf(stderr, "reparse of \"%s\" differs: %s\n", line, err ? err : "");
 		abort();
 	}
@@ -84,6 +84,7 @@ static void format_minimal(const struct metro_table_opts *o, char *buf, size_t l
 	nr += o->resync_rate != METRO_DEFAULT_RESYNC_RATE ? 2 : 0;
 	nr += o->clear_delay != METRO_DEFAULT_CLEAR_DELAY_MS ? 2 : 0;
 	nr += o->io_deadline != METRO_DEFAULT_IO_DEADLINE_MS ? 2 : 0;
+	nr += o->write_mostly ? 2 : 0;
 	buf[0] = '\0';
 	if (nr)
 		off += (size_t)snprintf(buf + off, len - off, "%u", nr);
@@ -92,7 +93,9 @@ static void format_minimal(const struct metro_table_opts *o, char *buf, size_t l
 	if (o->clear_delay != METRO_DEFAULT_CLEAR_DELAY_MS)
 		off += (size_t)snprintf(buf + off, len - off, " clear_delay %u", o->clear_delay);
 	if (o->io_deadline != METRO_DEFAULT_IO_DEADLINE_MS)
-		snprintf(buf + off, len - off, " io_deadline %u", o->io_deadline);
+		off += (size_t)snprintf(buf + off, len - off, " io_deadline %u", o->io_deadline);
+	if (o->write_mostly)
+		snprintf(buf + off, len - off, " write_mostly %c", o->write_mostly);
 }
 
 /* An independent reference for the strict decimal parser. */

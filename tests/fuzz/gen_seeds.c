@@ -93,11 +93,13 @@ int main(int argc, char **argv)
 		"4 clear_delay 100 resync_rate 0",
 		"6 clear_delay 100 resync_rate 0 io_deadline 0",
 		"6 io_deadline 600000 clear_delay 600000 resync_rate 2147483648",
+		"2 write_mostly B", "8 resync_rate 1 clear_delay 100 io_deadline 0 write_mostly a",
 		"2 RESYNC_RATE 5", "4 clear_delay 1000 clear_delay 2000",
 		"1 resync_rate", "3 resync_rate 10", "2 bogus 1", "2 resync_rate -5",
 		"2 resync_rate +5", "2 resync_rate 99999999999999999999999",
 		"2 clear_delay 99", "2 io_deadline 600001",
-		"8 resync_rate 1 clear_delay 1000 io_deadline 1000 bogus 1", "0 extra",
+		"10 resync_rate 1 clear_delay 1000 io_deadline 1000 write_mostly A bogus 1",
+		"2 write_mostly C", "0 extra",
 	};
 	for (i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
 		snprintf(p, sizeof(p), "%s/table/t%u", dir, i);

@@ -254,9 +254,9 @@ static const char *const numbers[] = {
 
 /* option names and near misses; the real ones get a random case too */
 static const char *const keys[] = {
-	"resync_rate", "clear_delay", "io_deadline",
-	"resync_rate", "clear_delay", "io_deadline",
-	"resync-rate", "resyncrate", "resync_rat", "resync_rate_", "resync_rate=5",
+	"resync_rate", "clear_delay", "io_deadline", "write_mostly",
+	"resync_rate", "clear_delay", "io_deadline", "write_mostly",
+	"write-mostly", "write_most", "resync-rate", "resyncrate", "resync_rat", "resync_rate_", "resync_rate=5",
 	"clear_delay\\", "io_deadlin", "io", "_", "rate", "io_deadline\xc2\xa0",
 };
 
@@ -458,9 +458,14 @@ static bool opts_valid(unsigned int argc, char **argv)
 
 	if (!argc)
 		return true;
-	if (!doc_uint(argv[0], 6, &n) || n != argc - 1 || n % 2)
+	if (!doc_uint(argv[0], 8, &n) || n != argc - 1 || n % 2)
 		return false;
 	for (i = 1; i < argc; i += 2) {
+		if (word_is(argv[i], "write_mostly")) {
+			if (!word_is(argv[i + 1], "a") && !word_is(argv[i + 1], "b"))
+				return false;
+			continue;
+		}
 		if (!doc_uint(argv[i + 1], UINT32_MAX, &v))
 			return false;
 		if (word_is(argv[i], "resync_rate")) {
@@ -748,11 +753,14 @@ static const char *valid_value(const char *key)
 	static const char *const rate[] = { "0", "1", "100", "102400", "2147483648" };
 	static const char *const clear[] = { "100", "5000", "600000", "101" };
 	static const char *const deadline[] = { "0", "100", "5000", "600000" };
+	static const char *const leg[] = { "A", "B", "a", "b" };
 
 	if (word_is(key, "resync_rate"))
 		return rate[rnd(ARRAY_SIZE(rate))];
 	if (word_is(key, "clear_delay"))
 		return clear[rnd(ARRAY_SIZE(clear))];
+	if (word_is(key, "write_mostly"))
+		return leg[rnd(ARRAY_SIZE(leg))];
 	return deadline[rnd(ARRAY_SIZE(deadline))];
 }
 
@@ -783,7 +791,8 @@ static void gen_table_params(struct str *out, struct str *cbuf)
 		for (i = 0; i < n; i++)
 			s_word(out, any_word(cbuf));
 	} else if (r < 75) {			/* legs, then options */
-		static const char *const opt_keys[] = { "resync_rate", "clear_delay", "io_deadline" };
+		static const char *const opt_keys[] = { "resync_rate", "clear_delay", "io_deadline",
+							"write_mostly" };
 		unsigned int npairs = rnd(5);
 		char num[16];
 		const char *key, *count = num;
@@ -799,7 +808,8 @@ static void gen_table_params(struct str *out, struct str *cbuf)
 				count = v_pick(&nums_v);
 			s_word(out, count);
 			for (i = 0; i < npairs; i++) {
-				key = rnd(100) < 85 ? random_case(opt_keys[rnd(3)], cbuf) :
+				key = rnd(100) < 85 ?
+				      random_case(opt_keys[rnd(ARRAY_SIZE(opt_keys))], cbuf) :
 						      any_word(cbuf);
 				s_word(out, key);
 				s_word(out, rnd(100) < 60 ? valid_value(key) : v_pick(&nums_v));
@@ -815,8 +825,9 @@ static void gen_table_params(struct str *out, struct str *cbuf)
 		w[nw++] = leg_a;
 		w[nw++] = leg_b;
 		if (one_in(2)) {
-			static const char *const opt_keys[] = { "resync_rate", "clear_delay", "io_deadline" };
-			unsigned int np = 1 + rnd(3);
+			static const char *const opt_keys[] = { "resync_rate", "clear_delay", "io_deadline",
+							"write_mostly" };
+			unsigned int np = 1 + rnd(ARRAY_SIZE(opt_keys));
 			static char cnt[4];
 
 			snprintf(cnt, sizeof(cnt), "%u", 2 * np);

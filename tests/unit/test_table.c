@@ -86,27 +86,31 @@ static const struct {
 	const char *line;
 	struct metro_table_opts o;
 } good[] = {
-	{ "", { DEF_RATE, DEF_CLEAR, DEF_DL } },
-	{ "0", { DEF_RATE, DEF_CLEAR, DEF_DL } },
-	{ "2 resync_rate 1000", { 1000, DEF_CLEAR, DEF_DL } },
-	{ "2 resync_rate 0", { 0, DEF_CLEAR, DEF_DL } },
-	{ "2 resync_rate 2147483648", { 2147483648U, DEF_CLEAR, DEF_DL } },
-	{ "2 clear_delay 100", { DEF_RATE, 100, DEF_DL } },
-	{ "2 clear_delay 600000", { DEF_RATE, 600000, DEF_DL } },
-	{ "2 io_deadline 0", { DEF_RATE, DEF_CLEAR, 0 } },
-	{ "2 io_deadline 100", { DEF_RATE, DEF_CLEAR, 100 } },
-	{ "2 io_deadline 600000", { DEF_RATE, DEF_CLEAR, 600000 } },
-	{ "2 io_deadline 100000", { DEF_RATE, DEF_CLEAR, 100000 } },
-	{ "4 clear_delay 100 resync_rate 0", { 0, 100, DEF_DL } },
-	{ "6 clear_delay 100 resync_rate 0 io_deadline 0", { 0, 100, 0 } },
-	{ "6 io_deadline 250 clear_delay 1000 resync_rate 102400", { 102400, 1000, 250 } },
+	{ "", { DEF_RATE, DEF_CLEAR, DEF_DL, 0 } },
+	{ "0", { DEF_RATE, DEF_CLEAR, DEF_DL, 0 } },
+	{ "2 resync_rate 1000", { 1000, DEF_CLEAR, DEF_DL, 0 } },
+	{ "2 resync_rate 0", { 0, DEF_CLEAR, DEF_DL, 0 } },
+	{ "2 resync_rate 2147483648", { 2147483648U, DEF_CLEAR, DEF_DL, 0 } },
+	{ "2 clear_delay 100", { DEF_RATE, 100, DEF_DL, 0 } },
+	{ "2 clear_delay 600000", { DEF_RATE, 600000, DEF_DL, 0 } },
+	{ "2 io_deadline 0", { DEF_RATE, DEF_CLEAR, 0, 0 } },
+	{ "2 io_deadline 100", { DEF_RATE, DEF_CLEAR, 100, 0 } },
+	{ "2 io_deadline 600000", { DEF_RATE, DEF_CLEAR, 600000, 0 } },
+	{ "2 io_deadline 100000", { DEF_RATE, DEF_CLEAR, 100000, 0 } },
+	{ "4 clear_delay 100 resync_rate 0", { 0, 100, DEF_DL, 0 } },
+	{ "6 clear_delay 100 resync_rate 0 io_deadline 0", { 0, 100, 0, 0 } },
+	{ "6 io_deadline 250 clear_delay 1000 resync_rate 102400", { 102400, 1000, 250, 0 } },
 	/* keys in any case, as strcasecmp() did */
-	{ "2 RESYNC_RATE 5", { 5, DEF_CLEAR, DEF_DL } },
-	{ "4 Clear_Delay 200 IO_DEADLINE 300", { DEF_RATE, 200, 300 } },
+	{ "2 RESYNC_RATE 5", { 5, DEF_CLEAR, DEF_DL, 0 } },
+	{ "4 Clear_Delay 200 IO_DEADLINE 300", { DEF_RATE, 200, 300, 0 } },
 	/* a repeated key: the last one counts */
-	{ "4 clear_delay 1000 clear_delay 2000", { DEF_RATE, 2000, DEF_DL } },
+	{ "4 clear_delay 1000 clear_delay 2000", { DEF_RATE, 2000, DEF_DL, 0 } },
 	/* leading zeros are decimal, not octal */
-	{ "02 resync_rate 010", { 10, DEF_CLEAR, DEF_DL } },
+	{ "02 resync_rate 010", { 10, DEF_CLEAR, DEF_DL, 0 } },
+	{ "2 write_mostly B", { DEF_RATE, DEF_CLEAR, DEF_DL, 'B' } },
+	{ "2 write_mostly a", { DEF_RATE, DEF_CLEAR, DEF_DL, 'A' } },
+	{ "4 write_mostly A Write_Mostly b", { DEF_RATE, DEF_CLEAR, DEF_DL, 'B' } },
+	{ "8 resync_rate 1 clear_delay 100 io_deadline 0 write_mostly B", { 1, 100, 0, 'B' } },
 };
 
 static void test_good_lines(void **state)
@@ -126,6 +130,7 @@ static void test_good_lines(void **state)
 		assert_int_equal(o.resync_rate, good[i].o.resync_rate);
 		assert_int_equal(o.clear_delay, good[i].o.clear_delay);
 		assert_int_equal(o.io_deadline, good[i].o.io_deadline);
+		assert_int_equal(o.write_mostly, good[i].o.write_mostly);
 	}
 }
 
@@ -141,6 +146,7 @@ static void test_defaults(void **state)
 	assert_int_equal(o.resync_rate, 0);
 	assert_int_equal(o.clear_delay, 5000);
 	assert_int_equal(o.io_deadline, 5000);
+	assert_int_equal(o.write_mostly, 0);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -149,10 +155,11 @@ static void test_defaults(void **state)
 
 #define E_COUNT	"Invalid number of optional arguments"
 #define E_VALUE	"Optional argument is missing its value"
-#define E_KEY	"Unknown optional argument: expected resync_rate, clear_delay or io_deadline"
+#define E_KEY	"Unknown optional argument: expected resync_rate, clear_delay, io_deadline or write_mostly"
 #define E_RATE	"Invalid resync_rate: expected KiB/s between 0 and 2147483648"
 #define E_CLEAR	"Invalid clear_delay: expected milliseconds between 100 and 600000"
 #define E_DL	"Invalid io_deadline: expected 0 (none) or milliseconds between 100 and 600000"
+#define E_WM	"Invalid write_mostly: expected A or B, the leg that serves reads only when the other cannot"
 #define E_EXTRA	"Unexpected arguments after the optional arguments"
 
 struct bad_case {
@@ -174,10 +181,13 @@ static const struct bad_case bad[] = {
 	{ "count_signed", { "-2 resync_rate 10", "+2 resync_rate 10", "-0" }, E_COUNT },
 	{ "count_overflow", { "4294967298 resync_rate 10", "99999999999999999999 resync_rate 10" },
 	  E_COUNT },
-	{ "too_many_args", { "8 resync_rate 1 clear_delay 1000 io_deadline 1000 bogus 1",
-			     "8 resync_rate 1 resync_rate 2 resync_rate 3 resync_rate 4",
-			     "7 resync_rate 1 clear_delay 1000 io_deadline 1000 x" },
+	{ "too_many_args", { "10 resync_rate 1 clear_delay 1000 io_deadline 1000 write_mostly A bogus 1",
+			     "10 resync_rate 1 resync_rate 2 resync_rate 3 resync_rate 4 resync_rate 5",
+			     "9 resync_rate 1 clear_delay 1000 io_deadline 1000 write_mostly A x" },
 	  E_COUNT },
+	{ "write_mostly_bad", { "2 write_mostly C", "2 write_mostly 0", "2 write_mostly 1",
+				"2 write_mostly AB", "2 write_mostly -", "2 write_mostly leg_a" },
+	  E_WM },
 	{ "unknown_key", { "2 bogus 1", "2 resync 1", "2 resync_rate_ 1", "2 resync_rat 1",
 			   "4 resync_rate 1 io-deadline 100", "3 bogus 1 clear_delay" },
 	  E_KEY },
