@@ -187,7 +187,9 @@ job_sites() {
 	fi
 }
 
+# KASAN under TCG uses both cores for one VM: the debug kernel runs one job
 maxjobs=${METRO_JOBS:-2}
+[ "$debug" = 1 ] && maxjobs=${METRO_JOBS:-1}
 order=()
 # spawn JOB FUNCTION ARGS...: run FUNCTION in the background once a slot is free
 spawn() {
