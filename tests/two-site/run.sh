@@ -46,6 +46,8 @@ done
 [ ${#cases[@]} -gt 0 ] || mapfile -t cases < <(cd "$CASEDIR" && ls *.sh | sed 's/\.sh$//')
 LOGS=${METRO_TWO_SITE_LOGS:-$TOP/build/test-logs/latest}
 mkdir -p "$LOGS"
+# the real directory: another run may point "latest" elsewhere meanwhile
+LOGS=$(cd "$LOGS" && pwd -P)
 
 # hmp SOCKET COMMAND: one command to a qemu monitor
 hmp() {
