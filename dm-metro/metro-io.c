@@ -106,9 +106,9 @@ void metro_bounce_exit(struct metro_bounce *b)
 	mempool_exit(&b->reserve);
 }
 
-/* Move up to @nr reused pages onto @pages; returns how many. */
-static unsigned int metro_bounce_take(struct metro_bounce *b,
-				      struct list_head *pages, unsigned int nr)
+/* Move up to @nr reused pages onto @pages. */
+static void metro_bounce_take(struct metro_bounce *b, struct list_head *pages,
+			      unsigned int nr)
 {
 	unsigned long flags;
 	unsigned int i;
@@ -120,7 +120,6 @@ static unsigned int metro_bounce_take(struct metro_bounce *b,
 	b->nr_free -= nr;
 	b->low = min(b->low, b->nr_free);
 	spin_unlock_irqrestore(&b->lock, flags);
-	return nr;
 }
 
 /* Give a bounce clone's pages back: reserve first, then reuse; any context. */
