@@ -113,38 +113,25 @@ def main():
         return a / b if a is not None and b else None
 
     rows = []
-    for scen in MAIN:
-        for system in SYSTEMS:
-            f = fig.get((scen, system, ""))
-            if not f:
-                continue
-            v = val(scen, system)
-            rows.append({"scenario": scen, "system": system,
-                         "unit": "MB/s" if scen in MB_SCEN else "IOPS", "value": v,
-                         "p50_us": f.get("p50_us"), "p99_us": f.get("p99_us"),
-                         "vs_raw": ratio(v, val(scen, "raw")), "vs_md": ratio(v, val(scen, "md")),
-                         "reps": f["reps"]})
-    for scen in ["remote_randread4k", "remote_write4k_qd1"]:
-        for system in ["fast", "slow", "metro", "md"]:
-            f = fig.get((scen, system, ""))
-            if not f:
-                continue
-            v = val(scen, system)
-            rows.append({"scenario": scen, "system": system, "unit": "IOPS", "value": v,
-                         "p50_us": f.get("p50_us"), "p99_us": f.get("p99_us"),
-                         "vs_raw": ratio(v, val(scen, "fast")), "vs_md": ratio(v, val(scen, "md")),
-                         "reps": f["reps"]})
-    for scen in SITE:
-        base = "local" if "read" in scen else "remote"
-        for system in SITE_SYSTEMS:
-            f = fig.get((scen, system, ""))
-            if not f:
-                continue
-            v = val(scen, system)
-            rows.append({"scenario": scen, "system": system, "unit": "MB/s" if scen in MB_SCEN else "IOPS",
-                         "value": v, "p50_us": f.get("p50_us"), "p99_us": f.get("p99_us"),
-                         "vs_raw": ratio(v, val(scen, base)), "vs_md": ratio(v, val(scen, "md")),
-                         "reps": f["reps"]})
+
+    def add_rows(scens, systems, base):
+        """One row per (scenario, system) measured; x raw against @base(scen)."""
+        for scen in scens:
+            for system in systems:
+                f = fig.get((scen, system, ""))
+                if not f:
+                    continue
+                v = val(scen, system)
+                rows.append({"scenario": scen, "system": system,
+                             "unit": "MB/s" if scen in MB_SCEN else "IOPS", "value": v,
+                             "p50_us": f.get("p50_us"), "p99_us": f.get("p99_us"),
+                             "vs_raw": ratio(v, val(scen, base(scen))),
+                             "vs_md": ratio(v, val(scen, "md")), "reps": f["reps"]})
+
+    add_rows(MAIN, SYSTEMS, lambda scen: "raw")
+    add_rows(["remote_randread4k", "remote_write4k_qd1"], ["fast", "slow", "metro", "md"],
+             lambda scen: "fast")
+    add_rows(SITE, SITE_SYSTEMS, lambda scen: "local" if "read" in scen else "remote")
     for system in ["dd", "metro"]:
         f = fig.get(("resync_idle", system, ""))
         if f:
