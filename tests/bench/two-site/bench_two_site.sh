@@ -65,11 +65,8 @@ fi
 need_metro
 modprobe raid1 || fail "modprobe raid1"
 prefill $LEG $DRBD_DISK
-site_a_connect() {
-	wait_for exported 300
-	nvme_connect
-}
-site_a_connect
+wait_for exported 300
+nvme_connect
 drbd_up
 for i in $(seq 300); do
 	[ "$(drbdadm -c "$CFG" cstate r0)" = Connected ] && break
@@ -100,8 +97,7 @@ setup_metro() {
 	"$METROCTL" create sm $LEG "$RLEG" --assume-clean --force >&2 || return 1
 	wait_node /dev/mapper/sm >&2
 	# reads stay at site A, as Documentation/two-sites.rst advises
-	dmsetup load sm --table "$(dmsetup table sm) 2 write_mostly B" >&2 &&
-		dmsetup suspend sm && dmsetup resume sm || return 1
+	metro_opts sm "2 write_mostly B" >&2
 	echo /dev/mapper/sm
 }
 teardown_metro() {
