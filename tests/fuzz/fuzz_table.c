@@ -157,8 +157,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		format_minimal(&o, line, sizeof(line));
 		reparse(line, &o);
-		snprintf(line, sizeof(line), "6 IO_DEADLINE %u Clear_Delay %u RESYNC_RATE %u",
-			 o.io_deadline, o.clear_delay, o.resync_rate);
+		if (o.write_mostly)
+			snprintf(line, sizeof(line),
+				 "8 Write_Mostly %c IO_DEADLINE %u Clear_Delay %u RESYNC_RATE %u",
+				 o.write_mostly - 'A' + 'a', o.io_deadline, o.clear_delay,
+				 o.resync_rate);
+		else
+			snprintf(line, sizeof(line), "6 IO_DEADLINE %u Clear_Delay %u RESYNC_RATE %u",
+				 o.io_deadline, o.clear_delay, o.resync_rate);
 		reparse(line, &o);
 	}
 	free(argv);
