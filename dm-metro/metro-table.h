@@ -85,6 +85,43 @@ static inline int metro_table_key_is(const char *word, const char *key)
 	return !*word;
 }
 
+/* What the constructor reports for a bad value of each option. */
+#define METRO_ERR_RESYNC_RATE	"Invalid resync_rate: expected KiB/s between 0 and 2147483648"
+#define METRO_ERR_CLEAR_DELAY	"Invalid clear_delay: expected milliseconds between 100 and 600000"
+#define METRO_ERR_IO_DEADLINE	"Invalid io_deadline: expected 0 (none) or milliseconds between 100 and 600000"
+#define METRO_ERR_WRITE_MOSTLY	"Invalid write_mostly: expected A or B, the leg that serves reads only when the other cannot"
+
+/* Every option at its default. */
+static inline void metro_table_opts_default(struct metro_table_opts *o)
+{
+	o->resync_rate = METRO_DEFAULT_RESYNC_RATE;
+	o->clear_delay = METRO_DEFAULT_CLEAR_DELAY_MS;
+	o->io_deadline = METRO_DEFAULT_IO_DEADLINE_MS;
+	o->write_mostly = 0;
+}
+
+/*
+ * Are the values of @o within their limits?  0, or -EINVAL with @err set
+ * to the message of the first one that is not.  The parser below and the
+ * superblock decoder (options recorded on disk) both check with it.
+ */
+static inline int metro_table_opts_check(const struct metro_table_opts *o,
+					 const char **err)
+{
+	*err = NULL;
+	if (o->resync_rate > METRO_MAX_RESYNC_RATE)
+		*err = METRO_ERR_RESYNC_RATE;
+	else if (o->clear_delay < METRO_MIN_CLEAR_DELAY_MS ||
+		 o->clear_delay > METRO_MAX_CLEAR_DELAY_MS)
+		*err = METRO_ERR_CLEAR_DELAY;
+	else if (o->io_deadline && (o->io_deadline < METRO_MIN_IO_DEADLINE_MS ||
+				    o->io_deadline > METRO_MAX_IO_DEADLINE_MS))
+		*err = METRO_ERR_IO_DEADLINE;
+	else if (o->write_mostly && o->write_mostly != 'A' && o->write_mostly != 'B')
+		*err = METRO_ERR_WRITE_MOSTLY;
+	return *err ? -EINVAL : 0;
+}
+
 /*
  * Parse the @argc words @argv that follow the two legs of a table line
  * (none at all is fine: every option keeps its default).  The first word is
@@ -100,13 +137,10 @@ static inline int metro_table_parse_opts(unsigned int argc, char *const *argv,
 					 struct metro_table_opts *o,
 					 const char **err)
 {
-	unsigned int n, val;
-	const char *key;
+	unsigned int n, *val;
+	const char *key, *bad = NULL;
 
-	o->resync_rate = METRO_DEFAULT_RESYNC_RATE;
-	o->clear_delay = METRO_DEFAULT_CLEAR_DELAY_MS;
-	o->io_deadline = METRO_DEFAULT_IO_DEADLINE_MS;
-	o->write_mostly = 0;
+	metro_table_opts_default(o);
 	*err = NULL;
 	if (!argc)
 		return 0;
@@ -124,40 +158,31 @@ static inline int metro_table_parse_opts(unsigned int argc, char *const *argv,
 			*err = "Optional argument is missing its value";
 			return -EINVAL;
 		}
+		val = NULL;
 		if (metro_table_key_is(key, "resync_rate")) {
-			if (metro_table_parse_uint(argv[1], &val) ||
-			    val > METRO_MAX_RESYNC_RATE) {
-				*err = "Invalid resync_rate: expected KiB/s between 0 and 2147483648";
-				return -EINVAL;
-			}
-			o->resync_rate = val;
+			val = &o->resync_rate;
+			bad = METRO_ERR_RESYNC_RATE;
 		} else if (metro_table_key_is(key, "clear_delay")) {
-			if (metro_table_parse_uint(argv[1], &val) ||
-			    val < METRO_MIN_CLEAR_DELAY_MS ||
-			    val > METRO_MAX_CLEAR_DELAY_MS) {
-				*err = "Invalid clear_delay: expected milliseconds between 100 and 600000";
-				return -EINVAL;
-			}
-			o->clear_delay = val;
+			val = &o->clear_delay;
+			bad = METRO_ERR_CLEAR_DELAY;
 		} else if (metro_table_key_is(key, "io_deadline")) {
-			if (metro_table_parse_uint(argv[1], &val) ||
-			    (val && (val < METRO_MIN_IO_DEADLINE_MS ||
-				     val > METRO_MAX_IO_DEADLINE_MS))) {
-				*err = "Invalid io_deadline: expected 0 (none) or milliseconds between 100 and 600000";
-				return -EINVAL;
-			}
-			o->io_deadline = val;
+			val = &o->io_deadline;
+			bad = METRO_ERR_IO_DEADLINE;
 		} else if (metro_table_key_is(key, "write_mostly")) {
 			if (metro_table_key_is(argv[1], "a")) {
 				o->write_mostly = 'A';
 			} else if (metro_table_key_is(argv[1], "b")) {
 				o->write_mostly = 'B';
 			} else {
-				*err = "Invalid write_mostly: expected A or B, the leg that serves reads only when the other cannot";
+				*err = METRO_ERR_WRITE_MOSTLY;
 				return -EINVAL;
 			}
 		} else {
 			*err = "Unknown optional argument: expected resync_rate, clear_delay, io_deadline or write_mostly";
+			return -EINVAL;
+		}
+		if (val && metro_table_parse_uint(argv[1], val)) {
+			*err = bad;
 			return -EINVAL;
 		}
 		argv += 2;
@@ -168,7 +193,45 @@ static inline int metro_table_parse_opts(unsigned int argc, char *const *argv,
 		*err = "Unexpected arguments after the optional arguments";
 		return -EINVAL;
 	}
-	return 0;
+	return metro_table_opts_check(o, err);
 }
+
+/*
+ * metro_table_opts_format - the optional arguments of a table line for @o,
+ * the way STATUSTYPE_TABLE prints them: only what differs from the
+ * defaults, "" when nothing does.  metroctl builds its table lines with it.
+ */
+#ifndef __KERNEL__
+#include <stdio.h>
+
+/* Bytes that hold any formatted set of options, with the NUL. */
+#define METRO_TABLE_OPTS_LEN	96
+
+static inline void metro_table_opts_format(const struct metro_table_opts *o,
+					   char buf[METRO_TABLE_OPTS_LEN])
+{
+	const size_t len = METRO_TABLE_OPTS_LEN;
+	unsigned int nr = 0;
+	size_t off = 0;
+
+	nr += o->resync_rate != METRO_DEFAULT_RESYNC_RATE ? 2 : 0;
+	nr += o->clear_delay != METRO_DEFAULT_CLEAR_DELAY_MS ? 2 : 0;
+	nr += o->io_deadline != METRO_DEFAULT_IO_DEADLINE_MS ? 2 : 0;
+	nr += o->write_mostly ? 2 : 0;
+	buf[0] = '\0';
+	if (!nr)
+		return;
+	/* At most 77 characters: 10 digits, 6 digits, 6 digits, a letter. */
+	off += (size_t)snprintf(buf + off, len - off, "%u", nr);
+	if (o->resync_rate != METRO_DEFAULT_RESYNC_RATE)
+		off += (size_t)snprintf(buf + off, len - off, " resync_rate %u", o->resync_rate);
+	if (o->clear_delay != METRO_DEFAULT_CLEAR_DELAY_MS)
+		off += (size_t)snprintf(buf + off, len - off, " clear_delay %u", o->clear_delay);
+	if (o->io_deadline != METRO_DEFAULT_IO_DEADLINE_MS)
+		off += (size_t)snprintf(buf + off, len - off, " io_deadline %u", o->io_deadline);
+	if (o->write_mostly)
+		snprintf(buf + off, len - off, " write_mostly %c", o->write_mostly);
+}
+#endif
 
 #endif /* METRO_TABLE_H */

@@ -252,6 +252,69 @@ static void test_empty_words(void **state)
 	assert_string_equal(err, E_KEY);
 }
 
+/* ---------------------------------------------------------------------- */
+/* metro_table_opts_check and metro_table_opts_format                     */
+/* ---------------------------------------------------------------------- */
+
+static void test_check(void **state)
+{
+	static const struct {
+		struct metro_table_opts o;
+		const char *err;
+	} cases[] = {
+		{ { 0, 5000, 5000, 0 }, NULL },
+		{ { 2147483648U, 100, 0, 'A' }, NULL },
+		{ { 1, 600000, 600000, 'B' }, NULL },
+		{ { 2147483649U, 5000, 5000, 0 }, E_RATE },
+		{ { 0, 99, 5000, 0 }, E_CLEAR },
+		{ { 0, 600001, 5000, 0 }, E_CLEAR },
+		{ { 0, 5000, 99, 0 }, E_DL },
+		{ { 0, 5000, 600001, 0 }, E_DL },
+		{ { 0, 5000, 5000, 'C' }, E_WM },
+		{ { 0, 5000, 5000, 'a' }, E_WM },
+	};
+	const char *err;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		err = "not touched";
+		assert_int_equal(metro_table_opts_check(&cases[i].o, &err), cases[i].err ? -EINVAL : 0);
+		if (cases[i].err)
+			assert_string_equal(err, cases[i].err);
+		else
+			assert_null(err);
+	}
+}
+
+/* Formatting gives the STATUSTYPE_TABLE words, which parse back the same. */
+static void test_format(void **state)
+{
+	struct metro_table_opts o, back;
+	char buf[METRO_TABLE_OPTS_LEN];
+	const char *err;
+	size_t i;
+
+	(void)state;
+	metro_table_opts_default(&o);
+	metro_table_opts_format(&o, buf);
+	assert_string_equal(buf, "");
+	o.io_deadline = 0;
+	o.write_mostly = 'B';
+	metro_table_opts_format(&o, buf);
+	assert_string_equal(buf, "4 io_deadline 0 write_mostly B");
+	o = (struct metro_table_opts){ METRO_MAX_RESYNC_RATE, METRO_MAX_CLEAR_DELAY_MS,
+				       METRO_MAX_IO_DEADLINE_MS, 'A' };
+	metro_table_opts_format(&o, buf);
+	assert_string_equal(buf, "8 resync_rate 2147483648 clear_delay 600000 io_deadline 600000 write_mostly A");
+	for (i = 0; i < ARRAY_SIZE(good); i++) {
+		assert_int_equal(parse_line(good[i].line, &o, &err), 0);
+		metro_table_opts_format(&o, buf);
+		assert_int_equal(parse_line(buf, &back, &err), 0);
+		assert_memory_equal(&o, &back, sizeof(o));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest fixed[] = {
@@ -259,6 +322,8 @@ int main(void)
 		cmocka_unit_test(test_good_lines),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_empty_words),
+		cmocka_unit_test(test_check),
+		cmocka_unit_test(test_format),
 	};
 	struct CMUnitTest tests[ARRAY_SIZE(fixed) + ARRAY_SIZE(bad)];
 	size_t i, n = 0;
