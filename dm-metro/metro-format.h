@@ -39,6 +39,7 @@
 /* userspace: stdint types, endian helpers, __packed */
 #include "metro-format-user.h"
 #endif
+#include "metro-table.h"
 
 /* ---------------------------------------------------------------------- */
 /* Constants                                                              */
@@ -74,6 +75,21 @@
 /* Volume flags (metro_sb_disk.flags). */
 #define METRO_SB_F_CLEAN	(1U << 0)	/* stopped cleanly: bitmap == out-of-sync set */
 #define METRO_SB_F_ALL		(METRO_SB_F_CLEAN)
+
+/*
+ * Table option flags (metro_sb_disk.opt_flags).  The kernel records the
+ * optional arguments of the table that writes a superblock; metroctl puts
+ * them back on the table lines it loads (assemble, udev), so that options
+ * set once stay with the volume.  A superblock without the flag (written
+ * by metroctl create before activation) asks for the defaults.
+ */
+#define METRO_SB_O_RECORDED	(1U << 0)	/* opt_* hold the table's options */
+#define METRO_SB_O_ALL		(METRO_SB_O_RECORDED)
+
+/* metro_sb_disk.opt_write_mostly */
+#define METRO_SB_WM_NONE	0U
+#define METRO_SB_WM_A		1U		/* leg A is write-mostly */
+#define METRO_SB_WM_B		2U		/* leg B is write-mostly */
 
 /* Per-leg state flags (metro_leg_disk.state), as seen by the writer. */
 #define METRO_LEG_F_ACTIVE	(1U << 0)	/* attached, receives writes */
@@ -122,7 +138,12 @@ struct metro_sb_disk {
 	__le64	utime;			/* 160 last superblock write, seconds */
 	/* 168 older generations of this leg, newest first, 0 = none */
 	__le64	gen_history[METRO_GEN_HISTORY];
-	__u8	reserved1[56];		/* 200 */
+	__le32	opt_flags;		/* 200 METRO_SB_O_* */
+	__le32	opt_resync_rate;	/* 204 KiB/s, 0 = no fixed bound */
+	__le32	opt_clear_delay;	/* 208 ms */
+	__le32	opt_io_deadline;	/* 212 ms, 0 = none */
+	__le32	opt_write_mostly;	/* 216 METRO_SB_WM_* */
+	__u8	reserved1[36];		/* 220 */
 	struct metro_leg_disk legs[METRO_NR_LEGS];	/* 256 */
 	__u8	reserved2[METRO_SB_SIZE - 384];	/* 384 zero */
 } __packed;
@@ -154,6 +175,9 @@ struct metro_sb_info {
 	__u64	ctime;
 	__u64	utime;
 	__u64	gen_history[METRO_GEN_HISTORY];
+	__u32	opt_flags;
+	/* the recorded options; the defaults when METRO_SB_O_RECORDED is clear */
+	struct metro_table_opts opts;
 	struct metro_leg_info legs[METRO_NR_LEGS];
 };
 
@@ -311,6 +335,15 @@ static inline void metro_sb_encode(const struct metro_sb_info *in,
 	sb->utime = cpu_to_le64(in->utime);
 	for (i = 0; i < METRO_GEN_HISTORY; i++)
 		sb->gen_history[i] = cpu_to_le64(in->gen_history[i]);
+	sb->opt_flags = cpu_to_le32(in->opt_flags);
+	if (in->opt_flags & METRO_SB_O_RECORDED) {
+		sb->opt_resync_rate = cpu_to_le32(in->opts.resync_rate);
+		sb->opt_clear_delay = cpu_to_le32(in->opts.clear_delay);
+		sb->opt_io_deadline = cpu_to_le32(in->opts.io_deadline);
+		sb->opt_write_mostly = cpu_to_le32(in->opts.write_mostly == 'A' ? METRO_SB_WM_A :
+						   in->opts.write_mostly == 'B' ? METRO_SB_WM_B :
+						   METRO_SB_WM_NONE);
+	}
 	for (i = 0; i < METRO_NR_LEGS; i++)
 		metro_leg_encode(&in->legs[i], &sb->legs[i]);
 	sb->csum = cpu_to_le32(metro_sb_csum(sb));
@@ -341,6 +374,7 @@ static inline int metro_sb_decode(const struct metro_sb_disk *sb,
 {
 	struct metro_layout l;
 	__u64 bm_sectors;
+	__u32 wm;
 	int i;
 
 	if (le32_to_cpu(sb->magic) != METRO_SB_MAGIC)
@@ -368,6 +402,21 @@ static inline int metro_sb_decode(const struct metro_sb_disk *sb,
 	out->utime = le64_to_cpu(sb->utime);
 	for (i = 0; i < METRO_GEN_HISTORY; i++)
 		out->gen_history[i] = le64_to_cpu(sb->gen_history[i]);
+	out->opt_flags = le32_to_cpu(sb->opt_flags);
+	if (out->opt_flags & ~METRO_SB_O_ALL)
+		return metro_bad(err, -EINVAL, "unknown table option flags");
+	metro_table_opts_default(&out->opts);
+	if (out->opt_flags & METRO_SB_O_RECORDED) {
+		out->opts.resync_rate = le32_to_cpu(sb->opt_resync_rate);
+		out->opts.clear_delay = le32_to_cpu(sb->opt_clear_delay);
+		out->opts.io_deadline = le32_to_cpu(sb->opt_io_deadline);
+		wm = le32_to_cpu(sb->opt_write_mostly);
+		if (wm > METRO_SB_WM_B)
+			return metro_bad(err, -EINVAL, "recorded write_mostly is neither none, A nor B");
+		out->opts.write_mostly = wm == METRO_SB_WM_A ? 'A' : wm == METRO_SB_WM_B ? 'B' : 0;
+		if (metro_table_opts_check(&out->opts, err))
+			return metro_bad(err, -EINVAL, "recorded table options are out of range");
+	}
 	for (i = 0; i < METRO_NR_LEGS; i++) {
 		const struct metro_leg_disk *d = &sb->legs[i];
 		struct metro_leg_info *li = &out->legs[i];

@@ -787,7 +787,7 @@ static void metro_retry_read(struct metro_c *m, struct bio *bio,
 		return;
 	}
 	DMWARN_LIMIT("%s: read of region %lu failed on leg %c, retrying on leg %c",
-		     metro_name(m), io->region, 'A' + io->leg, 'A' + i);
+		     metro_name(m), io->region, metro_leg_letter(io->leg), metro_leg_letter(i));
 	metro_send_read(m, bio, io, i, true);
 }
 

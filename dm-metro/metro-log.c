@@ -27,11 +27,6 @@ __u32 metro_crc32c(__u32 seed, const void *buf, size_t len)
 	return crc32c(seed, buf, len);
 }
 
-static char metro_leg_letter(unsigned int leg)
-{
-	return 'A' + leg;
-}
-
 static void metro_md_notify(unsigned long error, void *context)
 {
 	struct metro_md_req *md = context;
@@ -200,6 +195,20 @@ static u32 metro_leg_state(struct metro_c *m, unsigned int i)
 	return METRO_LEG_F_ACTIVE | (m->legs[i].stale ? METRO_LEG_F_STALE : 0);
 }
 
+/*
+ * The table's optional arguments, as every superblock write records them
+ * (metroctl puts them back on the table lines of later activations).
+ */
+static void metro_record_opts(struct metro_c *m, struct metro_sb_info *info)
+{
+	info->opt_flags = METRO_SB_O_RECORDED;
+	info->opts.resync_rate = READ_ONCE(m->resync_rate);
+	info->opts.clear_delay = m->clear_delay;
+	info->opts.io_deadline = m->io_deadline;
+	info->opts.write_mostly = m->write_mostly < 0 ? 0 :
+				  metro_leg_letter(m->write_mostly);
+}
+
 /* Write one superblock per live leg.  Returns the mask of legs that failed. */
 static unsigned long metro_write_sbs(struct metro_c *m)
 {
@@ -217,6 +226,7 @@ static unsigned long metro_write_sbs(struct metro_c *m)
 		info.flags = m->clean ? METRO_SB_F_CLEAN : 0;
 		info.events = m->events;
 		info.utime = ktime_get_real_seconds();
+		metro_record_opts(m, &info);
 		for (j = 0; j < METRO_NR_LEGS; j++) {
 			struct metro_leg *other = &m->legs[j];
 

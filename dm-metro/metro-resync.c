@@ -125,7 +125,7 @@ static void metro_copy_done(int read_err, unsigned long write_err, void *context
 
 	if (read_err) {
 		DMERR_LIMIT("%s: resync cannot read region %lu from leg %c; resync paused: check the leg, then send \"resume_resync\"",
-			    metro_name(m), r, 'A' + c->src);
+			    metro_name(m), r, metro_leg_letter(c->src));
 		spin_lock_irqsave(&m->copy_lock, flags);
 		m->resync_error = true;
 		spin_unlock_irqrestore(&m->copy_lock, flags);

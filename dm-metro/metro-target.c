@@ -80,7 +80,7 @@ static int metro_open_legs(struct metro_c *m, char **argv)
 			continue;
 		r = metro_log_read_sb(m, leg, &err);
 		if (r) {
-			DMERR("leg %c (%s): %s", 'A' + i, leg->dev->name, err);
+			DMERR("leg %c (%s): %s", metro_leg_letter(i), leg->dev->name, err);
 			ti->error = i ?
 				"Leg B has no usable dm-metro superblock: see the kernel log" :
 				"Leg A has no usable dm-metro superblock: see the kernel log";
@@ -180,7 +180,7 @@ static int metro_check_late(struct dm_target *ti, struct metro_c *m)
 				    mine->dev->bdev->bd_dev != old->dev->bdev->bd_dev)
 					continue;
 				DMERR("%s: leg %c (%s) still holds %d I/Os that the table of %s abandoned on its I/O deadline; wait until the device completes or fails them (its transport reconnects, or nvme disconnect), then load the table again",
-				      metro_name(m), 'A' + i, mine->dev->name, n,
+				      metro_name(m), metro_leg_letter(i), mine->dev->name, n,
 				      metro_name(o));
 				ti->error = "A leg's device still holds I/O that a live metro table abandoned: retry once the device has returned it";
 				return -EBUSY;
@@ -507,7 +507,7 @@ static void metro_status(struct dm_target *ti, status_type_t type,
 		if (m->io_deadline != METRO_DEFAULT_IO_DEADLINE_MS)
 			DMEMIT(" io_deadline %u", m->io_deadline);
 		if (m->write_mostly >= 0)
-			DMEMIT(" write_mostly %c", 'A' + m->write_mostly);
+			DMEMIT(" write_mostly %c", metro_leg_letter(m->write_mostly));
 		break;
 
 	case STATUSTYPE_IMA:
@@ -516,7 +516,7 @@ static void metro_status(struct dm_target *ti, status_type_t type,
 		       metro_leg_dev_name(&m->legs[0]), metro_health(m, 0),
 		       metro_leg_dev_name(&m->legs[1]), metro_health(m, 1),
 		       m->resync_rate, m->clear_delay, m->io_deadline,
-		       m->write_mostly >= 0 ? 'A' + m->write_mostly : '-');
+		       m->write_mostly >= 0 ? metro_leg_letter(m->write_mostly) : '-');
 		break;
 	}
 }
@@ -587,7 +587,7 @@ static void metro_io_hints(struct dm_target *ti, struct queue_limits *limits)
 
 static struct target_type metro_target = {
 	.name		 = "metro",
-	.version	 = {1, 2, 0},
+	.version	 = {1, 3, 0},
 	.features	 = 0,
 	.module		 = THIS_MODULE,
 	.ctr		 = metro_ctr,

@@ -333,6 +333,12 @@ static inline atomic_t *metro_bucket(struct metro_c *m, unsigned long region)
 	return &m->inflight[region & (METRO_INFLIGHT_BUCKETS - 1)];
 }
 
+/* "A" or "B", as the table line, the status line and the log name legs. */
+static inline char metro_leg_letter(unsigned int leg)
+{
+	return 'A' + leg;
+}
+
 static inline bool metro_leg_alive(struct metro_leg *leg)
 {
 	return !test_bit(METRO_LEG_DEAD, &leg->flags);

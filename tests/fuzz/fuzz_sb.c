@@ -7,7 +7,8 @@
  * device size.  To get past the checksum, the fuzzer's bytes are used with
  * the checksum recomputed when the input's first byte after the superblock
  * (or the csum field itself) asks for it, so both paths are explored.
- * Whenever decode succeeds, re-encoding must decode to the same fields,
+ * Whenever decode succeeds, the recorded table options are within their
+ * limits, re-encoding must decode to the same fields,
  * and the generation helpers must order the leg against a copy of itself
  * that carried on alone.
  * Input layout: [0, 4096) superblock; [4096] bit 0: recompute the checksum
@@ -54,7 +55,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    a.leg > 1 || a.nr_regions > METRO_MAX_REGIONS ||
 		    a.data_offset + a.data_size < a.data_offset ||
 		    (dev && a.data_offset + a.data_size > dev) ||
-		    !memchr(a.name, 0, sizeof(a.name)))
+		    !memchr(a.name, 0, sizeof(a.name)) ||
+		    (a.opt_flags & ~METRO_SB_O_ALL) || metro_table_opts_check(&a.opts, &err))
 			abort();
 		metro_sb_encode(&a, re);
 		if (metro_sb_decode(re, dev, &b, &err))

@@ -97,6 +97,11 @@ static void test_struct_offsets(void **state)
 	assert_int_equal(offsetof(struct metro_sb_disk, ctime), 152);
 	assert_int_equal(offsetof(struct metro_sb_disk, utime), 160);
 	assert_int_equal(offsetof(struct metro_sb_disk, gen_history), 168);
+	assert_int_equal(offsetof(struct metro_sb_disk, opt_flags), 200);
+	assert_int_equal(offsetof(struct metro_sb_disk, opt_resync_rate), 204);
+	assert_int_equal(offsetof(struct metro_sb_disk, opt_clear_delay), 208);
+	assert_int_equal(offsetof(struct metro_sb_disk, opt_io_deadline), 212);
+	assert_int_equal(offsetof(struct metro_sb_disk, opt_write_mostly), 216);
 	assert_int_equal(offsetof(struct metro_sb_disk, legs), 256);
 	assert_int_equal(offsetof(struct metro_leg_disk, generation), 16);
 	assert_int_equal(offsetof(struct metro_leg_disk, events), 24);
@@ -162,6 +167,11 @@ static void valid_info(struct metro_sb_info *in)
 		in->legs[i].state = METRO_LEG_F_ACTIVE;
 	}
 	in->legs[1].state |= METRO_LEG_F_STALE;
+	in->opt_flags = METRO_SB_O_RECORDED;
+	in->opts.resync_rate = 2048;
+	in->opts.clear_delay = 1000;
+	in->opts.io_deadline = 30000;
+	in->opts.write_mostly = 'A';
 }
 
 static void recsum(struct metro_sb_disk *sb)
@@ -210,6 +220,11 @@ static void test_encode_decode_roundtrip(void **state)
 		in.legs[i].dev_sectors = 0x5152535455565758ULL + i;
 		in.legs[i].state = i ? METRO_LEG_F_ACTIVE | METRO_LEG_F_FAILED : METRO_LEG_F_STALE;
 	}
+	in.opt_flags = METRO_SB_O_RECORDED;
+	in.opts.resync_rate = METRO_MAX_RESYNC_RATE;
+	in.opts.clear_delay = METRO_MAX_CLEAR_DELAY_MS;
+	in.opts.io_deadline = 0;
+	in.opts.write_mostly = 'B';
 	metro_sb_encode(&in, sb);
 
 	/* Little-endian on disk, at the documented offsets. */
@@ -220,7 +235,14 @@ static void test_encode_decode_roundtrip(void **state)
 	assert_int_equal(((uint8_t *)sb)[151], 0x01);
 	for (i = 384; i < 4096; i++)
 		assert_int_equal(((uint8_t *)sb)[i], 0);
-	for (i = 200; i < 256; i++)
+	/* Recorded options: flags, rate, delay, deadline, write-mostly leg. */
+	assert_int_equal(((uint8_t *)sb)[200], METRO_SB_O_RECORDED);
+	assert_int_equal(((uint8_t *)sb)[207], 0x80);		/* 2^31 KiB/s */
+	assert_int_equal(((uint8_t *)sb)[208] | ((uint8_t *)sb)[209] << 8 |
+			 ((uint8_t *)sb)[210] << 16, 600000);
+	assert_int_equal(((uint8_t *)sb)[212], 0);
+	assert_int_equal(((uint8_t *)sb)[216], METRO_SB_WM_B);
+	for (i = 220; i < 256; i++)
 		assert_int_equal(((uint8_t *)sb)[i], 0);
 
 	memset(&out, 0x5a, sizeof(out));
@@ -241,6 +263,11 @@ static void test_encode_decode_roundtrip(void **state)
 	assert_int_equal(out.utime, in.utime);
 	for (i = 0; i < METRO_GEN_HISTORY; i++)
 		assert_int_equal(out.gen_history[i], in.gen_history[i]);
+	assert_int_equal(out.opt_flags, METRO_SB_O_RECORDED);
+	assert_int_equal(out.opts.resync_rate, in.opts.resync_rate);
+	assert_int_equal(out.opts.clear_delay, in.opts.clear_delay);
+	assert_int_equal(out.opts.io_deadline, 0);
+	assert_int_equal(out.opts.write_mostly, 'B');
 	for (i = 0; i < 2; i++) {
 		assert_memory_equal(out.legs[i].leg_uuid, in.legs[i].leg_uuid, METRO_UUID_LEN);
 		assert_int_equal(out.legs[i].generation, in.legs[i].generation);
@@ -339,6 +366,12 @@ static void m_name_high(struct metro_sb_disk *sb) { strcpy(sb->name, "caf\xc3\xa
 static void m_name_space(struct metro_sb_disk *sb) { strcpy(sb->name, "a b"); }
 static void m_own_gen0(struct metro_sb_disk *sb) { sb->legs[le32_to_cpu(sb->leg)].generation = 0; }
 
+static void m_opt_flags(struct metro_sb_disk *sb) { sb->opt_flags = cpu_to_le32(METRO_SB_O_RECORDED | 1U << 1); }
+static void m_opt_wm(struct metro_sb_disk *sb) { sb->opt_write_mostly = cpu_to_le32(3); }
+static void m_opt_deadline(struct metro_sb_disk *sb) { sb->opt_io_deadline = cpu_to_le32(METRO_MIN_IO_DEADLINE_MS - 1); }
+static void m_opt_clear(struct metro_sb_disk *sb) { sb->opt_clear_delay = 0; }
+static void m_opt_rate(struct metro_sb_disk *sb) { sb->opt_resync_rate = cpu_to_le32(METRO_MAX_RESYNC_RATE + 1); }
+
 static const struct reject_case reject_cases[] = {
 	{ "reject_bad_magic", m_magic, 1, 0, -ENODATA },
 	{ "reject_all_zero", m_zero_all, 0, 0, -ENODATA },
@@ -378,6 +411,11 @@ static const struct reject_case reject_cases[] = {
 	{ "reject_name_non_ascii", m_name_high, 1, 0, -EINVAL },
 	{ "reject_name_space", m_name_space, 1, 0, -EINVAL },
 	{ "reject_own_generation_0", m_own_gen0, 1, 0, -EINVAL },
+	{ "reject_unknown_option_flags", m_opt_flags, 1, 0, -EINVAL },
+	{ "reject_option_write_mostly_3", m_opt_wm, 1, 0, -EINVAL },
+	{ "reject_option_io_deadline_too_short", m_opt_deadline, 1, 0, -EINVAL },
+	{ "reject_option_clear_delay_0", m_opt_clear, 1, 0, -EINVAL },
+	{ "reject_option_resync_rate_too_high", m_opt_rate, 1, 0, -EINVAL },
 };
 
 static void test_reject(void **state)
@@ -426,6 +464,35 @@ static void test_reject_every_bit_flip(void **state)
 		((uint8_t *)sb)[bit / 8] ^= (uint8_t)(1U << (bit % 8));
 	}
 	assert_int_equal(metro_sb_decode(sb, DEV_SECTORS, &out, &err), 0);
+	guarded_free(sb);
+}
+
+/*
+ * Without METRO_SB_O_RECORDED the option fields mean nothing: the decoder
+ * gives the defaults whatever they hold, and the encoder writes zeros.
+ */
+static void test_options_not_recorded(void **state)
+{
+	struct metro_sb_disk *sb = guarded_alloc();
+	struct metro_sb_info in, out;
+	const char *err;
+	size_t i;
+
+	(void)state;
+	valid_info(&in);
+	in.opt_flags = 0;
+	metro_sb_encode(&in, sb);
+	for (i = 200; i < 256; i++)
+		assert_int_equal(((uint8_t *)sb)[i], 0);
+	sb->opt_io_deadline = cpu_to_le32(7);
+	sb->opt_write_mostly = cpu_to_le32(9);
+	recsum(sb);
+	assert_int_equal(metro_sb_decode(sb, DEV_SECTORS, &out, &err), 0);
+	assert_int_equal(out.opt_flags, 0);
+	assert_int_equal(out.opts.io_deadline, METRO_DEFAULT_IO_DEADLINE_MS);
+	assert_int_equal(out.opts.clear_delay, METRO_DEFAULT_CLEAR_DELAY_MS);
+	assert_int_equal(out.opts.resync_rate, METRO_DEFAULT_RESYNC_RATE);
+	assert_int_equal(out.opts.write_mostly, 0);
 	guarded_free(sb);
 }
 
@@ -775,6 +842,7 @@ int main(void)
 		cmocka_unit_test(test_encode_sets_checksum),
 		cmocka_unit_test(test_reject_every_bit_flip),
 		cmocka_unit_test(test_decode_unknown_device_size),
+		cmocka_unit_test(test_options_not_recorded),
 		cmocka_unit_test(test_layout_compute_limits),
 		cmocka_unit_test(test_layout_compute_alignment),
 		cmocka_unit_test(test_layout_bitmap_padding),
