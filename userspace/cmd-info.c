@@ -213,6 +213,22 @@ static struct json_object *gen_json(uint64_t gen)
 	return json_object_new_string(buf);
 }
 
+/* The table options the superblock records (the defaults if none). */
+static struct json_object *table_opts_json(const struct metro_sb_info *sb)
+{
+	struct json_object *o = json_object_new_object();
+	char wm[2] = { sb->opts.write_mostly, '\0' };
+
+	json_object_object_add(o, "recorded",
+			       json_object_new_boolean(sb->opt_flags & METRO_SB_O_RECORDED));
+	json_object_object_add(o, "io_deadline_ms", json_object_new_uint64(sb->opts.io_deadline));
+	json_object_object_add(o, "write_mostly",
+			       sb->opts.write_mostly ? json_object_new_string(wm) : NULL);
+	json_object_object_add(o, "resync_rate_kib", json_object_new_uint64(sb->opts.resync_rate));
+	json_object_object_add(o, "clear_delay_ms", json_object_new_uint64(sb->opts.clear_delay));
+	return o;
+}
+
 static struct json_object *examine_json(const char *dev, const struct metro_sb_info *sb,
 					uint64_t dirty)
 {
@@ -243,6 +259,7 @@ static struct json_object *examine_json(const char *dev, const struct metro_sb_i
 		json_object_array_add(a, gen_json(sb->gen_history[i]));
 	json_object_object_add(o, "gen_history", a);
 	json_object_object_add(o, "dirty_regions", json_object_new_uint64(dirty));
+	json_object_object_add(o, "table_options", table_opts_json(sb));
 	a = json_object_new_array();
 	for (i = 0; i < METRO_NR_LEGS; i++) {
 		const struct metro_leg_info *l = &sb->legs[i];
@@ -263,7 +280,7 @@ static struct json_object *examine_json(const char *dev, const struct metro_sb_i
 
 static void examine_text(const char *dev, const struct metro_sb_info *sb, uint64_t dirty)
 {
-	char u[37], b[64];
+	char u[37], b[64], b2[160];
 	int i;
 
 	uuid_unparse(sb->vol_uuid, u);
@@ -284,6 +301,8 @@ static void examine_text(const char *dev, const struct metro_sb_info *sb, uint64
 	printf("        events: %llu\n", (unsigned long long)sb->events);
 	printf("       created: %s\n", time_str(sb->ctime, b, sizeof(b)));
 	printf("       updated: %s\n", time_str(sb->utime, b, sizeof(b)));
+	printf(" table options: %s%s\n", table_opts_words(&sb->opts, b2, sizeof(b2)),
+	       sb->opt_flags & METRO_SB_O_RECORDED ? "" : " (defaults: none recorded)");
 	printf("   gen history:");
 	for (i = 0; i < METRO_GEN_HISTORY; i++)
 		printf(" %016llx", (unsigned long long)sb->gen_history[i]);

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Repair commands: restore (a failed leg came back) and replace (a new
- * device takes a leg's place).  Both end with a reload of the volume's
- * table: the target's preresume re-reads both superblocks and bitmaps and
+ * Commands on an active volume: restore (a failed leg came back), replace
+ * (a new device takes a leg's place), resolve (split brain: it activates
+ * the volume again) and set (the table options).  Restore, replace and
+ * set end with a reload of the volume's table: the target's preresume re-reads both superblocks and bitmaps and
  * resyncs what the newest superblock says is stale (dm-metro.rst, Leg
  * failure).  The superblock of a leg that is part of the live table is
  * never written from here.
@@ -683,11 +684,72 @@ int do_resolve(int argc, char **argv)
 	leg_close(&ll);
 	metro_unlock(lock);
 	lock = -1;
-	return w == METRO_LEG_A ? assemble_volume(name, winner, loser, 0) :
-				  assemble_volume(name, loser, winner, 0);
+	return w == METRO_LEG_A ? assemble_volume(name, winner, loser, 0, NULL) :
+				  assemble_volume(name, loser, winner, 0, NULL);
 out:
 	metro_unlock(lock);
 	leg_close(&wl);
 	leg_close(&ll);
 	return ret;
+}
+
+/* ---------------------------------------------------------------------- */
+/* set                                                                    */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * Change the table options of an active volume: the live table is loaded
+ * again with the same legs and the new options.  The target records them
+ * in the superblocks as it resumes, so later activations (assemble, udev)
+ * keep them.
+ */
+int do_set(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		COMMON_LONGOPTS,
+		TABLE_LONGOPTS,
+		{ NULL, 0, NULL, 0 },
+	};
+	struct table_opt_args over = { 0 };
+	struct metro_table_opts o;
+	struct volume v;
+	const char *why;
+	char words[METRO_TABLE_OPTS_LEN], desc[160], da[32], db[32];
+	char params[2 * 32 + 2 + METRO_TABLE_OPTS_LEN];
+	int opt, r, lock;
+
+	while ((opt = getopt_long(argc, argv, COMMON_SHORTOPTS, opts, NULL)) != -1) {
+		if (opt >= OPT_RESYNC_RATE && opt <= OPT_WRITE_MOSTLY) {
+			if (table_opt_arg(&over, opt, optarg, &why))
+				return usage_err("set", "invalid '%s' for %s", optarg, why);
+			continue;
+		}
+		if ((r = common_opt("set", opt, argv)) >= 0)
+			return r;
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc != 1)
+		return usage_err("set", "set: expected NAME, got %d arguments", argc);
+	if (!over.given)
+		return usage_err("set", "set: nothing to set: give --io-deadline, --write-mostly, --resync-rate or --clear-delay");
+	if (volume_get(argv[0], &v))
+		return EXIT_ERR;
+	if (parse_table_opts(v.opts, &o, &why)) {
+		p_err("%s: cannot parse the options \"%s\" of the live table: %s",
+		      v.name, v.opts, why);
+		return EXIT_ERR;
+	}
+	table_opts_apply(&over, &o);
+	metro_table_opts_format(&o, words);
+	format_leg_dev(v.dev[0], da, sizeof(da));
+	format_leg_dev(v.dev[1], db, sizeof(db));
+	snprintf(params, sizeof(params), "%s %s%s%s", da, db, *words ? " " : "", words);
+	lock = metro_lock();
+	r = dm_reload(v.name, v.length, params);
+	metro_unlock(lock);
+	if (r)
+		return EXIT_ERR;
+	printf("%s: %s\n", v.name, table_opts_words(&o, desc, sizeof(desc)));
+	return EXIT_OK;
 }

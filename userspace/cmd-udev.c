@@ -149,8 +149,8 @@ int do_incremental(int argc, char **argv)
 	}
 	if (!validate_name(sb.name, &(const char *){ NULL })) {
 		return sb.leg == METRO_LEG_A ?
-		       assemble_volume(sb.name, path, other.path, ASM_UDEV) :
-		       assemble_volume(sb.name, other.path, path, ASM_UDEV);
+		       assemble_volume(sb.name, path, other.path, ASM_UDEV, NULL) :
+		       assemble_volume(sb.name, other.path, path, ASM_UDEV, NULL);
 	}
 	p_err("volume name '%s' in the superblock of %s cannot be used as a device name",
 	      sb.name, path);

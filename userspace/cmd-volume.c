@@ -86,16 +86,19 @@ static bool same_geometry(const struct metro_sb_info *a, const struct metro_sb_i
 }
 
 /*
- * Activate volume @sb as @name on leg devices @dev_a and @dev_b (0: absent).
- * @what describes the legs for the messages; @hint (or NULL) says how to
- * retry after a failure.  Takes the metroctl lock.
+ * Activate volume @sb as @name on leg devices @dev_a and @dev_b (0: absent)
+ * with the table options recorded in @sb, those in @over (or NULL) taking
+ * their place.  @what describes the legs for the messages; @hint (or NULL)
+ * says how to retry after a failure.  Takes the metroctl lock.
  */
 static int activate_volume(const char *name, const struct metro_sb_info *sb,
 			   dev_t dev_a, dev_t dev_b, const char *what,
-			   const char *hint, int flags)
+			   const char *hint, int flags,
+			   const struct table_opt_args *over)
 {
 	bool from_create = flags & ASM_CREATE, quiet_if_active = flags & ASM_UDEV;
-	char dm_uuid[64], active_name[128], u[37];
+	char dm_uuid[64], active_name[128], u[37], words[METRO_TABLE_OPTS_LEN], desc[160];
+	struct metro_table_opts o = sb->opts;
 	int r, lock, ret = EXIT_ERR;
 
 	dm_uuid_for(sb->vol_uuid, dm_uuid);
@@ -124,12 +127,17 @@ static int activate_volume(const char *name, const struct metro_sb_info *sb,
 		p_err("cannot query device-mapper: %s", dm_last_error());
 	if (r)
 		goto out;
-	if (dm_activate(name, dm_uuid, sb->data_size, dev_a, dev_b)) {
+	if (over)
+		table_opts_apply(over, &o);
+	metro_table_opts_format(&o, words);
+	if (dm_activate(name, dm_uuid, sb->data_size, dev_a, dev_b, words)) {
 		if (hint)
 			p_err("%s", hint);
 		goto out;
 	}
 	printf("activated /dev/mapper/%s (%s)\n", name, what);
+	if (*words)
+		printf("  table options: %s\n", table_opts_words(&o, desc, sizeof(desc)));
 	ret = EXIT_OK;
 out:
 	metro_unlock(lock);
@@ -152,8 +160,11 @@ void report_split_brain(const char *name, const char *path_a, const struct metro
  * order) as @name (NULL: the name in the superblock).
  * @flags: ASM_CREATE: the legs were just formatted;
  *         ASM_UDEV: an already active volume is success (incremental).
+ * @over:  table options given on the command line (or NULL); the others
+ *         are those recorded in the newer of the two superblocks.
  */
-int assemble_volume(const char *name, const char *path0, const char *path1, int flags)
+int assemble_volume(const char *name, const char *path0, const char *path1, int flags,
+		    const struct table_opt_args *over)
 {
 	struct leg legs[2];
 	struct metro_sb_info sb[2];
@@ -227,8 +238,10 @@ int assemble_volume(const char *name, const char *path0, const char *path1, int 
 	/* The legs are closed before the kernel opens them exclusively. */
 	leg_close(&legs[0]);
 	leg_close(&legs[1]);
-	ret = activate_volume(name, &sb[0], la->rdev, lb->rdev, what,
-			      (flags & ASM_CREATE) ? hint : NULL, flags);
+	/* The newer superblock has the options of the last table to run. */
+	ret = activate_volume(name, sb[1].events > sb[0].events ? &sb[1] : &sb[0],
+			      la->rdev, lb->rdev, what,
+			      (flags & ASM_CREATE) ? hint : NULL, flags, over);
 out:
 	leg_close(&legs[0]);
 	leg_close(&legs[1]);
@@ -236,7 +249,8 @@ out:
 }
 
 /* Activate the volume of @path alone: the other leg's site is gone. */
-static int assemble_degraded(const char *name, const char *path)
+static int assemble_degraded(const char *name, const char *path,
+			     const struct table_opt_args *over)
 {
 	struct metro_sb_info sb;
 	struct leg l;
@@ -266,22 +280,30 @@ static int assemble_degraded(const char *name, const char *path)
 	snprintf(what, sizeof(what), "leg %c %s alone, leg %c absent", 'A' + me, path,
 		 'A' + other);
 	return activate_volume(name, &sb, me == METRO_LEG_A ? l.rdev : 0,
-			       me == METRO_LEG_B ? l.rdev : 0, what, NULL, 0);
+			       me == METRO_LEG_B ? l.rdev : 0, what, NULL, 0, over);
 }
 
 int do_assemble(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		COMMON_LONGOPTS,
+		TABLE_LONGOPTS,
 		{ "degraded", no_argument, NULL, 'd' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct table_opt_args over = { 0 };
 	bool degraded = false;
+	const char *why;
 	int opt, r;
 
 	while ((opt = getopt_long(argc, argv, COMMON_SHORTOPTS "d", opts, NULL)) != -1) {
 		if (opt == 'd') {
 			degraded = true;
+			continue;
+		}
+		if (opt >= OPT_RESYNC_RATE && opt <= OPT_WRITE_MOSTLY) {
+			if (table_opt_arg(&over, opt, optarg, &why))
+				return usage_err("assemble", "invalid '%s' for %s", optarg, why);
 			continue;
 		}
 		if ((r = common_opt("assemble", opt, argv)) >= 0)
@@ -299,8 +321,8 @@ int do_assemble(int argc, char **argv)
 	if ((r = check_name("assemble", argv[0])))
 		return r;
 	if (degraded)
-		return assemble_degraded(argv[0], argv[1]);
-	return assemble_volume(argv[0], argv[1], argv[2], 0);
+		return assemble_degraded(argv[0], argv[1], &over);
+	return assemble_volume(argv[0], argv[1], argv[2], 0, &over);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -311,6 +333,7 @@ int do_create(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		COMMON_LONGOPTS,
+		TABLE_LONGOPTS,
 		{ "region-size", required_argument, NULL, 'r' },
 		{ "assume-clean", no_argument, NULL, 'c' },
 		{ "force", no_argument, NULL, 'f' },
@@ -318,7 +341,8 @@ int do_create(int argc, char **argv)
 	};
 	uint64_t region_bytes = (uint64_t)METRO_DEFAULT_REGION_SECTORS << METRO_SECTOR_SHIFT;
 	bool assume_clean = false, force = false;
-	const char *region_arg = NULL;
+	const char *region_arg = NULL, *why;
+	struct table_opt_args topts = { 0 };
 	struct leg legs[2];
 	struct metro_layout lay;
 	struct metro_sb_info info;
@@ -348,6 +372,13 @@ int do_create(int argc, char **argv)
 			break;
 		case 'f':
 			force = true;
+			break;
+		case OPT_RESYNC_RATE:
+		case OPT_CLEAR_DELAY:
+		case OPT_IO_DEADLINE:
+		case OPT_WRITE_MOSTLY:
+			if (table_opt_arg(&topts, opt, optarg, &why))
+				return usage_err("create", "invalid '%s' for %s", optarg, why);
 			break;
 		default:
 			if ((r = common_opt("create", opt, argv)) >= 0)
@@ -448,6 +479,10 @@ int do_create(int argc, char **argv)
 	info.nr_regions = lay.nr_regions;
 	info.events = 1;
 	info.ctime = info.utime = (uint64_t)now;
+	/* The options go on every table line that assemble loads later. */
+	info.opt_flags = METRO_SB_O_RECORDED;
+	metro_table_opts_default(&info.opts);
+	table_opts_apply(&topts, &info.opts);
 	for (i = 0; i < 2; i++) {
 		memcpy(info.legs[i].leg_uuid, rnd.leg[i], METRO_UUID_LEN);
 		info.legs[i].generation = rnd.gen;
@@ -486,7 +521,7 @@ int do_create(int argc, char **argv)
 	       "initial sync from leg A to leg B");
 	leg_close(&legs[0]);
 	leg_close(&legs[1]);
-	return assemble_volume(name, argv[1], argv[2], ASM_CREATE);
+	return assemble_volume(name, argv[1], argv[2], ASM_CREATE, NULL);
 out:
 	leg_close(&legs[0]);
 	leg_close(&legs[1]);

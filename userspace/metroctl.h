@@ -54,6 +54,7 @@ int do_incremental(int argc, char **argv);
 int do_restore(int argc, char **argv);
 int do_replace(int argc, char **argv);
 int do_resolve(int argc, char **argv);
+int do_set(int argc, char **argv);
 int do_monitor(int argc, char **argv);
 
 /* Common per-command option parsing (-j/--json, -p/--pretty, -v, -h). */
@@ -86,6 +87,39 @@ void shell_quote(const char *s, char *out, size_t len);
 uint64_t bitmap_count(const uint8_t *bm, uint64_t first_bit, uint64_t nbits);
 /* "major:minor" of a leg device for a table line, "-" for none (0). */
 void format_leg_dev(dev_t dev, char *buf, size_t len);
+
+/*
+ * Table options on the command line (create, assemble, set): long options
+ * only, each recorded in @given so that what is not given keeps the value
+ * recorded in the superblock or in the live table.
+ */
+enum {
+	OPT_RESYNC_RATE = 0x100,
+	OPT_CLEAR_DELAY,
+	OPT_IO_DEADLINE,
+	OPT_WRITE_MOSTLY,
+};
+#define TABLE_OPT_RESYNC_RATE	(1U << 0)
+#define TABLE_OPT_CLEAR_DELAY	(1U << 1)
+#define TABLE_OPT_IO_DEADLINE	(1U << 2)
+#define TABLE_OPT_WRITE_MOSTLY	(1U << 3)
+#define TABLE_LONGOPTS \
+	{ "resync-rate", required_argument, NULL, OPT_RESYNC_RATE }, \
+	{ "clear-delay", required_argument, NULL, OPT_CLEAR_DELAY }, \
+	{ "io-deadline", required_argument, NULL, OPT_IO_DEADLINE }, \
+	{ "write-mostly", required_argument, NULL, OPT_WRITE_MOSTLY }
+struct table_opt_args {
+	unsigned int given;		/* TABLE_OPT_* */
+	struct metro_table_opts o;
+};
+/* Take option @opt (OPT_*) with value @val: 0, or -EINVAL and @why (names the option). */
+int table_opt_arg(struct table_opt_args *a, int opt, const char *val, const char **why);
+/* The options given in @a replace those in @o. */
+void table_opts_apply(const struct table_opt_args *a, struct metro_table_opts *o);
+/* The optional arguments of a table line ("2 io_deadline 0"): 0, or -EINVAL and @why. */
+int parse_table_opts(const char *words, struct metro_table_opts *o, const char **why);
+/* "io_deadline 5000 ms, write_mostly B, ..." for the messages. */
+const char *table_opts_words(const struct metro_table_opts *o, char *buf, size_t len);
 
 /* Parsed dm status line of a metro target (status.c). */
 struct metro_status {
@@ -135,8 +169,9 @@ void dm_setup(void);
 /* 1 active, 0 not, -1 error.  @name_out gets the dm name when active. */
 int dm_uuid_active(const char *dm_uuid, char *name_out, size_t len);
 int dm_name_exists(const char *name);
+/* @opts: the optional arguments of the table line ("" for none). */
 int dm_activate(const char *name, const char *dm_uuid, uint64_t sectors,
-		dev_t leg_a, dev_t leg_b);
+		dev_t leg_a, dev_t leg_b, const char *opts);
 int dm_stop(const char *name);
 struct dm_metro_dev {
 	char name[128];
@@ -165,7 +200,8 @@ void report_split_brain(const char *name, const char *path_a, const struct metro
 			const char *path_b, const struct metro_sb_info *b);
 #define ASM_CREATE	1	/* the legs were just formatted by create */
 #define ASM_UDEV	2	/* incremental: active already is fine, no order notes */
-int assemble_volume(const char *name, const char *path0, const char *path1, int flags);
+int assemble_volume(const char *name, const char *path0, const char *path1, int flags,
+		    const struct table_opt_args *over);
 int fill_random(void *buf, size_t len);
 /* Stamp random bytes as an RFC 4122 version 4 UUID. */
 void make_uuid(uint8_t u[METRO_UUID_LEN]);

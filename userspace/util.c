@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/sysmacros.h>
 
 #include "metroctl.h"
@@ -369,4 +370,98 @@ void format_leg_dev(dev_t dev, char *buf, size_t len)
 		snprintf(buf, len, "-");
 	else
 		snprintf(buf, len, "%u:%u", major(dev), minor(dev));
+}
+
+int table_opt_arg(struct table_opt_args *a, int opt, const char *val, const char **why)
+{
+	unsigned int v = 0;
+	int r;
+
+	*why = NULL;
+	if (opt == OPT_WRITE_MOSTLY) {
+		if (!strcasecmp(val, "a") || !strcasecmp(val, "b"))
+			a->o.write_mostly = (char)toupper((unsigned char)val[0]);
+		else if (!strcasecmp(val, "none"))
+			a->o.write_mostly = 0;
+		else
+			*why = "--write-mostly: expected A or B (the leg that serves reads only when the other cannot) or none";
+		if (!*why)
+			a->given |= TABLE_OPT_WRITE_MOSTLY;
+		return *why ? -EINVAL : 0;
+	}
+	r = metro_table_parse_uint(val, &v);
+	switch (opt) {
+	case OPT_RESYNC_RATE:
+		if (r || v > METRO_MAX_RESYNC_RATE)
+			*why = "--resync-rate: expected KiB/s between 0 (no fixed bound) and 2147483648";
+		a->o.resync_rate = v;
+		a->given |= TABLE_OPT_RESYNC_RATE;
+		break;
+	case OPT_CLEAR_DELAY:
+		if (r || v < METRO_MIN_CLEAR_DELAY_MS || v > METRO_MAX_CLEAR_DELAY_MS)
+			*why = "--clear-delay: expected milliseconds between 100 and 600000";
+		a->o.clear_delay = v;
+		a->given |= TABLE_OPT_CLEAR_DELAY;
+		break;
+	case OPT_IO_DEADLINE:
+		if (r || (v && (v < METRO_MIN_IO_DEADLINE_MS || v > METRO_MAX_IO_DEADLINE_MS)))
+			*why = "--io-deadline: expected 0 (no deadline) or milliseconds between 100 and 600000";
+		a->o.io_deadline = v;
+		a->given |= TABLE_OPT_IO_DEADLINE;
+		break;
+	default:
+		*why = "not a table option";
+	}
+	return *why ? -EINVAL : 0;
+}
+
+void table_opts_apply(const struct table_opt_args *a, struct metro_table_opts *o)
+{
+	if (a->given & TABLE_OPT_RESYNC_RATE)
+		o->resync_rate = a->o.resync_rate;
+	if (a->given & TABLE_OPT_CLEAR_DELAY)
+		o->clear_delay = a->o.clear_delay;
+	if (a->given & TABLE_OPT_IO_DEADLINE)
+		o->io_deadline = a->o.io_deadline;
+	if (a->given & TABLE_OPT_WRITE_MOSTLY)
+		o->write_mostly = a->o.write_mostly;
+}
+
+const char *table_opts_words(const struct metro_table_opts *o, char *buf, size_t len)
+{
+	char io[32], rate[32];
+
+	if (o->io_deadline)
+		snprintf(io, sizeof(io), "%u ms", o->io_deadline);
+	else
+		snprintf(io, sizeof(io), "none");
+	if (o->resync_rate)
+		snprintf(rate, sizeof(rate), "%u KiB/s", o->resync_rate);
+	else
+		snprintf(rate, sizeof(rate), "unbounded");
+	snprintf(buf, len, "io_deadline %s, write_mostly %s, resync_rate %s, clear_delay %u ms",
+		 io, o->write_mostly == 'A' ? "A" : o->write_mostly == 'B' ? "B" : "none",
+		 rate, o->clear_delay);
+	return buf;
+}
+
+
+int parse_table_opts(const char *words, struct metro_table_opts *o, const char **why)
+{
+	char buf[256], *argv[METRO_MAX_OPT_ARGS + 2], *tok, *save = NULL;
+	unsigned int argc = 0;
+
+	if (strlen(words) >= sizeof(buf)) {
+		*why = "too long";
+		return -EINVAL;
+	}
+	snprintf(buf, sizeof(buf), "%s", words);
+	for (tok = strtok_r(buf, " \t\n", &save); tok; tok = strtok_r(NULL, " \t\n", &save)) {
+		if (argc == ARRAY_SIZE(argv)) {
+			*why = "too many words";
+			return -EINVAL;
+		}
+		argv[argc++] = tok;
+	}
+	return metro_table_parse_opts(argc, argv, o, why);
 }

@@ -52,6 +52,13 @@ static void sb_seed(const char *path, uint64_t dev, uint32_t region, uint32_t le
 		in.legs[i].dev_sectors = dev;
 		in.legs[i].state = METRO_LEG_F_ACTIVE | (i == 1 && stale ? METRO_LEG_F_STALE : 0);
 	}
+	/* Table options recorded on the unclean ones, as a running kernel does. */
+	metro_table_opts_default(&in.opts);
+	if (!clean) {
+		in.opt_flags = METRO_SB_O_RECORDED;
+		in.opts.io_deadline = 0;
+		in.opts.write_mostly = 'B';
+	}
 	metro_sb_encode(&in, &sb);
 	memcpy(out, &sb, 4096);
 	out[4096] = 0;	/* keep the checksum as is */
@@ -125,6 +132,11 @@ int main(int argc, char **argv)
 		"monitor\n--exec\n/bin/true\n--count\n1\n--interval\n0.1",
 		"incremental\nA", "bogus", "status\n--bogus", "create\n-x",
 		"resolve\nvol0\n--winner",
+		"set\nvol0\n--io-deadline\n0\n--write-mostly\nB",
+		"set\nvol0\n--resync-rate\n1000\n--clear-delay\n100",
+		"create\nvol0\nA\nB\n--write-mostly\nB\n--io-deadline\n30000",
+		"assemble\nvol0\nA\nB\n--write-mostly\nnone",
+		"assemble\n--degraded\nvol0\nA\n--io-deadline=0",
 	};
 	for (i = 0; i < sizeof(cli) / sizeof(cli[0]); i++) {
 		snprintf(p, sizeof(p), "%s/cli/c%u", dir, i);

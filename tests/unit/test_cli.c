@@ -441,6 +441,20 @@ static const struct cli_case {
 	{ { "incremental", NULL }, 2, "expected one DEV" },
 	{ { "incremental", "/dev/null", NULL }, 1, "not a block device" },
 	{ { "help", "frobnicate", NULL }, 2, "unknown command" },
+	{ { "create", "v", "/dev/a", "/dev/b", "--io-deadline", "50", NULL }, 2,
+	  "invalid '50' for --io-deadline" },
+	{ { "create", "v", "/dev/a", "/dev/b", "--write-mostly", "C", NULL }, 2,
+	  "invalid 'C' for --write-mostly" },
+	{ { "assemble", "v", "/dev/a", "/dev/b", "--resync-rate", "-1", NULL }, 2,
+	  "invalid '-1' for --resync-rate" },
+	{ { "assemble", "--degraded", "v", "/dev/a", "--clear-delay", "99", NULL }, 2,
+	  "invalid '99' for --clear-delay" },
+	{ { "set", NULL }, 2, "expected NAME" },
+	{ { "set", "v", NULL }, 2, "nothing to set" },
+	{ { "set", "v", "w", "--io-deadline", "0", NULL }, 2, "expected NAME" },
+	{ { "set", "v", "--io-deadline", "600001", NULL }, 2, "invalid '600001' for --io-deadline" },
+	{ { "set", "v", "--write-mostly", NULL }, 2, "needs a value" },
+	{ { "set", "v", "--region-size", "4M", NULL }, 2, "unknown option" },
 };
 
 static void test_cli_case(void **state)
@@ -491,6 +505,60 @@ static void test_cli_help_version(void **state)
 	assert_non_null(strstr(res.out, "status"));
 }
 
+/* ---------------------------------------------------------------------- */
+/* Table options on the command line and in a live table                  */
+/* ---------------------------------------------------------------------- */
+
+static void test_table_opt_args(void **state)
+{
+	struct table_opt_args a = { 0 };
+	struct metro_table_opts o;
+	const char *why;
+
+	(void)state;
+	assert_int_equal(table_opt_arg(&a, OPT_IO_DEADLINE, "0", &why), 0);
+	assert_int_equal(table_opt_arg(&a, OPT_WRITE_MOSTLY, "b", &why), 0);
+	assert_int_equal(a.given, TABLE_OPT_IO_DEADLINE | TABLE_OPT_WRITE_MOSTLY);
+	assert_int_equal(table_opt_arg(&a, OPT_IO_DEADLINE, "99", &why), -EINVAL);
+	assert_non_null(strstr(why, "--io-deadline"));
+	assert_int_equal(table_opt_arg(&a, OPT_RESYNC_RATE, "1k", &why), -EINVAL);
+	assert_int_equal(table_opt_arg(&a, OPT_CLEAR_DELAY, "600001", &why), -EINVAL);
+	assert_int_equal(table_opt_arg(&a, OPT_WRITE_MOSTLY, "AB", &why), -EINVAL);
+	assert_int_equal(table_opt_arg(&a, 'x', "1", &why), -EINVAL);
+
+	/* What was given replaces, the rest stays. */
+	o = (struct metro_table_opts){ 100, 1000, 30000, 'A' };
+	a = (struct table_opt_args){ 0 };
+	assert_int_equal(table_opt_arg(&a, OPT_IO_DEADLINE, "0", &why), 0);
+	table_opts_apply(&a, &o);
+	assert_int_equal(o.io_deadline, 0);
+	assert_int_equal(o.resync_rate, 100);
+	assert_int_equal(o.clear_delay, 1000);
+	assert_int_equal(o.write_mostly, 'A');
+	assert_int_equal(table_opt_arg(&a, OPT_WRITE_MOSTLY, "none", &why), 0);
+	table_opts_apply(&a, &o);
+	assert_int_equal(o.write_mostly, 0);
+}
+
+static void test_parse_table_opts(void **state)
+{
+	struct metro_table_opts o;
+	const char *why;
+	char big[300];
+
+	(void)state;
+	assert_int_equal(parse_table_opts("", &o, &why), 0);
+	assert_int_equal(o.io_deadline, METRO_DEFAULT_IO_DEADLINE_MS);
+	assert_int_equal(parse_table_opts("4 io_deadline 0 write_mostly B\n", &o, &why), 0);
+	assert_int_equal(o.io_deadline, 0);
+	assert_int_equal(o.write_mostly, 'B');
+	assert_int_equal(parse_table_opts("2 io_deadline", &o, &why), -EINVAL);
+	assert_int_equal(parse_table_opts("1 2 3 4 5 6 7 8 9 10 11", &o, &why), -EINVAL);
+	memset(big, '1', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(parse_table_opts(big, &o, &why), -EINVAL);
+}
+
 static char cli_names[ARRAY_SIZE(cli_cases)][160];
 
 int main(void)
@@ -509,6 +577,8 @@ int main(void)
 		cmocka_unit_test(test_state_words),
 		cmocka_unit_test(test_shell_quote),
 		cmocka_unit_test(test_format_bytes),
+		cmocka_unit_test(test_table_opt_args),
+		cmocka_unit_test(test_parse_table_opts),
 		cmocka_unit_test(test_cli_help_version),
 	};
 	struct CMUnitTest tests[ARRAY_SIZE(fixed) + ARRAY_SIZE(cli_cases)];
