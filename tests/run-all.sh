@@ -47,12 +47,13 @@ count() {
 	s=$(grep -cE '^ok .*# *SKIP' "$1")
 	f=$(grep -cE '^not ok ' "$1")
 	npass=$((npass + p - s)) nskip=$((nskip + s)) nfail=$((nfail + f))
+	grep -E '^not ok ' "$1" >> "$LOGS/failed"
 }
 result() {	# result ok|fail|skip NAME [why]
 	case "$1" in
 	ok) echo "ok - $2"; npass=$((npass + 1)) ;;
 	skip) echo "ok - $2 # SKIP ${3:-}"; nskip=$((nskip + 1)) ;;
-	*) echo "not ok - $2${3:+ # $3}"; nfail=$((nfail + 1)) ;;
+	*) echo "not ok - $2${3:+ # $3}" | tee -a "$LOGS/failed"; nfail=$((nfail + 1)) ;;
 	esac
 }
 
@@ -225,6 +226,8 @@ if [ "$vm" = 1 ]; then
 	done
 	# The one-boot cases dealt round-robin over as many boots as there are
 	# job slots (fewer when there are few cases).
+	# The two-site cases are the longest job: they start first.
+	[ ${#sites[@]} -gt 0 ] && spawn two-site job_sites "${sites[@]}"
 	nshard=$maxjobs
 	[ ${#boot[@]} -lt "$nshard" ] && nshard=${#boot[@]}
 	for ((k = 0; k < nshard; k++)); do
@@ -235,7 +238,6 @@ if [ "$vm" = 1 ]; then
 		spawn "$job" job_vm "$job" "${shard[@]}"
 	done
 	for c in "${host[@]}"; do spawn "$c" job_host "$c"; done
-	[ ${#sites[@]} -gt 0 ] && spawn two-site job_sites "${sites[@]}"
 	wait
 	for job in "${order[@]}"; do
 		cat "$LOGS/$job.out"
@@ -243,6 +245,11 @@ if [ "$vm" = 1 ]; then
 	done
 fi
 
+# The failures again at the end, where a truncated log still shows them.
+if [ -s "$LOGS/failed" ]; then
+	echo "=== failed:"
+	cat "$LOGS/failed"
+fi
 echo "=== run time $((SECONDS - start))s"
 echo "$npass passed, $nfail failed, $nskip skipped"
 [ "$nfail" = 0 ]

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Crash recovery with the write-intent bitmap.  Runs on the host and boots
 # the VM once per iteration plus once per chain (METRO_CRASH_ITERATIONS,
-# default 20, split over METRO_CRASH_JOBS chains of one-vCPU VMs running
+# default 8, split over METRO_CRASH_JOBS chains of one-vCPU VMs running
 # side by side, default 2); each boot recovers the previous iteration's
 # crash, then crashes again:
 #  phase crash: create --assume-clean on two virtio disks backed by image
@@ -20,7 +20,7 @@ if [ -z "${METRO_IN_VM:-}" ]; then
 	mkdir -p "$TOP/build/crash"
 	dir=$(mktemp -d "$TOP/build/crash/run.XXXXXX")	# kept when an iteration fails
 	echo "# disk images and boot logs in $dir"
-	n=${METRO_CRASH_ITERATIONS:-20}
+	n=${METRO_CRASH_ITERATIONS:-8}
 	# chains of iterations run side by side, each VM on one vCPU
 	jobs=${METRO_CRASH_JOBS:-2}
 	marker="METRO-CRASH-""MARKER"
