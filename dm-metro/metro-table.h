@@ -185,6 +185,13 @@ static inline int metro_table_parse_opts(unsigned int argc, char *const *argv,
 			*err = bad;
 			return -EINVAL;
 		}
+		/*
+		 * Every value must be valid, also one that a repeated key
+		 * replaces later: the others were checked as they came, so
+		 * this finds the new one.
+		 */
+		if (metro_table_opts_check(o, err))
+			return -EINVAL;
 		argv += 2;
 		argc -= 2;
 		n -= 2;
@@ -193,7 +200,7 @@ static inline int metro_table_parse_opts(unsigned int argc, char *const *argv,
 		*err = "Unexpected arguments after the optional arguments";
 		return -EINVAL;
 	}
-	return metro_table_opts_check(o, err);
+	return 0;
 }
 
 /*

@@ -199,7 +199,10 @@ static const struct bad_case bad[] = {
 	{ "rate_overflow", { "2 resync_rate 99999999999999999999999", "2 resync_rate 4294967296" },
 	  E_RATE },
 	{ "clear_out_of_range", { "2 clear_delay 99", "2 clear_delay 0", "2 clear_delay 600001",
-				  "2 clear_delay 4294967295" },
+				  "2 clear_delay 4294967295",
+				  /* a bad value is refused even when the key comes again (dm_hostile) */
+				  "8 clear_delay 2147483649 clear_delay 101 resync_rate 600001 clear_delay 5000",
+				  "4 clear_delay 99 clear_delay 100" },
 	  E_CLEAR },
 	{ "clear_not_a_number", { "2 clear_delay abc", "2 clear_delay 1000ms" }, E_CLEAR },
 	{ "clear_signed", { "2 clear_delay +1000", "2 clear_delay -1000" }, E_CLEAR },
