@@ -9,9 +9,10 @@
  *
  * Invariants: the result is 0 or -EINVAL; @err is set exactly when it
  * fails; a parsed set of options is within the documented limits, and
- * printing it back as a table would (the kernel's STATUSTYPE_TABLE form,
- * only what differs from the defaults) or in full, keys upper case and in
- * another order, parses to the same values.  metro_table_parse_uint() must
+ * printing it back with metro_table_opts_format() (metroctl's table lines,
+ * the kernel's STATUSTYPE_TABLE form: only what differs from the defaults)
+ * or in full, keys in mixed case and in another order, parses to the same
+ * values; each "key value" pair of an accepted line parses on its own.  metro_table_parse_uint() must
  * agree with strtoull() on digit-only words.
  */
 #include <errno.h>
@@ -75,29 +76,6 @@ static void reparse(const char *line, const struct metro_table_opts *want)
 	free_words(words, n);
 }
 
-/* The kernel's STATUSTYPE_TABLE form: only options that differ from the defaults. */
-static void format_minimal(const struct metro_table_opts *o, char *buf, size_t len)
-{
-	unsigned int nr = 0;
-	size_t off = 0;
-
-	nr += o->resync_rate != METRO_DEFAULT_RESYNC_RATE ? 2 : 0;
-	nr += o->clear_delay != METRO_DEFAULT_CLEAR_DELAY_MS ? 2 : 0;
-	nr += o->io_deadline != METRO_DEFAULT_IO_DEADLINE_MS ? 2 : 0;
-	nr += o->write_mostly ? 2 : 0;
-	buf[0] = '\0';
-	if (nr)
-		off += (size_t)snprintf(buf + off, len - off, "%u", nr);
-	if (o->resync_rate != METRO_DEFAULT_RESYNC_RATE)
-		off += (size_t)snprintf(buf + off, len - off, " resync_rate %u", o->resync_rate);
-	if (o->clear_delay != METRO_DEFAULT_CLEAR_DELAY_MS)
-		off += (size_t)snprintf(buf + off, len - off, " clear_delay %u", o->clear_delay);
-	if (o->io_deadline != METRO_DEFAULT_IO_DEADLINE_MS)
-		off += (size_t)snprintf(buf + off, len - off, " io_deadline %u", o->io_deadline);
-	if (o->write_mostly)
-		snprintf(buf + off, len - off, " write_mostly %c", o->write_mostly);
-}
-
 /* An independent reference for the strict decimal parser. */
 static void check_uint(const char *w)
 {
@@ -126,7 +104,7 @@ static void check_uint(const char *w)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char *words[MAX_WORDS], **argv, line[160];
+	char *words[MAX_WORDS], **argv, line[160], two[] = "2";
 	struct metro_table_opts o;
 	const char *err = (const char *)1;
 	unsigned int n, i;
@@ -155,7 +133,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    (o.io_deadline && (o.io_deadline < METRO_MIN_IO_DEADLINE_MS ||
 				       o.io_deadline > METRO_MAX_IO_DEADLINE_MS)))
 			abort();
-		format_minimal(&o, line, sizeof(line));
+		/* Every pair is valid on its own, also one a later key replaces. */
+		for (i = 1; i + 1 < n; i += 2) {
+			struct metro_table_opts one;
+			char *pair[3] = { two, words[i], words[i + 1] };
+
+			if (metro_table_parse_opts(3, pair, &one, &err) || err) {
+				fprintf(stderr, "\"%s %s\" alone is refused: %s\n",
+					words[i], words[i + 1], err ? err : "");
+				abort();
+			}
+		}
+		/* metroctl's table lines: only what differs from the defaults */
+		metro_table_opts_format(&o, line);
 		reparse(line, &o);
 		if (o.write_mostly)
 			snprintf(line, sizeof(line),
