@@ -51,12 +51,40 @@ static void devno_path(unsigned int maj, unsigned int min, char *out, size_t len
 	snprintf(out, len, "%u:%u", maj, min);
 }
 
+/* Table options as JSON (status: the live table; examine: the recorded ones). */
+static struct json_object *table_opts_json(const struct metro_table_opts *t)
+{
+	struct json_object *o = json_object_new_object();
+	char wm[2] = { t->write_mostly, '\0' };
+
+	json_object_object_add(o, "io_deadline_ms", json_object_new_uint64(t->io_deadline));
+	json_object_object_add(o, "write_mostly", t->write_mostly ? json_object_new_string(wm) : NULL);
+	json_object_object_add(o, "resync_rate_kib", json_object_new_uint64(t->resync_rate));
+	json_object_object_add(o, "clear_delay_ms", json_object_new_uint64(t->clear_delay));
+	return o;
+}
+
 /* ---------------------------------------------------------------------- */
 /* status                                                                 */
 /* ---------------------------------------------------------------------- */
 
+/* The options of @name's live table: 0, or -1 when they cannot be read. */
+static int live_table_opts(const char *name, struct metro_table_opts *o)
+{
+	char params[1024], tok[2][64];
+	const char *why;
+	uint64_t length;
+	int used = 0;
+
+	if (dm_get_table(name, &length, params, sizeof(params)) != 1 ||
+	    sscanf(params, "%63s %63s %n", tok[0], tok[1], &used) < 2)
+		return -1;
+	return parse_table_opts(params + used, o, &why) ? -1 : 0;
+}
+
 static struct json_object *status_json(const struct dm_metro_dev *d,
-				       const struct metro_status *st)
+				       const struct metro_status *st,
+				       const struct metro_table_opts *opts)
 {
 	struct json_object *o = json_object_new_object(), *legs, *sync;
 	char path[256], devno[32];
@@ -95,12 +123,14 @@ static struct json_object *status_json(const struct dm_metro_dev *d,
 			       st->eta < 0 ? NULL : json_object_new_int64(st->eta));
 	json_object_object_add(o, "sync", sync);
 	json_object_object_add(o, "metadata_writes", json_object_new_uint64(st->md_writes));
+	json_object_object_add(o, "table_options", opts ? table_opts_json(opts) : NULL);
 	return o;
 }
 
-static void status_text(const struct dm_metro_dev *d, const struct metro_status *st)
+static void status_text(const struct dm_metro_dev *d, const struct metro_status *st,
+			const struct metro_table_opts *opts)
 {
-	char b1[32], b2[32], path[256];
+	char b1[32], b2[32], path[256], desc[160];
 	double pct = st->total ? 100.0 * (double)st->in_sync / (double)st->total : 100.0;
 	int i;
 
@@ -129,6 +159,8 @@ static void status_text(const struct dm_metro_dev *d, const struct metro_status 
 	if (st->in_sync < st->total && st->eta >= 0)
 		printf("  resync: about %lldm%02llds left\n", (long long)(st->eta / 60),
 		       (long long)(st->eta % 60));
+	if (opts)
+		printf("  options: %s\n", table_opts_words(opts, desc, sizeof(desc)));
 }
 
 int do_status(int argc, char **argv)
@@ -161,8 +193,10 @@ int do_status(int argc, char **argv)
 	else if (n == 0)
 		printf("no metro volumes\n");
 	for (i = 0; i < n; i++) {
+		struct metro_table_opts opts;
 		struct metro_status st;
 		const char *why;
+		bool have_opts;
 
 		if (parse_status_line(devs[i].params, &st, &why)) {
 			p_err("%s: cannot parse the status line \"%s\": %s",
@@ -170,12 +204,15 @@ int do_status(int argc, char **argv)
 			ret = EXIT_ERR;
 			continue;
 		}
+		/* A table gone since the listing: the status still shows. */
+		have_opts = !live_table_opts(devs[i].name, &opts);
 		if (json_output) {
-			json_object_array_add(arr, status_json(&devs[i], &st));
+			json_object_array_add(arr, status_json(&devs[i], &st,
+							       have_opts ? &opts : NULL));
 		} else {
 			if (i)
 				printf("\n");
-			status_text(&devs[i], &st);
+			status_text(&devs[i], &st, have_opts ? &opts : NULL);
 		}
 	}
 	if (arr) {
@@ -213,22 +250,6 @@ static struct json_object *gen_json(uint64_t gen)
 	return json_object_new_string(buf);
 }
 
-/* The table options the superblock records (the defaults if none). */
-static struct json_object *table_opts_json(const struct metro_sb_info *sb)
-{
-	struct json_object *o = json_object_new_object();
-	char wm[2] = { sb->opts.write_mostly, '\0' };
-
-	json_object_object_add(o, "recorded",
-			       json_object_new_boolean(sb->opt_flags & METRO_SB_O_RECORDED));
-	json_object_object_add(o, "io_deadline_ms", json_object_new_uint64(sb->opts.io_deadline));
-	json_object_object_add(o, "write_mostly",
-			       sb->opts.write_mostly ? json_object_new_string(wm) : NULL);
-	json_object_object_add(o, "resync_rate_kib", json_object_new_uint64(sb->opts.resync_rate));
-	json_object_object_add(o, "clear_delay_ms", json_object_new_uint64(sb->opts.clear_delay));
-	return o;
-}
-
 static struct json_object *examine_json(const char *dev, const struct metro_sb_info *sb,
 					uint64_t dirty)
 {
@@ -259,7 +280,10 @@ static struct json_object *examine_json(const char *dev, const struct metro_sb_i
 		json_object_array_add(a, gen_json(sb->gen_history[i]));
 	json_object_object_add(o, "gen_history", a);
 	json_object_object_add(o, "dirty_regions", json_object_new_uint64(dirty));
-	json_object_object_add(o, "table_options", table_opts_json(sb));
+	a = table_opts_json(&sb->opts);
+	json_object_object_add(a, "recorded",
+			       json_object_new_boolean(sb->opt_flags & METRO_SB_O_RECORDED));
+	json_object_object_add(o, "table_options", a);
 	a = json_object_new_array();
 	for (i = 0; i < METRO_NR_LEGS; i++) {
 		const struct metro_leg_info *l = &sb->legs[i];

@@ -2,7 +2,8 @@
 # Table options set through metroctl stay with the volume: create records
 # them, the target records those of the live table in the superblocks,
 # assemble and incremental (udev) load them again, assemble's own options
-# and metroctl set replace them, and examine shows what is recorded.
+# and metroctl set replace them, examine shows what is recorded and status
+# what the live table runs with.
 . "$(dirname "$0")/lib.sh"
 need_metro
 
@@ -22,6 +23,12 @@ recorded() { examine_json "$1" | jq -r ".table_options.$2"; }
 must mc create $V $A $B --assume-clean --region-size 1M --write-mostly B --io-deadline 30000
 wait_node /dev/mapper/$V
 expect_opts $V "4 io_deadline 30000 write_mostly B"
+js=$(status_json $V)
+[ "$(jq -r .table_options.write_mostly <<<"$js")" = B ] &&
+	[ "$(jq -r .table_options.io_deadline_ms <<<"$js")" = 30000 ] ||
+	fail "metroctl status --json does not show the live options: $js"
+"$METROCTL" status $V | grep -q 'options: io_deadline 30000 ms, write_mostly B' ||
+	fail "metroctl status does not show the live options"
 randfile pat 8
 must write_file pat /dev/mapper/$V 4
 must mc stop $V
