@@ -3,9 +3,9 @@
  * Commands on an active volume: restore (a failed leg came back), replace
  * (a new device takes a leg's place), resolve (split brain: it activates
  * the volume again) and set (the table options).  Restore, replace and
- * set end with a reload of the volume's table: the target's preresume re-reads both superblocks and bitmaps and
- * resyncs what the newest superblock says is stale (dm-metro.rst, Leg
- * failure).  The superblock of a leg that is part of the live table is
+ * set end with a reload of the volume's table: the target's preresume
+ * re-reads both superblocks and bitmaps and resyncs what the newest
+ * superblock says is stale (dm-metro.rst, Leg failure).  The superblock of a leg that is part of the live table is
  * never written from here.
  */
 #include <errno.h>
@@ -212,7 +212,7 @@ int do_restore(int argc, char **argv)
 	bool force = false;
 	const char *why, *path[METRO_NR_LEGS];
 	int opt, r, i, leg, lock = -1, ret = EXIT_ERR;
-	char u0[37], u1[37], params[1100], da[32], db[32];
+	char u0[37], u1[37], params[1100];
 	struct stat st;
 
 	while ((opt = getopt_long(argc, argv, COMMON_SHORTOPTS "f", opts, NULL)) != -1) {
@@ -313,9 +313,7 @@ int do_restore(int argc, char **argv)
 		p_err("(stop %s first: resolve works on a stopped volume)", v.name);
 		goto out;
 	}
-	format_leg_dev(legs[0].rdev, da, sizeof(da));
-	format_leg_dev(legs[1].rdev, db, sizeof(db));
-	snprintf(params, sizeof(params), "%s %s%s%s", da, db, *v.opts ? " " : "", v.opts);
+	format_table_params(legs[0].rdev, legs[1].rdev, v.opts, params, sizeof(params));
 	leg_close(&legs[0]);
 	leg_close(&legs[1]);
 
@@ -487,14 +485,10 @@ int do_replace(int argc, char **argv)
 	/* The target opens the leg exclusively. */
 	leg_close(&nl);
 
-	if (leg == METRO_LEG_A)
-		snprintf(params, sizeof(params), "%u:%u %u:%u%s%s", major(st.st_rdev),
-			 minor(st.st_rdev), major(v.dev[1]), minor(v.dev[1]),
-			 *v.opts ? " " : "", v.opts);
-	else
-		snprintf(params, sizeof(params), "%u:%u %u:%u%s%s", major(v.dev[0]),
-			 minor(v.dev[0]), major(st.st_rdev), minor(st.st_rdev),
-			 *v.opts ? " " : "", v.opts);
+	/* The new device in the leg's place, the source leg as it is. */
+	format_table_params(leg == METRO_LEG_A ? st.st_rdev : v.dev[0],
+			    leg == METRO_LEG_B ? st.st_rdev : v.dev[1], v.opts,
+			    params, sizeof(params));
 	lock = metro_lock();
 	r = dm_reload(v.name, v.length, params);
 	if (r == -EINVAL)
@@ -714,8 +708,7 @@ int do_set(int argc, char **argv)
 	struct metro_table_opts o;
 	struct volume v;
 	const char *why;
-	char words[METRO_TABLE_OPTS_LEN], desc[160], da[32], db[32];
-	char params[2 * 32 + 2 + METRO_TABLE_OPTS_LEN];
+	char words[METRO_TABLE_OPTS_LEN], desc[160], params[TABLE_PARAMS_LEN];
 	int opt, r, lock;
 
 	while ((opt = getopt_long(argc, argv, COMMON_SHORTOPTS, opts, NULL)) != -1) {
@@ -742,9 +735,7 @@ int do_set(int argc, char **argv)
 	}
 	table_opts_apply(&over, &o);
 	metro_table_opts_format(&o, words);
-	format_leg_dev(v.dev[0], da, sizeof(da));
-	format_leg_dev(v.dev[1], db, sizeof(db));
-	snprintf(params, sizeof(params), "%s %s%s%s", da, db, *words ? " " : "", words);
+	format_table_params(v.dev[0], v.dev[1], words, params, sizeof(params));
 	lock = metro_lock();
 	r = dm_reload(v.name, v.length, params);
 	metro_unlock(lock);

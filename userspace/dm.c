@@ -172,15 +172,13 @@ int dm_activate(const char *name, const char *dm_uuid, uint64_t sectors,
 		dev_t leg_a, dev_t leg_b, const char *opts)
 {
 	struct dm_task *dmt;
-	char da[32], db[32], params[2 * 32 + 2 + METRO_TABLE_OPTS_LEN];
+	char params[TABLE_PARAMS_LEN];
 	int ok;
 
 	dm_setup();
 	clear_error();
 	/* Device number 0 is no device: "-" activates without that leg. */
-	format_leg_dev(leg_a, da, sizeof(da));
-	format_leg_dev(leg_b, db, sizeof(db));
-	snprintf(params, sizeof(params), "%s %s%s%s", da, db, *opts ? " " : "", opts);
+	format_table_params(leg_a, leg_b, opts, params, sizeof(params));
 	dmt = dm_task_create(DM_DEVICE_CREATE);
 	if (!dmt) {
 		p_err("cannot talk to device-mapper: %s (is the dm_mod module loaded? are you root?)",

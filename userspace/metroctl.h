@@ -87,6 +87,10 @@ void shell_quote(const char *s, char *out, size_t len);
 uint64_t bitmap_count(const uint8_t *bm, uint64_t first_bit, uint64_t nbits);
 /* "major:minor" of a leg device for a table line, "-" for none (0). */
 void format_leg_dev(dev_t dev, char *buf, size_t len);
+/* The parameters of a metro table line: "LEG_A LEG_B" and @opts if any. */
+void format_table_params(dev_t leg_a, dev_t leg_b, const char *opts, char *buf, size_t len);
+/* Room for them with any METRO_TABLE_OPTS_LEN options. */
+#define TABLE_PARAMS_LEN	(2 * 32 + 2 + METRO_TABLE_OPTS_LEN)
 
 /*
  * Table options on the command line (create, assemble, set): long options

@@ -364,6 +364,15 @@ const char *leg_health_word(char h, const char *sync_action)
 	}
 }
 
+void format_table_params(dev_t leg_a, dev_t leg_b, const char *opts, char *buf, size_t len)
+{
+	char da[32], db[32];
+
+	format_leg_dev(leg_a, da, sizeof(da));
+	format_leg_dev(leg_b, db, sizeof(db));
+	snprintf(buf, len, "%s %s%s%s", da, db, *opts ? " " : "", opts);
+}
+
 void format_leg_dev(dev_t dev, char *buf, size_t len)
 {
 	if (!dev)
@@ -374,8 +383,9 @@ void format_leg_dev(dev_t dev, char *buf, size_t len)
 
 int table_opt_arg(struct table_opt_args *a, int opt, const char *val, const char **why)
 {
-	unsigned int v = 0;
-	int r;
+	struct metro_table_opts t;
+	unsigned int *tmp, *dst, bit;
+	const char *bad, *range;
 
 	*why = NULL;
 	if (opt == OPT_WRITE_MOSTLY) {
@@ -389,30 +399,32 @@ int table_opt_arg(struct table_opt_args *a, int opt, const char *val, const char
 			a->given |= TABLE_OPT_WRITE_MOSTLY;
 		return *why ? -EINVAL : 0;
 	}
-	r = metro_table_parse_uint(val, &v);
+	/* The value alone among defaults, checked as the kernel checks it. */
+	metro_table_opts_default(&t);
 	switch (opt) {
 	case OPT_RESYNC_RATE:
-		if (r || v > METRO_MAX_RESYNC_RATE)
-			*why = "--resync-rate: expected KiB/s between 0 (no fixed bound) and 2147483648";
-		a->o.resync_rate = v;
-		a->given |= TABLE_OPT_RESYNC_RATE;
+		tmp = &t.resync_rate, dst = &a->o.resync_rate, bit = TABLE_OPT_RESYNC_RATE;
+		bad = "--resync-rate: expected KiB/s between 0 (no fixed bound) and 2147483648";
 		break;
 	case OPT_CLEAR_DELAY:
-		if (r || v < METRO_MIN_CLEAR_DELAY_MS || v > METRO_MAX_CLEAR_DELAY_MS)
-			*why = "--clear-delay: expected milliseconds between 100 and 600000";
-		a->o.clear_delay = v;
-		a->given |= TABLE_OPT_CLEAR_DELAY;
+		tmp = &t.clear_delay, dst = &a->o.clear_delay, bit = TABLE_OPT_CLEAR_DELAY;
+		bad = "--clear-delay: expected milliseconds between 100 and 600000";
 		break;
 	case OPT_IO_DEADLINE:
-		if (r || (v && (v < METRO_MIN_IO_DEADLINE_MS || v > METRO_MAX_IO_DEADLINE_MS)))
-			*why = "--io-deadline: expected 0 (no deadline) or milliseconds between 100 and 600000";
-		a->o.io_deadline = v;
-		a->given |= TABLE_OPT_IO_DEADLINE;
+		tmp = &t.io_deadline, dst = &a->o.io_deadline, bit = TABLE_OPT_IO_DEADLINE;
+		bad = "--io-deadline: expected 0 (no deadline) or milliseconds between 100 and 600000";
 		break;
 	default:
 		*why = "not a table option";
+		return -EINVAL;
 	}
-	return *why ? -EINVAL : 0;
+	if (metro_table_parse_uint(val, tmp) || metro_table_opts_check(&t, &range)) {
+		*why = bad;
+		return -EINVAL;
+	}
+	*dst = *tmp;
+	a->given |= bit;
+	return 0;
 }
 
 void table_opts_apply(const struct table_opt_args *a, struct metro_table_opts *o)
