@@ -2,9 +2,16 @@
 /*
  * dm-metro: background resync.
  *
- * Out-of-sync regions are copied from the source leg to the other one by
- * kcopyd, up to METRO_RESYNC_SLOTS regions at a time, each one chunk
- * (METRO_COPY_CHUNK_SECTORS) after the other.  A region taken for copying
+ * Out-of-sync regions are copied from the source leg to the other one, up
+ * to METRO_RESYNC_SLOTS regions at a time, each one chunk
+ * (METRO_COPY_CHUNK_SECTORS) after the other.  A chunk copy is a work item
+ * on an unbound workqueue that reads the chunk into its slot's buffer and
+ * writes it out (dm-io, synchronously), so that copies run on every CPU:
+ * on legs whose submission does the work (a ramdisk copies in submit_bio)
+ * one thread would be the limit.  The buffers are allocated when a resync
+ * needs them and kept until it is done: fresh pages for every chunk, as
+ * kcopyd takes them, are cleared by the page allocator first
+ * (init_on_alloc), which costs as much as the copy.  A region taken for copying
  * gets its @copying bit first; from then on every new write into it goes
  * through metro_resync_admit() under copy_lock, and a chunk copy only
  * starts once the writes in flight in the region's bucket have drained.
@@ -112,9 +119,8 @@ enum metro_admit metro_resync_admit(struct metro_c *m, struct bio *bio,
 	return ret;
 }
 
-static void metro_copy_done(int read_err, unsigned long write_err, void *context)
+static void metro_copy_done(struct metro_copy *c, bool read_err, bool write_err)
 {
-	struct metro_copy *c = context;
 	struct metro_c *m = c->m;
 	unsigned long r = c->region;
 	struct bio_list waiters;
@@ -225,17 +231,109 @@ static void metro_resync_charge(struct metro_c *m, sector_t sectors)
 	m->resync_next += (unsigned long)j;
 }
 
-static void metro_copy_start(struct metro_c *m, struct metro_copy *c)
+/* One chunk copy: read it from the source leg, write it to the other. */
+void metro_copy_work(struct work_struct *ws)
 {
+	struct metro_copy *c = container_of(ws, struct metro_copy, work);
+	struct metro_c *m = c->m;
 	sector_t start = metro_chunk_start(m, c);
-	struct dm_io_region from, to;
+	struct dm_io_region where = {
+		.bdev = m->legs[c->src].dev->bdev,
+		.sector = m->data_offset + start,
+		.count = min_t(sector_t, m->chunk_sectors, m->data_size - start),
+	};
+	struct dm_io_request req = {
+		.bi_opf = REQ_OP_READ,
+		.mem.type = DM_IO_PAGE_LIST,
+		.mem.ptr.pl = c->buf,
+		.client = m->copy_io,
+	};
+	unsigned long read_err = 0, write_err = 0;
 
-	from.bdev = m->legs[c->src].dev->bdev;
-	from.sector = m->data_offset + start;
-	from.count = min_t(sector_t, m->chunk_sectors, m->data_size - start);
-	to = from;
-	to.bdev = m->legs[c->src ^ 1].dev->bdev;
-	dm_kcopyd_copy(m->kcopyd, &from, 1, &to, 0, metro_copy_done, c);
+	if (metro_dm_io(&req, 1, &where, &read_err))
+		read_err = 1;
+	if (!read_err) {
+		req.bi_opf = REQ_OP_WRITE;
+		where.bdev = m->legs[c->src ^ 1].dev->bdev;
+		if (metro_dm_io(&req, 1, &where, &write_err))
+			write_err = 1;
+	}
+	metro_copy_done(c, read_err, write_err);
+}
+
+static void metro_copy_buf_free(struct metro_copy *c)
+{
+	struct page_list *pl = c->buf;
+
+	for (; pl; pl = pl->next)
+		if (pl->page)
+			__free_page(pl->page);
+	kfree(c->buf);
+	c->buf = NULL;
+}
+
+/* A chunk buffer for @c, a list of pages in one array; 0 or -ENOMEM. */
+static int metro_copy_buf_alloc(struct metro_c *m, struct metro_copy *c,
+				gfp_t gfp)
+{
+	unsigned int i, n = m->chunk_sectors >> (PAGE_SHIFT - SECTOR_SHIFT);
+
+	c->buf = kcalloc(n, sizeof(*c->buf), gfp);
+	if (!c->buf)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		c->buf[i].page = alloc_page(gfp);
+		if (!c->buf[i].page) {
+			metro_copy_buf_free(c);
+			return -ENOMEM;
+		}
+		c->buf[i].next = i + 1 < n ? &c->buf[i + 1] : NULL;
+	}
+	return 0;
+}
+
+/*
+ * Buffers for the slots that are free, while regions are left to copy;
+ * the free slots' buffers back to the allocator once none is.  Only the
+ * engine calls this (it is not reentrant) and only it makes a slot @used,
+ * so the free slots stay free meanwhile.  It runs on the ordered
+ * workqueue that also marks the bitmap for writes, so it does not wait
+ * for memory: the engine tries again later.  Returns how many slots have
+ * a buffer.
+ */
+static unsigned int metro_copy_bufs(struct metro_c *m)
+{
+	bool want = READ_ONCE(m->resync_running) &&
+		    atomic_read(&m->nr_out_of_sync);
+	unsigned long used = 0;
+	unsigned int i, have = 0;
+
+	spin_lock_irq(&m->copy_lock);
+	for (i = 0; i < METRO_RESYNC_SLOTS; i++)
+		if (m->slots[i].used)
+			used |= BIT(i);
+	spin_unlock_irq(&m->copy_lock);
+
+	for (i = 0; i < METRO_RESYNC_SLOTS; i++) {
+		struct metro_copy *c = &m->slots[i];
+
+		if (used & BIT(i))
+			have++;
+		else if (!want)
+			metro_copy_buf_free(c);
+		else if (c->buf || !metro_copy_buf_alloc(m, c, GFP_NOIO |
+					__GFP_NORETRY | __GFP_NOWARN))
+			have++;
+	}
+	return have;
+}
+
+void metro_resync_free(struct metro_c *m)
+{
+	unsigned int i;
+
+	for (i = 0; i < METRO_RESYNC_SLOTS; i++)
+		metro_copy_buf_free(&m->slots[i]);
 }
 
 void metro_resync_work(struct work_struct *ws)
@@ -248,6 +346,12 @@ void metro_resync_work(struct work_struct *ws)
 	unsigned int i, n = 0, src, used = 0, max_used = METRO_RESYNC_SLOTS;
 
 	bio_list_init(&waiters);
+	if (!metro_copy_bufs(m) && atomic_read(&m->nr_out_of_sync) &&
+	    READ_ONCE(m->resync_running)) {
+		DMERR_LIMIT("%s: no memory for a resync buffer; trying again in a second",
+			    metro_name(m));
+		delay = HZ;
+	}
 	spin_lock_irq(&m->copy_lock);
 	src = READ_ONCE(m->source);
 	if (!m->resync_running || m->resync_paused || m->resync_error ||
@@ -270,7 +374,8 @@ void metro_resync_work(struct work_struct *ws)
 		struct metro_copy *c = &m->slots[i];
 
 		if (!c->used) {
-			if (!atomic_read(&m->nr_out_of_sync) || used >= max_used)
+			if (!atomic_read(&m->nr_out_of_sync) || used >= max_used ||
+			    !c->buf)
 				continue;
 			if (m->resync_rate && time_before(jiffies, m->resync_next)) {
 				delay = m->resync_next - jiffies;
@@ -318,7 +423,7 @@ out:
 
 	metro_defer_bios(m, &waiters);
 	for (i = 0; i < n; i++)
-		metro_copy_start(m, start[i]);
+		queue_work(m->copy_wq, &start[i]->work);
 	if (delay)
 		queue_delayed_work(m->wq, &m->resync_work, delay);
 }

@@ -15,7 +15,7 @@ void metro_resync_stop(struct metro_c *m);
 
 /*
  * Legs whose copies have been in flight for longer than @limit jiffies: the
- * copies' targets (kcopyd jobs cannot be abandoned; the target is detached
+ * copies' targets (a chunk copy cannot be abandoned; the target is detached
  * and the copy waited for at suspend).  Any context.
  */
 unsigned long metro_resync_stalled(struct metro_c *m, unsigned long limit);
@@ -34,6 +34,12 @@ void metro_resync_pause(struct metro_c *m, bool pause);
 
 /* The engine, as delayed work on m->wq. */
 void metro_resync_work(struct work_struct *ws);
+
+/* A chunk copy, a slot's work on m->copy_wq. */
+void metro_copy_work(struct work_struct *ws);
+
+/* Free the chunk buffers (dtr, after metro_resync_stop()). */
+void metro_resync_free(struct metro_c *m);
 
 /*
  * A write found one of its regions being copied.  METRO_ADMIT_GO: it does

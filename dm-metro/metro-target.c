@@ -204,8 +204,11 @@ static void metro_free(struct metro_c *m)
 		destroy_workqueue(m->wq);
 	if (m->submit_wq)
 		destroy_workqueue(m->submit_wq);
-	if (m->kcopyd)
-		dm_kcopyd_client_destroy(m->kcopyd);
+	if (m->copy_wq)
+		destroy_workqueue(m->copy_wq);
+	metro_resync_free(m);
+	if (m->copy_io)
+		dm_io_client_destroy(m->copy_io);
 	if (m->io_client)
 		dm_io_client_destroy(m->io_client);
 	bioset_exit(&m->bs);
@@ -275,8 +278,10 @@ static int metro_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	m->suspended = true;
 	/* No application I/O seen yet (jiffies start near a wrap). */
 	m->last_app_io = jiffies - HZ;
-	for (r = 0; r < METRO_RESYNC_SLOTS; r++)
+	for (r = 0; r < METRO_RESYNC_SLOTS; r++) {
 		m->slots[r].m = m;
+		INIT_WORK(&m->slots[r].work, metro_copy_work);
+	}
 
 	r = metro_parse_options(m, argc - METRO_NR_LEGS, argv + METRO_NR_LEGS,
 				&ti->error);
@@ -326,17 +331,19 @@ static int metro_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		}
 	}
 
-	m->kcopyd = dm_kcopyd_client_create(NULL);
-	if (IS_ERR(m->kcopyd)) {
-		r = PTR_ERR(m->kcopyd);
-		m->kcopyd = NULL;
-		ti->error = "Cannot create kcopyd client";
+	m->copy_io = dm_io_client_create();
+	if (IS_ERR(m->copy_io)) {
+		r = PTR_ERR(m->copy_io);
+		m->copy_io = NULL;
+		ti->error = "Cannot create dm-io client";
 		goto bad;
 	}
 
 	m->wq = alloc_ordered_workqueue("kmetrod", WQ_MEM_RECLAIM);
 	m->submit_wq = alloc_workqueue("kmetro_submit", WQ_MEM_RECLAIM | WQ_HIGHPRI, 0);
-	if (!m->wq || !m->submit_wq) {
+	m->copy_wq = alloc_workqueue("kmetro_copy", WQ_MEM_RECLAIM | WQ_UNBOUND,
+				     METRO_RESYNC_SLOTS);
+	if (!m->wq || !m->submit_wq || !m->copy_wq) {
 		r = -ENOMEM;
 		ti->error = "Cannot allocate the workqueues";
 		goto bad;

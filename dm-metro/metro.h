@@ -27,7 +27,6 @@
 #include <linux/device-mapper.h>
 #include <linux/dm-ioctl.h>
 #include <linux/dm-io.h>
-#include <linux/dm-kcopyd.h>
 #include <linux/mempool.h>
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
@@ -44,7 +43,7 @@
 #define METRO_INFLIGHT_BITS	12
 #define METRO_INFLIGHT_BUCKETS	(1U << METRO_INFLIGHT_BITS)
 
-/* Region copies kcopyd may have in flight at once. */
+/* Region copies the resync engine may have in flight at once. */
 #define METRO_RESYNC_SLOTS	8
 
 /* Unit of a region copy: writes into the region wait for one chunk only. */
@@ -115,7 +114,10 @@ struct metro_leg {
  * A region being copied, one chunk (METRO_COPY_CHUNK_SECTORS) at a time;
  * the slots are protected by copy_lock.  While a chunk is in flight
  * (@started), only writes into that chunk wait; between chunks, writes into
- * the region wait until those already admitted have drained.
+ * the region wait until those already admitted have drained.  @buf is the
+ * slot's chunk buffer, kept for the whole resync: the engine allocates and
+ * frees it only while the slot is not @used, and @work, which reads the
+ * chunk into it and writes it out, owns it while the chunk is in flight.
  */
 struct metro_copy {
 	struct metro_c *m;
@@ -124,8 +126,10 @@ struct metro_copy {
 	unsigned int chunk;		/* chunk of the region copied next or now */
 	bool used;			/* slot holds a region (copying bit set) */
 	unsigned long since;		/* jiffies when the chunk became due */
-	unsigned long issued;		/* jiffies when the kcopyd job was issued */
-	bool started;			/* kcopyd job for @chunk issued */
+	unsigned long issued;		/* jiffies when the chunk copy was issued */
+	bool started;			/* copy of @chunk issued */
+	struct page_list *buf;		/* chunk_sectors of pages, or NULL */
+	struct work_struct work;	/* the chunk copy, on copy_wq */
 };
 
 /*
@@ -225,8 +229,9 @@ struct metro_c {
 	struct delayed_work clear_work;
 	struct delayed_work resync_work;
 
-	struct dm_io_client *io_client;
-	struct dm_kcopyd_client *kcopyd;
+	struct dm_io_client *io_client;	/* metadata I/O */
+	struct dm_io_client *copy_io;	/* resync copies */
+	struct workqueue_struct *copy_wq;	/* unbound: chunk copies */
 	struct bio_set bs;
 	struct metro_bounce bounce;
 
@@ -235,7 +240,7 @@ struct metro_c {
 	struct metro_copy slots[METRO_RESYNC_SLOTS];
 	struct bio_list copy_waiters;	/* writes into regions being copied */
 	unsigned long resync_cursor;	/* next region to look at (copy_lock) */
-	atomic_t copies_inflight;	/* kcopyd jobs issued and not done */
+	atomic_t copies_inflight;	/* chunk copies issued and not done */
 	wait_queue_head_t copy_wait;
 	bool resync_running;		/* started at resume (copy_lock) */
 	bool resync_paused;		/* pause_resync message (copy_lock) */
