@@ -13,8 +13,9 @@
 #          bytes from leg A's data area to leg B's (4 MiB blocks; dd's own
 #          time)
 #   load:  p99 of a paced 4k random read/write load (1000 reads/s + 1000
-#          writes/s, qd4) while the resync runs, vs. the same load on the
-#          in-sync volume
+#          writes/s, qd4) over the I/Os that completed while a resync
+#          ran (fio's per-I/O latency log, pooled over the repetitions),
+#          vs. the same load on the in-sync volume
 . "$(dirname "$0")/benchlib.sh"
 need_metro
 
@@ -97,12 +98,21 @@ kts_after() {
 # to the target's "resync complete" line, less the time such a dmsetup
 # message takes to reach the kernel (exec of dmsetup under TCG), measured
 # right after with a no-op message between two markers.
+# The wait is `dmsetup wait` for the table event of the resync's end, not
+# a status poll: each poll execs dmsetup, which under TCG takes CPU from
+# the resync and from the load.  Also sets rs_epoch_ms, the wall clock
+# (ms) at the marker, to place the resync among fio's logged I/Os.
 timed_resync() {
-	local s0 t0 t1 e0 e1 mark="bench-resync-start-$1"
+	local s0 t0 t1 e0 e1 ev mark="bench-resync-start-$1"
 	s0=$(in_sync)
+	ev=$(dmsetup info -c --noheadings -o events $V) || fail "dmsetup info"
+	rs_epoch_ms=$(date +%s%3N)
 	echo "$mark" > /dev/kmsg
 	dmsetup message $V 0 resync_rate 0 || fail "dmsetup message"
-	while [ "$(in_sync)" != "$total" ]; do sleep 0.05; done
+	while [ "$(in_sync)" != "$total" ]; do
+		timeout 60 dmsetup wait $V "$ev" > /dev/null || fail "no table event within 60 s: $(dmsetup status $V)"
+		ev=$(dmsetup info -c --noheadings -o events $V)
+	done
 	[ -n "${2:-}" ] && kill -INT "$2"
 	t0=$(kmsg_ts "$mark")
 	t1=$(kts_after "$mark" "resync complete")
@@ -124,6 +134,31 @@ load_rec() {
 	local out=$1; shift
 	fio_rec "$out" read "$@" dir=read
 	fio_rec "$out" write "$@" dir=write
+}
+
+# The latencies during the resyncs: fio's per-I/O latency log (unix epoch
+# ms, total latency ns, direction 0 read / 1 write), cut to the I/Os that
+# completed while a resync ran, pooled over the repetitions (a resync takes
+# a fraction of a second: one alone holds a few hundred I/Os)
+pool=$METRO_TMP/during.log pool_ms=0
+: > "$pool"
+window_cut() {	# LOG FROM_MS TO_MS
+	awk -F', *' -v f="$2" -v t="$3" '$1 >= f && $1 <= t { print $2, $3 }' "$1" >> "$pool"
+	pool_ms=$((pool_ms + $3 - $2))
+}
+# pool_rec KEY=VALUE...: IOPS, p50 and p99 of the pooled I/Os, per direction
+pool_rec() {
+	local d n p50 p99 vals
+	for d in 0 1; do
+		vals=$(awk -v d=$d '$2 == d { print $1 }' "$pool" | sort -n | awk '{ v[NR] = $1 } END {
+				if (NR < 100) exit 1
+				i50 = int(NR * 0.5 + 0.5); i99 = int(NR * 0.99 + 0.5)
+				printf "%d %.1f %.1f\n", NR, v[i50] / 1000, v[i99] / 1000 }') ||
+			fail "fewer than 100 I/Os logged during the resyncs"
+		read -r n p50 p99 <<<"$vals"
+		rec "$@" dir="$([ $d = 0 ] && echo read || echo write)" ios="$n" window_ms="$pool_ms" \
+			iops="$(calc "$n * 1000 / $pool_ms")" p50_us="$p50" p99_us="$p99"
+	done
 }
 
 for rep in $(seq "$BENCH_REPS"); do
@@ -151,12 +186,15 @@ for rep in $(seq "$BENCH_REPS"); do
 
 	# --- foreground load during the resync ------------------------------
 	detach_restore
+	# the resync takes well under a second: the latencies are those fio
+	# logged for the I/Os that completed between its start and its end
+	rm -f "$METRO_TMP"/lat_*.log
 	# shellcheck disable=SC2086
 	fio --name=bench --filename=$VOL --ioengine=libaio --direct=1 --offset=0 --time_based \
-		--runtime=300 --ramp_time=1 --randrepeat=0 --norandommap --lat_percentiles=1 \
-		--percentile_list=50:99 --output-format=json $load > "$METRO_TMP/load.json" 2>&1 &
+		--runtime=300 --randrepeat=0 --norandommap --write_lat_log="$METRO_TMP/lat" \
+		--log_unix_epoch=1 --output-format=json $load > "$METRO_TMP/load.json" 2>&1 &
 	fpid=$!
-	sleep 1.1	# past the ramp
+	sleep 1
 	timed_resync load $fpid
 	# fio stops within a second of SIGINT unless its I/O hangs
 	for i in $(seq 60); do kill -0 $fpid 2>/dev/null || break; sleep 0.5; done
@@ -170,10 +208,12 @@ for rep in $(seq "$BENCH_REPS"); do
 		fail "fio did not stop 30 s after SIGINT: I/O stuck in the volume after the resync"
 	fi
 	wait $fpid
-	load_rec "$METRO_TMP/load.json" scenario=resync_load system=during_resync rep="$rep" \
-		resync_secs="$rs_secs" resync_bytes="$rs_bytes"
+	window_cut "$METRO_TMP/lat_lat.1.log" "$rs_epoch_ms" \
+		"$(calc "$rs_epoch_ms + $rs_raw_secs * 1000" | cut -d. -f1)"
+	log "resync load: $(wc -l < "$pool") I/Os logged during the resyncs so far"
 	wait_sync $V 60 > /dev/null
 done
+pool_rec scenario=resync_load system=during_resync rep=pooled
 legs_identical $A $R || fail "legs differ after the resyncs"
 must mc stop $V
 must dmsetup remove rs_b
