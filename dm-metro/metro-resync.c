@@ -293,22 +293,25 @@ static int metro_copy_buf_alloc(struct metro_c *m, struct metro_copy *c,
 }
 
 /*
- * Buffers for the slots that are free, while regions are left to copy;
- * the free slots' buffers back to the allocator once none is.  Only the
+ * Buffers for the slots that are free, while regions are left to copy and
+ * copying may go on; the free slots' buffers back to the allocator once
+ * not (done, paused, stopped, or a leg missing).  Only the
  * engine calls this (it is not reentrant) and only it makes a slot @used,
  * so the free slots stay free meanwhile.  It runs on the ordered
  * workqueue that also marks the bitmap for writes, so it does not wait
- * for memory: the engine tries again later.  Returns how many slots have
- * a buffer.
+ * for memory: the engine tries again later.  True when copying could go on
+ * but no slot has a buffer.
  */
-static unsigned int metro_copy_bufs(struct metro_c *m)
+static bool metro_copy_bufs_starved(struct metro_c *m)
 {
-	bool want = READ_ONCE(m->resync_running) &&
-		    atomic_read(&m->nr_out_of_sync);
 	unsigned long used = 0;
 	unsigned int i, have = 0;
+	bool want;
 
 	spin_lock_irq(&m->copy_lock);
+	want = m->resync_running && !m->resync_paused && !m->resync_error &&
+	       metro_nr_alive(m) == METRO_NR_LEGS &&
+	       atomic_read(&m->nr_out_of_sync);
 	for (i = 0; i < METRO_RESYNC_SLOTS; i++)
 		if (m->slots[i].used)
 			used |= BIT(i);
@@ -325,7 +328,7 @@ static unsigned int metro_copy_bufs(struct metro_c *m)
 					__GFP_NORETRY | __GFP_NOWARN))
 			have++;
 	}
-	return have;
+	return want && !have;
 }
 
 void metro_resync_free(struct metro_c *m)
@@ -346,8 +349,7 @@ void metro_resync_work(struct work_struct *ws)
 	unsigned int i, n = 0, src, used = 0, max_used = METRO_RESYNC_SLOTS;
 
 	bio_list_init(&waiters);
-	if (!metro_copy_bufs(m) && atomic_read(&m->nr_out_of_sync) &&
-	    READ_ONCE(m->resync_running)) {
+	if (metro_copy_bufs_starved(m)) {
 		DMERR_LIMIT("%s: no memory for a resync buffer; trying again in a second",
 			    metro_name(m));
 		delay = HZ;
