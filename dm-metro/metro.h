@@ -115,7 +115,7 @@ struct metro_leg {
  * the slots are protected by copy_lock.  While a chunk is in flight
  * (@started), only writes into that chunk wait; between chunks, writes into
  * the region wait until those already admitted have drained.  @buf is the
- * slot's chunk buffer, kept for the whole resync: the engine allocates and
+ * slot's chunk buffer, kept while copying goes on: the engine allocates and
  * frees it only while the slot is not @used, and @work, which reads the
  * chunk into it and writes it out, owns it while the chunk is in flight.
  */
