@@ -9,8 +9,8 @@
  * writes it out (dm-io, synchronously), so that copies run on every CPU:
  * on legs whose submission does the work (a ramdisk copies in submit_bio)
  * one thread would be the limit.  The buffers are allocated when a resync
- * needs them and kept until it is done: fresh pages for every chunk, as
- * kcopyd takes them, are cleared by the page allocator first
+ * needs them and kept while copying can go on: fresh pages for every
+ * chunk, as kcopyd takes them, are cleared by the page allocator first
  * (init_on_alloc), which costs as much as the copy.  A region taken for copying
  * gets its @copying bit first; from then on every new write into it goes
  * through metro_resync_admit() under copy_lock, and a chunk copy only
@@ -231,6 +231,16 @@ static void metro_resync_charge(struct metro_c *m, sector_t sectors)
 	m->resync_next += (unsigned long)j;
 }
 
+/*
+ * May chunks be copied: resync started and neither paused nor stopped by
+ * a read error, and both legs alive?  copy_lock held.
+ */
+static bool metro_copy_allowed(struct metro_c *m)
+{
+	return m->resync_running && !m->resync_paused && !m->resync_error &&
+	       metro_nr_alive(m) == METRO_NR_LEGS;
+}
+
 /* One chunk copy: read it from the source leg, write it to the other. */
 void metro_copy_work(struct work_struct *ws)
 {
@@ -309,9 +319,7 @@ static bool metro_copy_bufs_starved(struct metro_c *m)
 	bool want;
 
 	spin_lock_irq(&m->copy_lock);
-	want = m->resync_running && !m->resync_paused && !m->resync_error &&
-	       metro_nr_alive(m) == METRO_NR_LEGS &&
-	       atomic_read(&m->nr_out_of_sync);
+	want = metro_copy_allowed(m) && atomic_read(&m->nr_out_of_sync);
 	for (i = 0; i < METRO_RESYNC_SLOTS; i++)
 		if (m->slots[i].used)
 			used |= BIT(i);
@@ -356,8 +364,7 @@ void metro_resync_work(struct work_struct *ws)
 	}
 	spin_lock_irq(&m->copy_lock);
 	src = READ_ONCE(m->source);
-	if (!m->resync_running || m->resync_paused || m->resync_error ||
-	    metro_nr_alive(m) != METRO_NR_LEGS) {
+	if (!metro_copy_allowed(m)) {
 		/* Writes must not wait for copies that will not start. */
 		metro_release_unstarted(m, &waiters);
 		goto out;
