@@ -92,6 +92,12 @@ st_mdwrites() { dm_st "$1" 12; }
 st_reads_a() { dm_st "$1" 13; }
 st_reads_b() { dm_st "$1" 14; }
 show_status() { echo "status $1: $(dmsetup status "$1" 2>&1)"; }
+# last_oos NAME: N of "N of M regions to resync" in NAME's newest activation
+# message: what a table load left to resync, however fast the resync ran
+last_oos() {
+	dmesg | grep "metro: $1: activated:" | tail -n 1 |
+		sed -n 's/.*, \([0-9]*\) of [0-9]* regions to resync.*/\1/p'
+}
 
 # wait_sync NAME [TIMEOUT]: until health AA, in_sync == total, action idle
 wait_sync() {

@@ -38,8 +38,6 @@ heal_b() {
 	must dmsetup suspend rr_b
 	must dmsetup resume rr_b
 }
-# last_oos: N of "N of M regions to resync" in the newest activation message
-last_oos() { dmesg | grep "metro: $V: activated:" | tail -n 1 | sed -n 's/.*, \([0-9]*\) of [0-9]* regions to resync.*/\1/p'; }
 
 # --- bad command lines (helpers) ------------------------------------------
 # ram3: ext2; ram4: held by dm-linear 'rr_hold'; ram5 under the 1 MiB 'rr_tiny'
@@ -105,7 +103,7 @@ show_status $V
 st=$(dmsetup status $V)
 set -- $st
 health=$7 in=${8%/*}
-n=$(last_oos)
+n=$(last_oos $V)
 log "activation after restore: $n regions to resync, health $health, in_sync $in"
 [ -n "$n" ] || fail "no activation line in dmesg"
 [ "$(dmsetup table $V | grep -c 'resync_rate 2048')" = 1 ] || fail "restore lost the table options: $(dmsetup table $V)"
@@ -155,7 +153,7 @@ echo "$out"
 show_status $V
 st=$(dmsetup status $V)
 set -- $st
-n=$(last_oos)
+n=$(last_oos $V)
 log "activation after replace: $n regions to resync, health $7"
 [ "$5" = "$(devno $A)" ] && [ "$6" = "$(devno /dev/ram2)" ] || fail "status legs are $5 $6, expected A and /dev/ram2"
 [ "$n" = "$total" ] || fail "replace resyncs $n regions, expected all $total"

@@ -173,8 +173,10 @@ link_back_restore() {
 		sleep 1
 	done
 	[ "$(st_health "$v")" != AD ] || fail "metroctl restore did not take leg B back"
+	# from the activation message: the resync may be over already
 	s=$(st_sync "$v")
-	TOTAL=${s#*/} TODO=$((${s#*/} - ${s%/*}))
+	TOTAL=${s#*/} TODO=$(last_oos "$v")
+	TODO=${TODO:-0}
 	log "restore: $TODO of $TOTAL regions to resync"
 	[ "$TODO" -gt 0 ] || fail "nothing to resync although writes ran while leg B was away"
 	[ "$TODO" -le 24 ] || fail "$TODO regions to resync: more than the 20 written while leg B was away"
