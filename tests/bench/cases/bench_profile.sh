@@ -48,8 +48,8 @@ must mc stop pm
 for w in randwrite4k seqwrite1m; do profile raw $A $w; done
 
 # The resync engine: the initial sync of a new volume (no --assume-clean)
-# copies every region with the same kcopyd path as a resync; then a raw
-# O_DIRECT dd of as many bytes.
+# copies every region with the same copier as a resync (metro-resync.c);
+# then a raw O_DIRECT dd of as many bytes.
 wipe $A $B
 echo "bench-initial-sync-start" > /dev/kmsg
 perf record -q -a -e cpu-clock -F 499 -o "$METRO_TMP/p-sync.data" -- bash -c '
