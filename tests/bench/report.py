@@ -43,7 +43,7 @@ DESC = {
 # x md is against md raid1 with the remote leg write-mostly.
 SITE = ["site_randwrite4k_qd16", "site_randwrite4k_qd1", "site_seqwrite1m", "site_randread4k"]
 SITE_SYSTEMS = ["local", "remote", "metro", "md", "drbd"]
-SYSTEMS = ["raw", "linear", "metro", "mirror", "md"]
+SYSTEMS = ["raw", "linear", "metro", "metro_nodl", "mirror", "md"]
 MB_SCEN = {"seqwrite1m", "seqread1m", "resync_idle", "site_seqwrite1m"}
 
 
@@ -129,7 +129,7 @@ def main():
                              "vs_md": ratio(v, val(scen, "md")), "reps": f["reps"]})
 
     add_rows(MAIN, SYSTEMS, lambda scen: "raw")
-    add_rows(["remote_randread4k", "remote_write4k_qd1"], ["fast", "slow", "metro", "md"],
+    add_rows(["remote_randread4k", "remote_write4k_qd1"], ["fast", "slow", "metro", "metro_nodl", "md"],
              lambda scen: "fast")
     add_rows(SITE, SITE_SYSTEMS, lambda scen: "local" if "read" in scen else "remote")
     for system in ["dd", "metro"]:
@@ -172,6 +172,14 @@ def main():
     target("remote leg: read IOPS vs raw fast leg",
            ratio(val("remote_randread4k", "metro"), val("remote_randread4k", "fast")),
            ">=", 0.9, "IOPS dm-metro / fast leg alone")
+    # The same volume with io_deadline 0: reads without the bounce copy
+    for scen, what, base in [("randread4k", "4k random read vs md raid1", "md"),
+                             ("seqread1m", "1M sequential read vs md raid1", "md"),
+                             ("remote_randread4k", "remote leg: read IOPS vs raw fast leg", "fast")]:
+        if fig.get((scen, "metro_nodl", "")):
+            target(what + ", io_deadline 0", ratio(val(scen, "metro_nodl"), val(scen, base)),
+                   ">=", 1.0 if base == "md" else 0.9,
+                   "dm-metro without the deadline's read bounce / %s" % base)
     wm = fig.get(("remote_write4k_qd1", "metro", ""), {}).get("p50_us")
     ws = fig.get(("remote_write4k_qd1", "slow", ""), {}).get("p50_us")
     target("remote leg: write p50 vs slow leg", ratio(wm, ws), "<=", 1.1,

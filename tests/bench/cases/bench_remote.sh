@@ -5,8 +5,8 @@
 # (a site some 100 km away).  Measured: 4k random read qd16 x 2 jobs
 # (dm-metro should serve reads from the fast leg while it is not
 # saturated) and 4k random write qd1 latency (the floor is the slow leg's
-# own latency), for the fast leg alone, the slow leg alone, dm-metro and
-# md raid1 over the same two legs.
+# own latency), for the fast leg alone, the slow leg alone, dm-metro (also
+# with io_deadline 0) and md raid1 over the same two legs.
 . "$(dirname "$0")/benchlib.sh"
 need_metro
 need_tools mdadm
@@ -33,6 +33,12 @@ teardown_metro() {
 	echo "status rm: $(dmsetup status rm)" >&2
 	"$METROCTL" stop rm >&2
 }
+# The same without the deadline: reads share the original's pages (see
+# bench_main.sh)
+setup_metro_nodl() {
+	setup_metro && "$METROCTL" set rm --io-deadline 0 >&2
+}
+teardown_metro_nodl() { teardown_metro; }
 setup_md() {
 	wipe $A $B
 	mdadm --create /dev/md/rbench --name=rbench --run --quiet --level=1 --raid-devices=2 \
@@ -44,16 +50,16 @@ setup_md() {
 teardown_md() { mdadm --stop /dev/md/rbench >&2 && mdadm --zero-superblock $A $B >&2; }
 
 for rep in $(seq "$BENCH_REPS"); do
-	for sys in fast slow metro md; do
+	for sys in fast slow metro metro_nodl md; do
 		dev=$(setup_$sys) || fail "setup of $sys failed"
 		out=$METRO_TMP/rr-$sys-$rep.json
 		fio_run "$out" "$dev" ${WL[randread4k]} || fail "fio read on $sys"
 		fio_rec "$out" read scenario=remote_randread4k system=$sys rep="$rep"
-		if [ "$sys" = metro ]; then
-			log "metro reads: leg A $(st_reads_a rm), leg B $(st_reads_b rm)"
-			rec scenario=remote_read_split system=metro rep="$rep" \
-				reads_a="$(st_reads_a rm)" reads_b="$(st_reads_b rm)"
-		fi
+		case $sys in metro*)
+			log "$sys reads: leg A $(st_reads_a rm), leg B $(st_reads_b rm)"
+			rec scenario=remote_read_split system="$sys" rep="$rep" \
+				reads_a="$(st_reads_a rm)" reads_b="$(st_reads_b rm)" ;;
+		esac
 		out=$METRO_TMP/rw-$sys-$rep.json
 		fio_run "$out" "$dev" --rw=randwrite --bs=4k --iodepth=1 || fail "fio write on $sys"
 		fio_rec "$out" write scenario=remote_write4k_qd1 system=$sys rep="$rep"
