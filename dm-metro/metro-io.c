@@ -7,8 +7,9 @@
  * write into a region already marked in the write-intent bitmap is issued
  * straight from map; any other write goes to the worker, which marks its
  * regions first (batched, one bitmap write per changed block and leg) and
- * then issues it.  A read goes to the in-sync leg with the fewest reads in
- * flight, and to the other leg if it fails.
+ * then issues it.  A read goes to the in-sync leg where it should complete
+ * first (reads in flight times service time), and to the other leg if it
+ * fails.
  *
  * Discards and write zeroes may span many regions (dm does not split them
  * at max_io_len): they always take the worker path and are counted in
@@ -31,6 +32,7 @@
  */
 #include <linux/bio.h>
 #include <linux/mm.h>
+#include <linux/timekeeping.h>
 
 #include "metro-io.h"
 #include "metro-log.h"
@@ -578,30 +580,78 @@ static bool metro_leg_can_read(struct metro_c *m, unsigned int i, unsigned long 
 	return i == READ_ONCE(m->source) && !READ_ONCE(leg->stale);
 }
 
+/* A leg passed over for reads this long gets one, to be measured again. */
+#define METRO_READ_PROBE	HZ
+
 /*
- * Pick the leg for a read: the one not write_mostly, else the one with the
- * fewest reads in flight, ties alternating.
+ * The expected wait for a read sent to @leg: its reads in flight and this
+ * one, times its service time.  A leg not measured yet counts as instant,
+ * so that it is measured at once.
+ */
+static u64 metro_read_cost(struct metro_leg *leg)
+{
+	return (u64)(atomic_read(&leg->reads_inflight) + 1) *
+	       max(READ_ONCE(leg->read_ns), 1U);
+}
+
+/*
+ * Pick the leg for a read.  With write_mostly, the other one.  Else the one
+ * where the read should complete first, as dm-mpath's service-time path
+ * selector does: a remote leg gets reads only while the local one is
+ * saturated.  Costs within a factor of two of each other (legs alike,
+ * measured with noise) go to the leg with the fewest reads in flight, ties
+ * alternating.  A leg passed over gets a read every METRO_READ_PROBE, so
+ * that a leg that became fast again is seen to.
  */
 static int metro_choose_read_leg(struct metro_c *m, unsigned long r, int exclude)
 {
 	bool ok0 = exclude != 0 && metro_leg_can_read(m, 0, r);
 	bool ok1 = exclude != 1 && metro_leg_can_read(m, 1, r);
-	int a, b;
+	u64 c0, c1;
+	int a, b, i;
 
 	if (ok0 && ok1) {
 		if (m->write_mostly >= 0)
 			return !m->write_mostly;
-		a = atomic_read(&m->legs[0].reads_inflight);
-		b = atomic_read(&m->legs[1].reads_inflight);
-		if (a != b)
-			return a < b ? 0 : 1;
-		return atomic_inc_return(&m->read_rr) & 1;
+		c0 = metro_read_cost(&m->legs[0]);
+		c1 = metro_read_cost(&m->legs[1]);
+		if (c0 * 2 < c1) {
+			i = 0;
+		} else if (c1 * 2 < c0) {
+			i = 1;
+		} else {
+			a = atomic_read(&m->legs[0].reads_inflight);
+			b = atomic_read(&m->legs[1].reads_inflight);
+			if (a != b)
+				return a < b ? 0 : 1;
+			return atomic_inc_return(&m->read_rr) & 1;
+		}
+		if (time_after(jiffies, READ_ONCE(m->legs[!i].read_last) + METRO_READ_PROBE))
+			return !i;
+		return i;
 	}
 	if (ok0)
 		return 0;
 	if (ok1)
 		return 1;
 	return -1;
+}
+
+/*
+ * Fold a read's service time into its leg's moving average (weight 1/8),
+ * or make it the average if the leg had no read for METRO_READ_PROBE: the
+ * average is out of date then.
+ */
+static void metro_read_sample(struct metro_leg *leg, struct metro_clone *mc)
+{
+	unsigned int avg = READ_ONCE(leg->read_ns);
+	unsigned int ns = min_t(u64, ktime_get_ns() - mc->read_start, UINT_MAX);
+
+	if (mc->read_probe || !avg)
+		avg = max(ns, 1U);
+	else
+		avg = avg - avg / 8 + ns / 8;
+	WRITE_ONCE(leg->read_ns, avg);
 }
 
 /*
@@ -658,6 +708,8 @@ static void metro_read_endio(struct bio *clone)
 
 	if (metro_untrack(io->m, mc))
 		return;
+	if (!status)
+		metro_read_sample(&io->m->legs[mc->leg], mc);
 	if (mc->pages == METRO_PAGES_BOUNCE && !status)
 		metro_copy_bounce(metro_io_bio(io), clone);
 	metro_clone_put(io->m, mc);
@@ -669,12 +721,18 @@ static void metro_send_read(struct metro_c *m, struct bio *bio,
 			    struct metro_io *io, unsigned int i, bool retry)
 {
 	struct metro_leg *leg = &m->legs[i];
+	unsigned long last = READ_ONCE(leg->read_last);
 	struct metro_clone *mc;
 
 	io->leg = i;
 	atomic_inc(&leg->reads_inflight);
 	atomic64_inc(&leg->reads);
+	/* One store per jiffy at most: every CPU's reads pass here. */
+	if (time_after(jiffies, last))
+		WRITE_ONCE(leg->read_last, jiffies);
 	mc = metro_clone_bio(m, bio, io, i, metro_read_endio);
+	mc->read_probe = time_after(jiffies, last + METRO_READ_PROBE);
+	mc->read_start = ktime_get_ns();
 	metro_track(m, mc);
 	if (retry)
 		submit_bio_noacct(&mc->bio);

@@ -262,8 +262,10 @@ static int metro_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	}
 	INIT_DELAYED_WORK(&m->watchdog, metro_watchdog);
 	init_waitqueue_head(&m->late_wait);
-	for (r = 0; r < METRO_NR_LEGS; r++)
+	for (r = 0; r < METRO_NR_LEGS; r++) {
 		init_completion(&m->legs[r].md.done);
+		m->legs[r].read_last = jiffies;
+	}
 	mutex_init(&m->md_lock);
 	metro_bounce_setup(&m->bounce);
 	spin_lock_init(&m->lock);
@@ -594,7 +596,7 @@ static void metro_io_hints(struct dm_target *ti, struct queue_limits *limits)
 
 static struct target_type metro_target = {
 	.name		 = "metro",
-	.version	 = {1, 3, 0},
+	.version	 = {1, 4, 0},
 	.features	 = 0,
 	.module		 = THIS_MODULE,
 	.ctr		 = metro_ctr,

@@ -103,7 +103,14 @@ struct metro_leg {
 	unsigned int index;
 	unsigned long flags;
 	bool stale;			/* resync target */
-	atomic_t reads_inflight;	/* for read balancing */
+	/*
+	 * Read balancing, lockless: a racing update loses a sample at worst.
+	 * @read_ns is a moving average of the service time of its reads (0:
+	 * none measured yet), @read_last when a read was last sent to it.
+	 */
+	atomic_t reads_inflight;
+	unsigned int read_ns;
+	unsigned long read_last;
 	atomic64_t reads;		/* read bios served, for status */
 	struct metro_sb_info sb;	/* this leg's superblock, last read/written */
 	struct metro_md_req md;		/* metadata write in flight (md_lock) */
@@ -328,6 +335,8 @@ struct metro_clone {
 	bool abandoned;
 	enum metro_clone_pages pages;
 	unsigned long start;		/* jiffies at submission */
+	bool read_probe;		/* read: first on its leg for a while */
+	u64 read_start;			/* read: ktime_get_ns() at submission */
 	struct list_head list;
 	struct work_struct submit;	/* submission from metro_c.submit_wq */
 	struct bio bio;			/* must be last */

@@ -1,6 +1,8 @@
 #!/bin/bash
 # Under a parallel read load both legs of an in-sync volume serve reads;
-# with write_mostly, only the other leg does.
+# a leg much slower than the other (dm-delay) serves hardly any, and
+# serves its share again once it is fast again; with write_mostly, only
+# the other leg does.
 . "$(dirname "$0")/lib.sh"
 need_metro
 
@@ -38,6 +40,33 @@ st=$((sa + sb))
 # the status counters and the devices' own counters roughly agree
 [ "$st" -ge $((tot / 2)) ] || fail "ramdisks completed far fewer reads ($st) than status counts ($tot)"
 check_file pat /dev/mapper/$V 0 || fail "data read back wrong"
+
+# reads from the volume for $2 s at queue depth $1 x 2 jobs; sets ra, rb
+read_load() {
+	local ra0 rb0
+	ra0=$(st_reads_a $V) rb0=$(st_reads_b $V)
+	must fio --name=rl --filename=/dev/mapper/$V --ioengine=libaio --direct=1 --rw=randread \
+		--bs=4k --iodepth="$1" --numjobs=2 --size=32M --runtime="$2" --time_based \
+		--group_reporting --output="$METRO_TMP/fio-rl.out"
+	ra=$(( $(st_reads_a $V) - ra0 )) rb=$(( $(st_reads_b $V) - rb0 ))
+	[ $((ra + rb)) -gt 200 ] || fail "too few reads counted ($((ra + rb)))"
+}
+# Leg B 2 ms away: by in-flight count alone it would get half of the reads
+# at queue depth 1; by service time, about one a second
+SZ=$(blockdev --getsz /dev/ram1)
+reload rb_1 "0 $SZ delay /dev/ram1 0 2"
+for qd in 1 16; do
+	read_load $qd 3
+	log "leg B 2 ms slower, queue depth $qd x 2: reads on leg A +$ra, leg B +$rb"
+	[ $((rb * 20)) -le $((ra + rb)) ] || fail "slow leg B served over 5% of the reads at qd $qd ($rb of $((ra + rb)))"
+done
+check_file pat /dev/mapper/$V 0 || fail "data read back wrong with a slow leg"
+# Leg B fast again: measured again within a second, it gets its share back
+reload rb_1 "0 $SZ linear /dev/ram1 0"
+sleep 2
+read_load 16 3
+log "leg B fast again: reads on leg A +$ra, leg B +$rb"
+[ $((rb * 10)) -ge $((ra + rb)) ] || fail "leg B fast again served under 10% of the reads ($rb of $((ra + rb)))"
 
 # write_mostly: that leg serves no reads while the other can
 for wm in B A; do
