@@ -333,9 +333,9 @@ struct metro_clone {
 	unsigned int leg;
 	int shard;			/* -1: not tracked */
 	bool abandoned;
+	bool read_probe;		/* read: first on its leg for a while */
 	enum metro_clone_pages pages;
 	unsigned long start;		/* jiffies at submission */
-	bool read_probe;		/* read: first on its leg for a while */
 	u64 read_start;			/* read: ktime_get_ns() at submission */
 	struct list_head list;
 	struct work_struct submit;	/* submission from metro_c.submit_wq */
