@@ -584,14 +584,13 @@ static bool metro_leg_can_read(struct metro_c *m, unsigned int i, unsigned long 
 #define METRO_READ_PROBE	HZ
 
 /*
- * The expected wait for a read sent to @leg: its reads in flight and this
- * one, times its service time.  A leg not measured yet counts as instant,
- * so that it is measured at once.
+ * The expected wait for a read sent to @leg, which has @inflight reads in
+ * flight: those and this one, times its service time.  A leg not measured
+ * yet counts as instant, so that it is measured at once.
  */
-static u64 metro_read_cost(struct metro_leg *leg)
+static u64 metro_read_cost(struct metro_leg *leg, int inflight)
 {
-	return (u64)(atomic_read(&leg->reads_inflight) + 1) *
-	       max(READ_ONCE(leg->read_ns), 1U);
+	return (u64)(inflight + 1) * max(READ_ONCE(leg->read_ns), 1U);
 }
 
 /*
@@ -613,15 +612,15 @@ static int metro_choose_read_leg(struct metro_c *m, unsigned long r, int exclude
 	if (ok0 && ok1) {
 		if (m->write_mostly >= 0)
 			return !m->write_mostly;
-		c0 = metro_read_cost(&m->legs[0]);
-		c1 = metro_read_cost(&m->legs[1]);
+		a = atomic_read(&m->legs[0].reads_inflight);
+		b = atomic_read(&m->legs[1].reads_inflight);
+		c0 = metro_read_cost(&m->legs[0], a);
+		c1 = metro_read_cost(&m->legs[1], b);
 		if (c0 * 2 < c1) {
 			i = 0;
 		} else if (c1 * 2 < c0) {
 			i = 1;
 		} else {
-			a = atomic_read(&m->legs[0].reads_inflight);
-			b = atomic_read(&m->legs[1].reads_inflight);
 			if (a != b)
 				return a < b ? 0 : 1;
 			return atomic_inc_return(&m->read_rr) & 1;
@@ -708,7 +707,7 @@ static void metro_read_endio(struct bio *clone)
 
 	if (metro_untrack(io->m, mc))
 		return;
-	if (!status)
+	if (!status && mc->read_start)
 		metro_read_sample(&io->m->legs[mc->leg], mc);
 	if (mc->pages == METRO_PAGES_BOUNCE && !status)
 		metro_copy_bounce(metro_io_bio(io), clone);
@@ -731,8 +730,9 @@ static void metro_send_read(struct metro_c *m, struct bio *bio,
 	if (time_after(jiffies, last))
 		WRITE_ONCE(leg->read_last, jiffies);
 	mc = metro_clone_bio(m, bio, io, i, metro_read_endio);
+	/* With write_mostly, the choice of leg needs no service time. */
+	mc->read_start = m->write_mostly < 0 ? ktime_get_ns() : 0;
 	mc->read_probe = time_after(jiffies, last + METRO_READ_PROBE);
-	mc->read_start = ktime_get_ns();
 	metro_track(m, mc);
 	if (retry)
 		submit_bio_noacct(&mc->bio);

@@ -336,7 +336,7 @@ struct metro_clone {
 	bool read_probe;		/* read: first on its leg for a while */
 	enum metro_clone_pages pages;
 	unsigned long start;		/* jiffies at submission */
-	u64 read_start;			/* read: ktime_get_ns() at submission */
+	u64 read_start;			/* read: ktime_get_ns() at submission, or 0 */
 	struct list_head list;
 	struct work_struct submit;	/* submission from metro_c.submit_wq */
 	struct bio bio;			/* must be last */
