@@ -41,12 +41,12 @@ st=$((sa + sb))
 [ "$st" -ge $((tot / 2)) ] || fail "ramdisks completed far fewer reads ($st) than status counts ($tot)"
 check_file pat /dev/mapper/$V 0 || fail "data read back wrong"
 
-# reads from the volume for $2 s at queue depth $1 x 2 jobs; sets ra, rb
+# reads from the volume for $2 s at queue depth $1 x $3 jobs (2); sets ra, rb
 read_load() {
 	local ra0 rb0
 	ra0=$(st_reads_a $V) rb0=$(st_reads_b $V)
 	must fio --name=rl --filename=/dev/mapper/$V --ioengine=libaio --direct=1 --rw=randread \
-		--bs=4k --iodepth="$1" --numjobs=2 --size=32M --runtime="$2" --time_based \
+		--bs=4k --iodepth="$1" --numjobs="${3:-2}" --size=32M --runtime="$2" --time_based \
 		--group_reporting --output="$METRO_TMP/fio-rl.out"
 	ra=$(( $(st_reads_a $V) - ra0 )) rb=$(( $(st_reads_b $V) - rb0 ))
 	[ $((ra + rb)) -gt 200 ] || fail "too few reads counted ($((ra + rb)))"
@@ -72,11 +72,7 @@ log "leg B fast again: reads on leg A +$ra, leg B +$rb"
 for wm in B A; do
 	metro_opts $V "2 write_mostly $wm"
 	dmsetup table $V | grep -q "write_mostly $wm" || fail "write_mostly $wm not in the table: $(dmsetup table $V)"
-	ra0=$(st_reads_a $V) rb0=$(st_reads_b $V)
-	must fio --name=wm --filename=/dev/mapper/$V --ioengine=libaio --direct=1 --rw=randread \
-		--bs=4k --iodepth=16 --numjobs=4 --size=32M --runtime=3 --time_based \
-		--group_reporting --output="$METRO_TMP/fio-wm.out"
-	ra=$(( $(st_reads_a $V) - ra0 )) rb=$(( $(st_reads_b $V) - rb0 ))
+	read_load 16 3 4
 	log "write_mostly $wm: reads on leg A +$ra, leg B +$rb"
 	[ $((ra + rb)) -gt 1000 ] || fail "too few reads counted with write_mostly $wm ($((ra + rb)))"
 	if [ $wm = B ]; then
