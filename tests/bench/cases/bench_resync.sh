@@ -100,15 +100,25 @@ kts_after() {
 # right after with a no-op message between two markers.
 # The wait is `dmsetup wait` for the table event of the resync's end, not
 # a status poll: each poll execs dmsetup, which under TCG takes CPU from
-# the resync and from the load.  Also sets rs_epoch_ms, the wall clock
-# (ms) at the marker, to place the resync among fio's logged I/Os.
+# the resync and from the load.  The first wait is started before the
+# resync, so that no process starts while it runs but the one that sends
+# the message.  Also sets rs_win_from_ms and rs_win_to_ms, the resync's
+# start and end on the wall clock (ms), to place it among fio's logged
+# I/Os: from the marker plus a message's time to the end.
 timed_resync() {
-	local s0 t0 t1 e0 e1 ev mark="bench-resync-start-$1"
+	local s0 t0 t1 e0 e1 ev wpid mark="bench-resync-start-$1"
 	s0=$(in_sync)
 	ev=$(dmsetup info -c --noheadings -o events $V) || fail "dmsetup info"
+	timeout 60 dmsetup wait $V "$ev" > /dev/null &
+	wpid=$!
+	# time to reach its ioctl (were it late, it would return at once: the
+	# event count is past $ev)
+	sleep 0.5
 	rs_epoch_ms=$(date +%s%3N)
 	echo "$mark" > /dev/kmsg
 	dmsetup message $V 0 resync_rate 0 || fail "dmsetup message"
+	wait $wpid || fail "no table event within 60 s: $(dmsetup status $V)"
+	ev=$(dmsetup info -c --noheadings -o events $V)
 	while [ "$(in_sync)" != "$total" ]; do
 		timeout 60 dmsetup wait $V "$ev" > /dev/null || fail "no table event within 60 s: $(dmsetup status $V)"
 		ev=$(dmsetup info -c --noheadings -o events $V)
@@ -126,6 +136,8 @@ timed_resync() {
 	rs_raw_secs=$(calc "$t1 - $t0")
 	rs_secs=$(calc "$t1 - $t0 - $msg_secs")
 	rs_bytes=$(((total - s0) * region * 512))
+	rs_win_from_ms=$(calc "$rs_epoch_ms + $msg_secs * 1000" | cut -d. -f1)
+	rs_win_to_ms=$(calc "$rs_epoch_ms + $rs_raw_secs * 1000" | cut -d. -f1)
 	log "resync $1: $rs_bytes bytes in $rs_secs s ($rs_raw_secs s from the marker, less $msg_secs s for a dmsetup message)"
 }
 
@@ -208,8 +220,7 @@ for rep in $(seq "$BENCH_REPS"); do
 		fail "fio did not stop 30 s after SIGINT: I/O stuck in the volume after the resync"
 	fi
 	wait $fpid
-	window_cut "$METRO_TMP/lat_lat.1.log" "$rs_epoch_ms" \
-		"$(calc "$rs_epoch_ms + $rs_raw_secs * 1000" | cut -d. -f1)"
+	window_cut "$METRO_TMP/lat_lat.1.log" "$rs_win_from_ms" "$rs_win_to_ms"
 	log "resync load: $(wc -l < "$pool") I/Os logged during the resyncs so far"
 	wait_sync $V 60 > /dev/null
 done
