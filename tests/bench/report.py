@@ -42,7 +42,7 @@ DESC = {
 # for writes (the floor of a synchronous mirror), the local leg for reads;
 # x md is against md raid1 with the remote leg write-mostly.
 SITE = ["site_randwrite4k_qd16", "site_randwrite4k_qd1", "site_seqwrite1m", "site_randread4k"]
-SITE_SYSTEMS = ["local", "remote", "metro", "md", "drbd"]
+SITE_SYSTEMS = ["local", "remote", "linear", "metro", "metro_nodl", "md", "drbd"]
 SYSTEMS = ["raw", "linear", "metro", "metro_nodl", "mirror", "md"]
 MB_SCEN = {"seqwrite1m", "seqread1m", "resync_idle", "site_seqwrite1m"}
 
@@ -200,6 +200,10 @@ def main():
         target("two sites: 4k random read vs local leg",
                ratio(val("site_randread4k", "metro"), val("site_randread4k", "local")),
                ">=", 0.9, "IOPS dm-metro / site A's leg alone")
+        if fig.get(("site_randread4k", "metro_nodl", "")):
+            target("two sites: 4k random read vs local leg, io_deadline 0",
+                   ratio(val("site_randread4k", "metro_nodl"), val("site_randread4k", "local")),
+                   ">=", 0.9, "IOPS dm-metro without the read bounce / site A's leg alone")
     meta = [r for r in recs if r["scenario"] == "metadata"]
     if meta:
         mdw = sum(r["md_writes"] for r in meta)

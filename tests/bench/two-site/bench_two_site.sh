@@ -10,7 +10,11 @@
 # measured at site A:
 #   local   site A's /dev/vda alone (the reads' reference)
 #   remote  site B's leg over NVMe/TCP alone (the writes' floor)
+#   linear  dm-linear over the remote leg for the writes, over the local
+#           one for the reads: what any device-mapper target costs on top
 #   metro   dm-metro over local + remote, write_mostly B (reads stay local)
+#   metro_nodl  the same with io_deadline 0 (reads without the deadline's
+#           bounce copy), for the reads
 #   md      md raid1 over local + remote, remote --write-mostly
 #   drbd    DRBD 8.4, protocol C, site A primary over the two /dev/vdb
 # Workloads: 4k random write qd16 and qd1, 1M sequential write qd4, 4k
@@ -90,6 +94,15 @@ setup_local() { echo $LEG; }
 teardown_local() { :; }
 setup_remote() { echo "$RLEG"; }
 teardown_remote() { :; }
+setup_linear() {	# LEG
+	dmsetup create slin --table "0 $(blockdev --getsz "$1") linear $1 0" >&2 || return 1
+	wait_node /dev/mapper/slin >&2
+	echo /dev/mapper/slin
+}
+setup_linear_l() { setup_linear $LEG; }
+setup_linear_r() { setup_linear "$RLEG"; }
+teardown_linear_l() { dmsetup remove slin >&2; }
+teardown_linear_r() { dmsetup remove slin >&2; }
 setup_drbd() { echo /dev/drbd0; }
 teardown_drbd() { :; }
 setup_metro() {
@@ -100,6 +113,12 @@ setup_metro() {
 	metro_opts sm "2 write_mostly B" >&2
 	echo /dev/mapper/sm
 }
+setup_metro_nodl() {
+	setup_metro > /dev/null || return 1
+	metro_opts sm "4 write_mostly B io_deadline 0" >&2
+	echo /dev/mapper/sm
+}
+teardown_metro_nodl() { teardown_metro; }
 teardown_metro() {
 	echo "status sm: $(dmsetup status sm)" >&2
 	"$METROCTL" stop sm >&2
@@ -116,14 +135,16 @@ setup_md() {
 teardown_md() { mdadm --stop /dev/md/sbench >&2 && mdadm --zero-superblock $LEG "$RLEG" >&2; }
 
 for rep in $(seq "$BENCH_REPS"); do
-	for sys in local remote metro md drbd; do
+	# linear_l (reads) and linear_r (writes) are both recorded as linear
+	for sys in local remote linear_l linear_r metro metro_nodl md drbd; do
 		dev=$(setup_$sys) || fail "setup of $sys failed"
 		for w in $SWL_ORDER; do
+			case $sys-$w in linear_l-*write* | linear_r-*read* | metro_nodl-*write*) continue ;; esac
 			out=$METRO_TMP/$w-$sys-$rep.json
 			# shellcheck disable=SC2086
 			fio_run "$out" "$dev" ${SWL[$w]} || fail "fio $w on $sys"
 			fio_rec "$out" "$(case $w in *read*) echo read ;; *) echo write ;; esac)" \
-				scenario=$w system=$sys rep="$rep"
+				scenario=$w system="${sys%_[lr]}" rep="$rep"
 		done
 		if [ "$sys" = metro ]; then
 			log "metro reads: local leg $(st_reads_a sm), remote leg $(st_reads_b sm)"
