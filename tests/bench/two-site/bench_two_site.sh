@@ -105,19 +105,15 @@ teardown_linear_l() { dmsetup remove slin >&2; }
 teardown_linear_r() { dmsetup remove slin >&2; }
 setup_drbd() { echo /dev/drbd0; }
 teardown_drbd() { :; }
-setup_metro() {
+setup_metro() {	# [OPTARGS]: the table's optional arguments (write_mostly B)
 	wipe $LEG "$RLEG"
 	"$METROCTL" create sm $LEG "$RLEG" --assume-clean --force >&2 || return 1
 	wait_node /dev/mapper/sm >&2
 	# reads stay at site A, as Documentation/two-sites.rst advises
-	metro_opts sm "2 write_mostly B" >&2
+	metro_opts sm "${1:-2 write_mostly B}" >&2
 	echo /dev/mapper/sm
 }
-setup_metro_nodl() {
-	setup_metro > /dev/null || return 1
-	metro_opts sm "4 write_mostly B io_deadline 0" >&2
-	echo /dev/mapper/sm
-}
+setup_metro_nodl() { setup_metro "4 write_mostly B io_deadline 0"; }
 teardown_metro_nodl() { teardown_metro; }
 teardown_metro() {
 	echo "status sm: $(dmsetup status sm)" >&2
