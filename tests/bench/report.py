@@ -112,6 +112,21 @@ def main():
     def ratio(a, b):
         return a / b if a is not None and b else None
 
+    def pratio(scen, a, b, d="", key=None):
+        """System a over system b in one scenario: the median of the ratios
+        of the repetitions both have (each run next to the other, so that
+        a slow spell of the host that hit one repetition of either counts
+        once), else the ratio of the medians (e.g. pooled records)."""
+        key = key or ("mbps" if scen in MB_SCEN else "iops")
+        ra = {r.get("rep"): r.get(key) for r in groups.get((scen, a, d), [])}
+        rb = {r.get("rep"): r.get(key) for r in groups.get((scen, b, d), [])}
+        pairs = [ratio(ra[k], rb[k]) for k in ra if isinstance(k, int) and k in rb]
+        pairs = [x for x in pairs if x is not None]
+        if pairs:
+            return statistics.median(pairs)
+        fa, fb = fig.get((scen, a, d), {}), fig.get((scen, b, d), {})
+        return ratio(fa.get(key), fb.get(key))
+
     rows = []
 
     def add_rows(scens, systems, base):
@@ -125,8 +140,8 @@ def main():
                 rows.append({"scenario": scen, "system": system,
                              "unit": "MB/s" if scen in MB_SCEN else "IOPS", "value": v,
                              "p50_us": f.get("p50_us"), "p99_us": f.get("p99_us"),
-                             "vs_raw": ratio(v, val(scen, base(scen))),
-                             "vs_md": ratio(v, val(scen, "md")), "reps": f["reps"]})
+                             "vs_raw": pratio(scen, system, base(scen)),
+                             "vs_md": pratio(scen, system, "md"), "reps": f["reps"]})
 
     add_rows(MAIN, SYSTEMS, lambda scen: "raw")
     add_rows(["remote_randread4k", "remote_write4k_qd1"], ["fast", "slow", "metro", "metro_nodl", "md"],
@@ -137,17 +152,17 @@ def main():
         if f:
             rows.append({"scenario": "resync_idle", "system": system, "unit": "MB/s",
                          "value": f.get("mbps"), "p50_us": None, "p99_us": None,
-                         "vs_raw": ratio(f.get("mbps"), val("resync_idle", "dd")), "vs_md": None,
+                         "vs_raw": pratio("resync_idle", system, "dd"), "vs_md": None,
                          "reps": f["reps"], "secs": f.get("secs"), "bytes": f.get("bytes")})
     for system in ["no_resync", "during_resync"]:
         for d in ["read", "write"]:
             f = fig.get(("resync_load", system, d))
             if f:
-                base = fig.get(("resync_load", "no_resync", d), {})
                 rows.append({"scenario": "resync_load", "system": "%s %s" % (system, d),
                              "unit": "IOPS", "value": f.get("iops"), "p50_us": f.get("p50_us"),
                              "p99_us": f.get("p99_us"),
-                             "vs_raw": ratio(f.get("p99_us"), base.get("p99_us")), "vs_md": None,
+                             "vs_raw": pratio("resync_load", system, "no_resync", d, "p99_us"),
+                             "vs_md": None,
                              "reps": f["reps"]})
 
     # targets
@@ -159,11 +174,11 @@ def main():
         targets.append({"target": name, "value": value, "op": op, "limit": limit,
                         "met": met, "detail": detail})
 
-    target("4k random write vs md raid1", ratio(val("randwrite4k", "metro"), val("randwrite4k", "md")),
+    target("4k random write vs md raid1", pratio("randwrite4k", "metro", "md"),
            ">=", 1.15, "IOPS dm-metro / md raid1")
-    target("4k random write vs dm-mirror", ratio(val("randwrite4k", "metro"), val("randwrite4k", "mirror")),
+    target("4k random write vs dm-mirror", pratio("randwrite4k", "metro", "mirror"),
            ">=", 2.0, "IOPS dm-metro / dm-mirror")
-    target("1M sequential write vs md raid1", ratio(val("seqwrite1m", "metro"), val("seqwrite1m", "md")),
+    target("1M sequential write vs md raid1", pratio("seqwrite1m", "metro", "md"),
            ">=", 1.2, "MB/s dm-metro / md raid1")
     # The read targets, then the same for the volume with io_deadline 0
     # (metro_nodl: reads without the deadline's bounce copy), if measured
@@ -172,37 +187,35 @@ def main():
              ("remote_randread4k", "remote leg: read IOPS vs raw fast leg", "fast", 0.9,
               "IOPS %s / fast leg alone")]
     for scen, what, base, limit, detail in reads:
-        target(what, ratio(val(scen, "metro"), val(scen, base)), ">=", limit, detail % "dm-metro")
+        target(what, pratio(scen, "metro", base), ">=", limit, detail % "dm-metro")
     for scen, what, base, limit, detail in reads:
         if fig.get((scen, "metro_nodl", "")):
-            target(what + ", io_deadline 0", ratio(val(scen, "metro_nodl"), val(scen, base)),
+            target(what + ", io_deadline 0", pratio(scen, "metro_nodl", base),
                    ">=", limit, detail % "dm-metro without the read bounce")
-    wm = fig.get(("remote_write4k_qd1", "metro", ""), {}).get("p50_us")
-    ws = fig.get(("remote_write4k_qd1", "slow", ""), {}).get("p50_us")
-    target("remote leg: write p50 vs slow leg", ratio(wm, ws), "<=", 1.1,
+    target("remote leg: write p50 vs slow leg",
+           pratio("remote_write4k_qd1", "metro", "slow", key="p50_us"), "<=", 1.1,
            "write p50 dm-metro / slow leg alone")
-    target("resync with idle legs vs raw dd", ratio(val("resync_idle", "metro"), val("resync_idle", "dd")),
+    target("resync with idle legs vs raw dd", pratio("resync_idle", "metro", "dd"),
            ">=", 0.8, "MB/s resync / dd O_DIRECT 4M")
     for d in ["read", "write"]:
         target("foreground %s p99 during resync" % d,
-               ratio(fig.get(("resync_load", "during_resync", d), {}).get("p99_us"),
-                     fig.get(("resync_load", "no_resync", d), {}).get("p99_us")),
+               pratio("resync_load", "during_resync", "no_resync", d, "p99_us"),
                "<=", 2.0, "p99 during resync / without resync")
     if any(r["scenario"] in SITE for r in recs):
         for scen, what in [("site_randwrite4k_qd16", "4k random write qd16"),
                            ("site_randwrite4k_qd1", "4k random write qd1"),
                            ("site_seqwrite1m", "1M sequential write")]:
-            target("two sites: %s vs remote leg" % what, ratio(val(scen, "metro"), val(scen, "remote")),
+            target("two sites: %s vs remote leg" % what, pratio(scen, "metro", "remote"),
                    ">=", 0.95, "dm-metro / the NVMe/TCP remote leg alone")
         target("two sites: 4k write qd1 vs DRBD",
-               ratio(val("site_randwrite4k_qd1", "metro"), val("site_randwrite4k_qd1", "drbd")),
+               pratio("site_randwrite4k_qd1", "metro", "drbd"),
                ">=", 1.5, "IOPS dm-metro / DRBD 8.4 protocol C")
         target("two sites: 4k random read vs local leg",
-               ratio(val("site_randread4k", "metro"), val("site_randread4k", "local")),
+               pratio("site_randread4k", "metro", "local"),
                ">=", 0.9, "IOPS dm-metro / site A's leg alone")
         if fig.get(("site_randread4k", "metro_nodl", "")):
             target("two sites: 4k random read vs local leg, io_deadline 0",
-                   ratio(val("site_randread4k", "metro_nodl"), val("site_randread4k", "local")),
+                   pratio("site_randread4k", "metro_nodl", "local"),
                    ">=", 0.9, "IOPS dm-metro without the read bounce / site A's leg alone")
     meta = [r for r in recs if r["scenario"] == "metadata"]
     if meta:
@@ -295,11 +308,9 @@ def chart(rows, targets, outdir):
             f.write("%d \"%s\" %.4f %d\n" % (i, t["target"].replace('"', "'"), min(score, 10),
                                               1 if t["met"] else 0))
     png = os.path.join(outdir, "latest.png")
-    script = """
-set terminal pngcairo size 1200,900 font ",10"
-set output "%s"
-set multiplot layout 2,1
-set title "Throughput relative to md raid1 (same run, TCG)"
+    # the throughput panel only when the single-VM table was measured
+    has_main = any(r["scenario"] in MAIN for r in rows)
+    main = """set title "Throughput relative to md raid1 (same run, TCG)"
 set style data histogram
 set style histogram cluster gap 1
 set style fill solid 0.8 border -1
@@ -309,6 +320,12 @@ set grid ytics
 set key top left
 set xtics nomirror
 plot "%s" using 2:xtic(1) title "raw leg", "" using 3 title "dm-linear", "" using 4 title "dm-metro", "" using 5 title "dm-mirror", 1 with lines lc "black" dt 2 notitle
+"""
+    script = """
+set terminal pngcairo noenhanced size 1200,900 font ",10"
+set output "%s"
+set multiplot layout %d,1
+%s
 set title "Targets: measured / required (>= 1 means met)"
 set style data boxes
 set boxwidth 0.6
@@ -321,7 +338,7 @@ set lmargin 14
 unset key
 plot "%s" using 1:3:($4 == 1 ? 0x2e8b57 : 0xcd3333):xtic(2) with boxes lc rgb variable, 1 with lines lc "black" dt 2
 unset multiplot
-""" % (png, dat, tdat)
+""" % (png, 2 if has_main else 1, main % dat if has_main else "", tdat)
     r = subprocess.run([gp], input=script, text=True, capture_output=True)
     if r.returncode != 0:
         print("report.py: gnuplot failed: %s" % r.stderr, file=sys.stderr)

@@ -130,24 +130,31 @@ setup_md() {
 }
 teardown_md() { mdadm --stop /dev/md/sbench >&2 && mdadm --zero-superblock $LEG "$RLEG" >&2; }
 
+# Each workload runs on every system back to back, so that a system and
+# the leg it is compared with are measured within a minute of each other
+# (report.py takes the median of the per-repetition ratios); the order of
+# the systems is reversed every other repetition, so that neither runs
+# first after the other's set-up every time.
+WSYS="local remote linear_r metro md drbd"
+RSYS="local remote linear_l metro metro_nodl md drbd"
 for rep in $(seq "$BENCH_REPS"); do
-	# linear_l (reads) and linear_r (writes) are both recorded as linear
-	for sys in local remote linear_l linear_r metro metro_nodl md drbd; do
-		dev=$(setup_$sys) || fail "setup of $sys failed"
-		for w in $SWL_ORDER; do
-			case $sys-$w in linear_l-*write* | linear_r-*read* | metro_nodl-*write*) continue ;; esac
+	for w in $SWL_ORDER; do
+		case $w in *read*) dir=read systems=$RSYS ;; *) dir=write systems=$WSYS ;; esac
+		[ $((rep % 2)) = 0 ] && systems=$(echo "$systems" | tr ' ' '\n' | tac | tr '\n' ' ')
+		for sys in $systems; do
+			dev=$(setup_$sys) || fail "setup of $sys failed"
 			out=$METRO_TMP/$w-$sys-$rep.json
 			# shellcheck disable=SC2086
 			fio_run "$out" "$dev" ${SWL[$w]} || fail "fio $w on $sys"
-			fio_rec "$out" "$(case $w in *read*) echo read ;; *) echo write ;; esac)" \
-				scenario=$w system="${sys%_[lr]}" rep="$rep"
+			# linear_l (reads) and linear_r (writes) are both recorded as linear
+			fio_rec "$out" $dir scenario=$w system="${sys%_[lr]}" rep="$rep"
+			if [ "$sys" = metro ] && [ $dir = read ]; then
+				log "metro reads: local leg $(st_reads_a sm), remote leg $(st_reads_b sm)"
+				rec scenario=site_read_split system=metro rep="$rep" \
+					reads_a="$(st_reads_a sm)" reads_b="$(st_reads_b sm)"
+			fi
+			teardown_$sys || fail "teardown of $sys failed"
 		done
-		if [ "$sys" = metro ]; then
-			log "metro reads: local leg $(st_reads_a sm), remote leg $(st_reads_b sm)"
-			rec scenario=site_read_split system=metro rep="$rep" \
-				reads_a="$(st_reads_a sm)" reads_b="$(st_reads_b sm)"
-		fi
-		teardown_$sys || fail "teardown of $sys failed"
 	done
 done
 must drbdadm -c "$CFG" secondary r0
