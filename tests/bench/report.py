@@ -103,11 +103,11 @@ def main():
         fig[key] = {k: med(rs, k) for k in rs[0] if isinstance(rs[0][k], (int, float)) and k != "rep"}
         fig[key]["reps"] = len(rs)
 
+    def vkey(scen):
+        return "mbps" if scen in MB_SCEN else "iops"
+
     def val(scen, system, d=""):
-        f = fig.get((scen, system, d))
-        if not f:
-            return None
-        return f.get("mbps") if scen in MB_SCEN else f.get("iops")
+        return fig.get((scen, system, d), {}).get(vkey(scen))
 
     def ratio(a, b):
         return a / b if a is not None and b else None
@@ -117,7 +117,7 @@ def main():
         of the repetitions both have (each run next to the other, so that
         a slow spell of the host that hit one repetition of either counts
         once), else the ratio of the medians (e.g. pooled records)."""
-        key = key or ("mbps" if scen in MB_SCEN else "iops")
+        key = key or vkey(scen)
         ra = {r.get("rep"): r.get(key) for r in groups.get((scen, a, d), [])}
         rb = {r.get("rep"): r.get(key) for r in groups.get((scen, b, d), [])}
         pairs = [ratio(ra[k], rb[k]) for k in ra if isinstance(k, int) and k in rb]
@@ -310,7 +310,7 @@ def chart(rows, targets, outdir):
     png = os.path.join(outdir, "latest.png")
     # the throughput panel only when the single-VM table was measured
     has_main = any(r["scenario"] in MAIN for r in rows)
-    main = """set title "Throughput relative to md raid1 (same run, TCG)"
+    panel = """set title "Throughput relative to md raid1 (same run, TCG)"
 set style data histogram
 set style histogram cluster gap 1
 set style fill solid 0.8 border -1
@@ -338,7 +338,7 @@ set lmargin 14
 unset key
 plot "%s" using 1:3:($4 == 1 ? 0x2e8b57 : 0xcd3333):xtic(2) with boxes lc rgb variable, 1 with lines lc "black" dt 2
 unset multiplot
-""" % (png, 2 if has_main else 1, main % dat if has_main else "", tdat)
+""" % (png, 2 if has_main else 1, panel % dat if has_main else "", tdat)
     r = subprocess.run([gp], input=script, text=True, capture_output=True)
     if r.returncode != 0:
         print("report.py: gnuplot failed: %s" % r.stderr, file=sys.stderr)
