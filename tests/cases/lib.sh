@@ -26,7 +26,12 @@ if [ -z "${METRO_NAP_FD:-}" ] && exec {METRO_NAP_FD}<> <(:); then
 fi 2>/dev/null
 
 log() { echo "$*"; }
-fail() { echo "FAIL: $*"; exit 1; }
+# fail MSG: end the case; MSG also goes on its "not ok" line
+fail() {
+	echo "FAIL: $*"
+	[ -d "${METRO_TMP:-}" ] && echo "$*" > "$METRO_TMP/fail-reason"
+	exit 1
+}
 pass() { echo "PASS${1:+: $*}"; exit 0; }
 skip() { echo "SKIP: $*"; echo "$*" > "$METRO_TMP/skip-reason"; exit 77; }
 # run CMD...: print and run it, return its status

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * late_read: do the reader's buffers stay the reader's once a read has
- * completed?  For leg_stall.sh: with one leg of a metro volume stalled,
- * half of the reads go to it, are abandoned at the I/O deadline and are
- * retried on the other leg.  When the stalled leg later completes them,
+ * completed?  For leg_stall.sh: one leg of a metro volume, the one reads go
+ * to first, is stalled; a read sent to it is abandoned at the I/O deadline
+ * and retried on the other leg (which detaches the stalled one).  When the stalled leg later completes them,
  * nothing may land in the memory those reads were given.
  *
  *   late_read DEV OFFSET COUNT SLOW_MS GO_FILE

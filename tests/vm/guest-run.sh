@@ -183,8 +183,10 @@ run_case() {
 		why=$(cat "$METRO_TMP/skip-reason" 2>/dev/null | head -n 1)
 		echo "ok - $name # SKIP ${why:-skipped}"
 	else
-		local why="exit status $rc"
+		local why="exit status $rc" reason
 		[ "$rc" = 124 ] && why="timed out after ${timeout}s"
+		reason=$(head -n 1 "$METRO_TMP/fail-reason" 2>/dev/null)
+		[ -n "$reason" ] && why="$why: $reason"
 		[ -n "$bad" ] && why="$why; kernel warning/oops in dmesg"
 		[ -n "$leak" ] && why="$why; kmemleak reported a leak"
 		echo "# metro-vm: dmesg of $name:"
