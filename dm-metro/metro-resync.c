@@ -45,29 +45,35 @@
 
 /*
  * Without a resync_rate, the resync yields to the application: while bios
- * arrived within this period, only one region is copied at a time.
+ * arrived within this period, only one region is copied at a time, in
+ * chunks of METRO_YIELD_CHUNK_SECTORS, and the next region is taken only
+ * METRO_RESYNC_YIELD_GAP after the last one was done.  Fewer, shorter
+ * copies keep the application's tail latency within about twice its own
+ * (the gap lets the writes that queued behind a copy drain), at the cost
+ * of a slower resync while the application runs.
  */
 #define METRO_RESYNC_YIELD	(HZ / 10)
+#define METRO_RESYNC_YIELD_GAP	msecs_to_jiffies(8)
 
 void metro_resync_kick(struct metro_c *m)
 {
 	mod_delayed_work(m->wq, &m->resync_work, 0);
 }
 
-/* Chunks of region @r (the last region may be short); any context. */
-static unsigned int metro_region_chunks(struct metro_c *m, unsigned long r)
+/* Chunks of the region of copy @c (the last region may be short). */
+static unsigned int metro_region_chunks(struct metro_c *m, struct metro_copy *c)
 {
-	sector_t start = (sector_t)r << m->region_shift;
+	sector_t start = (sector_t)c->region << m->region_shift;
 	sector_t len = min_t(sector_t, m->region_sectors, m->data_size - start);
 
-	return DIV_ROUND_UP_SECTOR_T(len, m->chunk_sectors);
+	return DIV_ROUND_UP_SECTOR_T(len, c->chunk_sectors);
 }
 
 /* Volume sector where chunk @c->chunk of @c->region starts. */
 static sector_t metro_chunk_start(struct metro_c *m, struct metro_copy *c)
 {
 	return ((sector_t)c->region << m->region_shift) +
-	       (sector_t)c->chunk * m->chunk_sectors;
+	       (sector_t)c->chunk * c->chunk_sectors;
 }
 
 /*
@@ -90,7 +96,7 @@ static bool metro_copy_admits(struct metro_c *m, unsigned long r, struct bio *bi
 		if (!c->started)
 			return false;
 		cs = metro_chunk_start(m, c);
-		return end <= cs || start >= cs + m->chunk_sectors;
+		return end <= cs || start >= cs + c->chunk_sectors;
 	}
 	/* @copying is set exactly while a slot holds the region. */
 	WARN_ON_ONCE(1);
@@ -127,7 +133,7 @@ static void metro_copy_done(struct metro_copy *c, bool read_err, bool write_err)
 	unsigned long flags;
 	/* Nothing else changes @c->chunk while the chunk is in flight. */
 	bool more = !read_err && !write_err &&
-		    c->chunk + 1 < metro_region_chunks(m, r);
+		    c->chunk + 1 < metro_region_chunks(m, c);
 
 	if (read_err) {
 		DMERR_LIMIT("%s: resync cannot read region %lu from leg %c; resync paused: check the leg, then send \"resume_resync\"",
@@ -155,6 +161,7 @@ static void metro_copy_done(struct metro_copy *c, bool read_err, bool write_err)
 	} else {
 		clear_bit(r, m->copying);
 		c->used = false;
+		m->yield_next = jiffies + METRO_RESYNC_YIELD_GAP;
 		bio_list_merge(&waiters, &m->copy_waiters);
 		bio_list_init(&m->copy_waiters);
 	}
@@ -250,7 +257,7 @@ void metro_copy_work(struct work_struct *ws)
 	struct dm_io_region where = {
 		.bdev = m->legs[c->src].dev->bdev,
 		.sector = m->data_offset + start,
-		.count = min_t(sector_t, m->chunk_sectors, m->data_size - start),
+		.count = min_t(sector_t, c->chunk_sectors, m->data_size - start),
 	};
 	struct dm_io_request req = {
 		.bi_opf = REQ_OP_READ,
@@ -355,6 +362,7 @@ void metro_resync_work(struct work_struct *ws)
 	struct bio_list waiters;
 	unsigned long delay = 0;
 	unsigned int i, n = 0, src, used = 0, max_used = METRO_RESYNC_SLOTS;
+	bool busy = false;
 
 	bio_list_init(&waiters);
 	if (metro_copy_bufs_starved(m)) {
@@ -372,6 +380,7 @@ void metro_resync_work(struct work_struct *ws)
 
 	if (!m->resync_rate &&
 	    time_before(jiffies, READ_ONCE(m->last_app_io) + METRO_RESYNC_YIELD)) {
+		busy = true;
 		max_used = 1;
 		/* Look again once the application may have gone quiet. */
 		delay = METRO_RESYNC_YIELD;
@@ -390,6 +399,10 @@ void metro_resync_work(struct work_struct *ws)
 				delay = m->resync_next - jiffies;
 				continue;
 			}
+			if (busy && time_before(jiffies, m->yield_next)) {
+				delay = m->yield_next - jiffies;
+				continue;
+			}
 			c->region = metro_next_region(m);
 			if (c->region >= m->nr_regions)
 				continue;
@@ -397,6 +410,10 @@ void metro_resync_work(struct work_struct *ws)
 			used++;
 			c->started = false;
 			c->chunk = 0;
+			c->chunk_sectors = m->chunk_sectors;
+			if (busy)
+				c->chunk_sectors = min_t(sector_t, c->chunk_sectors,
+							 METRO_YIELD_CHUNK_SECTORS);
 			c->since = jiffies;
 			c->src = src;
 			set_bit(c->region, m->copying);
@@ -489,6 +506,7 @@ void metro_resync_start(struct metro_c *m)
 	spin_lock_irq(&m->copy_lock);
 	m->resync_running = true;
 	m->resync_next = jiffies;
+	m->yield_next = jiffies;
 	metro_eta_reset(m);
 	spin_unlock_irq(&m->copy_lock);
 	/* A stale leg with nothing left to copy is current already. */

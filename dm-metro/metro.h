@@ -49,6 +49,9 @@
 /* Unit of a region copy: writes into the region wait for one chunk only. */
 #define METRO_COPY_CHUNK_SECTORS	1024U
 
+/* The chunk of a copy taken while the application is busy: 64 KiB. */
+#define METRO_YIELD_CHUNK_SECTORS	128U
+
 /*
  * Writes of at least this size are submitted to leg B from another CPU
  * (struct metro_c.submit_wq), so that legs whose submission does the work
@@ -131,6 +134,7 @@ struct metro_copy {
 	unsigned long region;
 	unsigned int src;		/* leg copied from */
 	unsigned int chunk;		/* chunk of the region copied next or now */
+	sector_t chunk_sectors;		/* chunk size of this region's copy */
 	bool used;			/* slot holds a region (copying bit set) */
 	unsigned long since;		/* jiffies when the chunk became due */
 	unsigned long issued;		/* jiffies when the chunk copy was issued */
@@ -253,6 +257,7 @@ struct metro_c {
 	bool resync_paused;		/* pause_resync message (copy_lock) */
 	bool resync_error;		/* a copy could not read (copy_lock) */
 	unsigned long resync_next;	/* jiffies: rate limit (copy_lock) */
+	unsigned long yield_next;	/* jiffies: next region if busy (copy_lock) */
 	/* ETA baseline: when and with how many regions left (copy_lock) */
 	unsigned long eta_since;
 	int eta_base;
