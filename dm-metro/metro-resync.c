@@ -4,7 +4,8 @@
  *
  * Out-of-sync regions are copied from the source leg to the other one, up
  * to METRO_RESYNC_SLOTS regions at a time, each one chunk
- * (METRO_COPY_CHUNK_SECTORS) after the other.  A chunk copy is a work item
+ * (METRO_COPY_CHUNK_SECTORS, or METRO_YIELD_CHUNK_SECTORS while the
+ * application is busy) after the other.  A chunk copy is a work item
  * on an unbound workqueue that reads the chunk into its slot's buffer and
  * writes it out (dm-io, synchronously), so that copies run on every CPU:
  * on legs whose submission does the work (a ramdisk copies in submit_bio)

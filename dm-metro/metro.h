@@ -121,7 +121,7 @@ struct metro_leg {
 };
 
 /*
- * A region being copied, one chunk (METRO_COPY_CHUNK_SECTORS) at a time;
+ * A region being copied, one chunk (@chunk_sectors) at a time;
  * the slots are protected by copy_lock.  While a chunk is in flight
  * (@started), only writes into that chunk wait; between chunks, writes into
  * the region wait until those already admitted have drained.  @buf is the
