@@ -143,7 +143,9 @@ struct metro_sb_disk {
 	__le32	opt_clear_delay;	/* 208 ms */
 	__le32	opt_io_deadline;	/* 212 ms, 0 = none */
 	__le32	opt_write_mostly;	/* 216 METRO_SB_WM_* */
-	__u8	reserved1[36];		/* 220 */
+	/* 220 METRO_READ_*; 0 (bounce) is what a decoder that predates it sees */
+	__le32	opt_read_mode;
+	__u8	reserved1[32];		/* 224 */
 	struct metro_leg_disk legs[METRO_NR_LEGS];	/* 256 */
 	__u8	reserved2[METRO_SB_SIZE - 384];	/* 384 zero */
 } __packed;
@@ -343,6 +345,7 @@ static inline void metro_sb_encode(const struct metro_sb_info *in,
 		sb->opt_write_mostly = cpu_to_le32(in->opts.write_mostly == 'A' ? METRO_SB_WM_A :
 						   in->opts.write_mostly == 'B' ? METRO_SB_WM_B :
 						   METRO_SB_WM_NONE);
+		sb->opt_read_mode = cpu_to_le32(in->opts.read_mode);
 	}
 	for (i = 0; i < METRO_NR_LEGS; i++)
 		metro_leg_encode(&in->legs[i], &sb->legs[i]);
@@ -414,6 +417,7 @@ static inline int metro_sb_decode(const struct metro_sb_disk *sb,
 		if (wm > METRO_SB_WM_B)
 			return metro_bad(err, -EINVAL, "recorded write_mostly is neither none, A nor B");
 		out->opts.write_mostly = wm == METRO_SB_WM_A ? 'A' : wm == METRO_SB_WM_B ? 'B' : 0;
+		out->opts.read_mode = le32_to_cpu(sb->opt_read_mode);
 		if (metro_table_opts_check(&out->opts, err))
 			return metro_bad(err, -EINVAL, "recorded table options are out of range");
 	}

@@ -777,7 +777,8 @@ static int metro_map_flush(struct metro_c *m, struct bio *bio,
  * keep a read within METRO_BOUNCE_MAX_PAGES segments (a bounce page each)
  * and a write within one bio_vec table.  A bio too long for that which
  * cannot be cut at a page boundary (only tiny segments do that) borrows the
- * original's pages, and is then waited for even on a stalled leg.
+ * original's pages, and is then waited for even on a stalled leg.  So do
+ * all reads under read_mode direct.
  */
 static void metro_limit_owned(struct metro_c *m, struct bio *bio,
 			      struct metro_io *io)
@@ -789,6 +790,10 @@ static void metro_limit_owned(struct metro_c *m, struct bio *bio,
 	io->shared = false;
 	if (!m->io_deadline || !bio_has_data(bio))
 		return;
+	if (bio_data_dir(bio) == READ && m->read_mode == METRO_READ_DIRECT) {
+		io->shared = true;
+		return;
+	}
 	if (bio_data_dir(bio) == READ) {
 		bio_for_each_segment(bv, bio, iter) {
 			if (++nr > BIO_MAX_VECS)

@@ -3,7 +3,7 @@
  * dm-metro table line: the optional arguments after the two legs,
  *
  *   <#opt_args> [resync_rate <KiB/s>] [clear_delay <ms>] [io_deadline <ms>]
- *               [write_mostly <A|B>]
+ *               [write_mostly <A|B>] [read_mode <bounce|direct>]
  *
  * their defaults and limits, and the parser the constructor runs on them.
  * Shared by the kernel target and by userspace (metroctl, the unit tests
@@ -33,7 +33,14 @@
 #define METRO_MAX_RESYNC_RATE		(1U << 31)
 
 /* At most one "key value" pair of each option. */
-#define METRO_MAX_OPT_ARGS		8U
+#define METRO_MAX_OPT_ARGS		10U
+
+/*
+ * read_mode: how reads use the caller's pages under an I/O deadline.
+ * The values are also those recorded in the superblock.
+ */
+#define METRO_READ_BOUNCE		0U	/* bounce pages: abandoned at the deadline */
+#define METRO_READ_DIRECT		1U	/* the caller's pages: waited for */
 
 struct metro_table_opts {
 	unsigned int resync_rate;	/* KiB/s, 0 = no fixed bound */
@@ -41,6 +48,7 @@ struct metro_table_opts {
 	unsigned int io_deadline;	/* ms, 0 = none */
 	/* 'A' or 'B': that leg reads only when the other cannot; 0: none */
 	char write_mostly;
+	unsigned int read_mode;		/* METRO_READ_* */
 };
 
 /*
@@ -90,6 +98,7 @@ static inline int metro_table_key_is(const char *word, const char *key)
 #define METRO_ERR_CLEAR_DELAY	"Invalid clear_delay: expected milliseconds between 100 and 600000"
 #define METRO_ERR_IO_DEADLINE	"Invalid io_deadline: expected 0 (none) or milliseconds between 100 and 600000"
 #define METRO_ERR_WRITE_MOSTLY	"Invalid write_mostly: expected A or B, the leg that serves reads only when the other cannot"
+#define METRO_ERR_READ_MODE	"Invalid read_mode: expected bounce (reads abandoned at the I/O deadline) or direct (no copy, waited for)"
 
 /* Every option at its default. */
 static inline void metro_table_opts_default(struct metro_table_opts *o)
@@ -98,6 +107,7 @@ static inline void metro_table_opts_default(struct metro_table_opts *o)
 	o->clear_delay = METRO_DEFAULT_CLEAR_DELAY_MS;
 	o->io_deadline = METRO_DEFAULT_IO_DEADLINE_MS;
 	o->write_mostly = 0;
+	o->read_mode = METRO_READ_BOUNCE;
 }
 
 /*
@@ -119,6 +129,8 @@ static inline int metro_table_opts_check(const struct metro_table_opts *o,
 		*err = METRO_ERR_IO_DEADLINE;
 	else if (o->write_mostly && o->write_mostly != 'A' && o->write_mostly != 'B')
 		*err = METRO_ERR_WRITE_MOSTLY;
+	else if (o->read_mode != METRO_READ_BOUNCE && o->read_mode != METRO_READ_DIRECT)
+		*err = METRO_ERR_READ_MODE;
 	return *err ? -EINVAL : 0;
 }
 
@@ -177,8 +189,17 @@ static inline int metro_table_parse_opts(unsigned int argc, char *const *argv,
 				*err = METRO_ERR_WRITE_MOSTLY;
 				return -EINVAL;
 			}
+		} else if (metro_table_key_is(key, "read_mode")) {
+			if (metro_table_key_is(argv[1], "bounce")) {
+				o->read_mode = METRO_READ_BOUNCE;
+			} else if (metro_table_key_is(argv[1], "direct")) {
+				o->read_mode = METRO_READ_DIRECT;
+			} else {
+				*err = METRO_ERR_READ_MODE;
+				return -EINVAL;
+			}
 		} else {
-			*err = "Unknown optional argument: expected resync_rate, clear_delay, io_deadline or write_mostly";
+			*err = "Unknown optional argument: expected resync_rate, clear_delay, io_deadline, write_mostly or read_mode";
 			return -EINVAL;
 		}
 		if (val && metro_table_parse_uint(argv[1], val)) {
@@ -212,7 +233,7 @@ static inline int metro_table_parse_opts(unsigned int argc, char *const *argv,
 #include <stdio.h>
 
 /* Bytes that hold any formatted set of options, with the NUL. */
-#define METRO_TABLE_OPTS_LEN	96
+#define METRO_TABLE_OPTS_LEN	128
 
 static inline void metro_table_opts_format(const struct metro_table_opts *o,
 					   char buf[METRO_TABLE_OPTS_LEN])
@@ -225,10 +246,11 @@ static inline void metro_table_opts_format(const struct metro_table_opts *o,
 	nr += o->clear_delay != METRO_DEFAULT_CLEAR_DELAY_MS ? 2 : 0;
 	nr += o->io_deadline != METRO_DEFAULT_IO_DEADLINE_MS ? 2 : 0;
 	nr += o->write_mostly ? 2 : 0;
+	nr += o->read_mode != METRO_READ_BOUNCE ? 2 : 0;
 	buf[0] = '\0';
 	if (!nr)
 		return;
-	/* At most 77 characters: 10 digits, 6 digits, 6 digits, a letter. */
+	/* At most 95 characters: 10 digits, 6 digits, 6 digits, a letter, direct. */
 	off += (size_t)snprintf(buf + off, len - off, "%u", nr);
 	if (o->resync_rate != METRO_DEFAULT_RESYNC_RATE)
 		off += (size_t)snprintf(buf + off, len - off, " resync_rate %u", o->resync_rate);
@@ -237,7 +259,9 @@ static inline void metro_table_opts_format(const struct metro_table_opts *o,
 	if (o->io_deadline != METRO_DEFAULT_IO_DEADLINE_MS)
 		off += (size_t)snprintf(buf + off, len - off, " io_deadline %u", o->io_deadline);
 	if (o->write_mostly)
-		snprintf(buf + off, len - off, " write_mostly %c", o->write_mostly);
+		off += (size_t)snprintf(buf + off, len - off, " write_mostly %c", o->write_mostly);
+	if (o->read_mode == METRO_READ_DIRECT)
+		snprintf(buf + off, len - off, " read_mode direct");
 }
 #endif
 

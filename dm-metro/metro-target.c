@@ -40,6 +40,7 @@ static int metro_parse_options(struct metro_c *m, unsigned int argc,
 	m->clear_delay = o.clear_delay;
 	m->io_deadline = o.io_deadline;
 	m->write_mostly = o.write_mostly ? o.write_mostly - 'A' : -1;
+	m->read_mode = o.read_mode;
 	return 0;
 }
 
@@ -325,10 +326,10 @@ static int metro_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		ti->error = "Cannot allocate the bio set";
 		goto bad;
 	}
-	if (m->io_deadline) {
+	if (m->io_deadline && m->read_mode == METRO_READ_BOUNCE) {
 		r = metro_bounce_init(&m->bounce);
 		if (r) {
-			ti->error = "Cannot allocate the read bounce pages (try io_deadline 0)";
+			ti->error = "Cannot allocate the read bounce pages (try read_mode direct)";
 			goto bad;
 		}
 	}
@@ -507,6 +508,7 @@ static void metro_status(struct dm_target *ti, status_type_t type,
 		nr_opt += m->clear_delay != METRO_DEFAULT_CLEAR_DELAY_MS ? 2 : 0;
 		nr_opt += m->io_deadline != METRO_DEFAULT_IO_DEADLINE_MS ? 2 : 0;
 		nr_opt += m->write_mostly >= 0 ? 2 : 0;
+		nr_opt += m->read_mode != METRO_READ_BOUNCE ? 2 : 0;
 		if (nr_opt)
 			DMEMIT(" %u", nr_opt);
 		if (m->resync_rate)
@@ -517,15 +519,18 @@ static void metro_status(struct dm_target *ti, status_type_t type,
 			DMEMIT(" io_deadline %u", m->io_deadline);
 		if (m->write_mostly >= 0)
 			DMEMIT(" write_mostly %c", metro_leg_letter(m->write_mostly));
+		if (m->read_mode == METRO_READ_DIRECT)
+			DMEMIT(" read_mode direct");
 		break;
 
 	case STATUSTYPE_IMA:
 		DMEMIT_TARGET_NAME_VERSION(ti->type);
-		DMEMIT(",leg_a=%s,leg_a_health=%c,leg_b=%s,leg_b_health=%c,resync_rate=%u,clear_delay=%u,io_deadline=%u,write_mostly=%c;",
+		DMEMIT(",leg_a=%s,leg_a_health=%c,leg_b=%s,leg_b_health=%c,resync_rate=%u,clear_delay=%u,io_deadline=%u,write_mostly=%c,read_mode=%s;",
 		       metro_leg_dev_name(&m->legs[0]), metro_health(m, 0),
 		       metro_leg_dev_name(&m->legs[1]), metro_health(m, 1),
 		       m->resync_rate, m->clear_delay, m->io_deadline,
-		       m->write_mostly >= 0 ? metro_leg_letter(m->write_mostly) : '-');
+		       m->write_mostly >= 0 ? metro_leg_letter(m->write_mostly) : '-',
+		       m->read_mode == METRO_READ_DIRECT ? "direct" : "bounce");
 		break;
 	}
 }
@@ -596,7 +601,7 @@ static void metro_io_hints(struct dm_target *ti, struct queue_limits *limits)
 
 static struct target_type metro_target = {
 	.name		 = "metro",
-	.version	 = {1, 4, 0},
+	.version	 = {1, 5, 0},
 	.features	 = 0,
 	.module		 = THIS_MODULE,
 	.ctr		 = metro_ctr,

@@ -269,6 +269,7 @@ struct metro_c {
 	unsigned int clear_delay;	/* ms, constant */
 	unsigned int io_deadline;	/* ms, 0 = none, constant */
 	int write_mostly;		/* leg read only as a fallback, -1: none */
+	unsigned int read_mode;		/* METRO_READ_*, constant */
 
 	/* I/O deadline: bios in flight, the watchdog, abandoned I/O. */
 	struct metro_shard shards[METRO_SHARDS];

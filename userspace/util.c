@@ -399,6 +399,17 @@ int table_opt_arg(struct table_opt_args *a, int opt, const char *val, const char
 			a->given |= TABLE_OPT_WRITE_MOSTLY;
 		return *why ? -EINVAL : 0;
 	}
+	if (opt == OPT_READ_MODE) {
+		if (!strcasecmp(val, "bounce"))
+			a->o.read_mode = METRO_READ_BOUNCE;
+		else if (!strcasecmp(val, "direct"))
+			a->o.read_mode = METRO_READ_DIRECT;
+		else
+			*why = "--read-mode: expected bounce (reads abandoned at the I/O deadline) or direct (no copy, waited for)";
+		if (!*why)
+			a->given |= TABLE_OPT_READ_MODE;
+		return *why ? -EINVAL : 0;
+	}
 	/* The value alone among defaults, checked as the kernel checks it. */
 	metro_table_opts_default(&t);
 	switch (opt) {
@@ -437,6 +448,8 @@ void table_opts_apply(const struct table_opt_args *a, struct metro_table_opts *o
 		o->io_deadline = a->o.io_deadline;
 	if (a->given & TABLE_OPT_WRITE_MOSTLY)
 		o->write_mostly = a->o.write_mostly;
+	if (a->given & TABLE_OPT_READ_MODE)
+		o->read_mode = a->o.read_mode;
 }
 
 const char *table_opts_words(const struct metro_table_opts *o, char *buf, size_t len)
@@ -451,8 +464,9 @@ const char *table_opts_words(const struct metro_table_opts *o, char *buf, size_t
 		snprintf(rate, sizeof(rate), "%u KiB/s", o->resync_rate);
 	else
 		snprintf(rate, sizeof(rate), "unbounded");
-	snprintf(buf, len, "io_deadline %s, write_mostly %s, resync_rate %s, clear_delay %u ms",
+	snprintf(buf, len, "io_deadline %s, write_mostly %s, read_mode %s, resync_rate %s, clear_delay %u ms",
 		 io, o->write_mostly == 'A' ? "A" : o->write_mostly == 'B' ? "B" : "none",
+		 o->read_mode == METRO_READ_DIRECT ? "direct" : "bounce",
 		 rate, o->clear_delay);
 	return buf;
 }

@@ -68,7 +68,8 @@ static void reparse(const char *line, const struct metro_table_opts *want)
 	memcpy(argv, words, n * sizeof(*argv));
 	if (metro_table_parse_opts(n, argv, &o, &err) || err ||
 	    o.resync_rate != want->resync_rate || o.clear_delay != want->clear_delay ||
-	    o.io_deadline != want->io_deadline || o.write_mostly != want->write_mostly) {
+	    o.io_deadline != want->io_deadline || o.write_mostly != want->write_mostly ||
+	    o.read_mode != want->read_mode) {
 		fprintf(stderr, "reparse of \"%s\" differs: %s\n", line, err ? err : "");
 		abort();
 	}
@@ -108,6 +109,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct metro_table_opts o;
 	const char *err = (const char *)1;
 	unsigned int n, i;
+	size_t len;
 	int r;
 
 	/* An empty input is no optional argument at all, not one empty word. */
@@ -131,7 +133,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    o.clear_delay < METRO_MIN_CLEAR_DELAY_MS ||
 		    o.clear_delay > METRO_MAX_CLEAR_DELAY_MS ||
 		    (o.io_deadline && (o.io_deadline < METRO_MIN_IO_DEADLINE_MS ||
-				       o.io_deadline > METRO_MAX_IO_DEADLINE_MS)))
+				       o.io_deadline > METRO_MAX_IO_DEADLINE_MS)) ||
+		    (o.read_mode != METRO_READ_BOUNCE && o.read_mode != METRO_READ_DIRECT))
 			abort();
 		/* Every pair is valid on its own, also one a later key replaces. */
 		for (i = 1; i + 1 < n; i += 2) {
@@ -147,14 +150,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* metroctl's table lines: only what differs from the defaults */
 		metro_table_opts_format(&o, line);
 		reparse(line, &o);
+		/* Every option spelled out, keys and values in other cases. */
+		len = (size_t)snprintf(line, sizeof(line),
+				       "%u IO_DEADLINE %u Clear_Delay %u RESYNC_RATE %u READ_MODE %s",
+				       o.write_mostly ? 10U : 8U, o.io_deadline, o.clear_delay,
+				       o.resync_rate,
+				       o.read_mode == METRO_READ_DIRECT ? "Direct" : "BOUNCE");
 		if (o.write_mostly)
-			snprintf(line, sizeof(line),
-				 "8 Write_Mostly %c IO_DEADLINE %u Clear_Delay %u RESYNC_RATE %u",
-				 o.write_mostly - 'A' + 'a', o.io_deadline, o.clear_delay,
-				 o.resync_rate);
-		else
-			snprintf(line, sizeof(line), "6 IO_DEADLINE %u Clear_Delay %u RESYNC_RATE %u",
-				 o.io_deadline, o.clear_delay, o.resync_rate);
+			snprintf(line + len, sizeof(line) - len, " Write_Mostly %c",
+				 o.write_mostly - 'A' + 'a');
 		reparse(line, &o);
 	}
 	free(argv);

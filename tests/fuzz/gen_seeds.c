@@ -58,6 +58,7 @@ static void sb_seed(const char *path, uint64_t dev, uint32_t region, uint32_t le
 		in.opt_flags = METRO_SB_O_RECORDED;
 		in.opts.io_deadline = 0;
 		in.opts.write_mostly = 'B';
+		in.opts.read_mode = METRO_READ_DIRECT;
 	}
 	metro_sb_encode(&in, &sb);
 	memcpy(out, &sb, 4096);
@@ -106,7 +107,8 @@ int main(int argc, char **argv)
 		"2 resync_rate +5", "2 resync_rate 99999999999999999999999",
 		"2 clear_delay 99", "2 io_deadline 600001",
 		"10 resync_rate 1 clear_delay 1000 io_deadline 1000 write_mostly A bogus 1",
-		"2 write_mostly C", "0 extra",
+		"2 write_mostly C", "0 extra", "2 read_mode direct", "2 read_mode copy",
+		"10 resync_rate 1 clear_delay 100 io_deadline 0 write_mostly B read_mode Direct",
 	};
 	for (i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
 		snprintf(p, sizeof(p), "%s/table/t%u", dir, i);
@@ -133,6 +135,7 @@ int main(int argc, char **argv)
 		"incremental\nA", "bogus", "status\n--bogus", "create\n-x",
 		"resolve\nvol0\n--winner",
 		"set\nvol0\n--io-deadline\n0\n--write-mostly\nB",
+		"set\nvol0\n--read-mode\ndirect",
 		"set\nvol0\n--resync-rate\n1000\n--clear-delay\n100",
 		"create\nvol0\nA\nB\n--write-mostly\nB\n--io-deadline\n30000",
 		"assemble\nvol0\nA\nB\n--write-mostly\nnone",

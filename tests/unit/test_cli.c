@@ -454,6 +454,9 @@ static const struct cli_case {
 	{ { "set", "v", "w", "--io-deadline", "0", NULL }, 2, "expected NAME" },
 	{ { "set", "v", "--io-deadline", "600001", NULL }, 2, "invalid '600001' for --io-deadline" },
 	{ { "set", "v", "--write-mostly", NULL }, 2, "needs a value" },
+	{ { "set", "v", "--read-mode", "copy", NULL }, 2, "invalid 'copy' for --read-mode" },
+	{ { "create", "v", "/dev/a", "/dev/b", "--read-mode", "", NULL }, 2,
+	  "invalid '' for --read-mode" },
 	{ { "set", "v", "--region-size", "4M", NULL }, 2, "unknown option" },
 };
 
@@ -527,7 +530,7 @@ static void test_table_opt_args(void **state)
 	assert_int_equal(table_opt_arg(&a, 'x', "1", &why), -EINVAL);
 
 	/* What was given replaces, the rest stays. */
-	o = (struct metro_table_opts){ 100, 1000, 30000, 'A' };
+	o = (struct metro_table_opts){ 100, 1000, 30000, 'A', METRO_READ_BOUNCE };
 	a = (struct table_opt_args){ 0 };
 	assert_int_equal(table_opt_arg(&a, OPT_IO_DEADLINE, "0", &why), 0);
 	table_opts_apply(&a, &o);
@@ -538,6 +541,16 @@ static void test_table_opt_args(void **state)
 	assert_int_equal(table_opt_arg(&a, OPT_WRITE_MOSTLY, "none", &why), 0);
 	table_opts_apply(&a, &o);
 	assert_int_equal(o.write_mostly, 0);
+	assert_int_equal(o.read_mode, METRO_READ_BOUNCE);
+	assert_int_equal(table_opt_arg(&a, OPT_READ_MODE, "Direct", &why), 0);
+	assert_true(a.given & TABLE_OPT_READ_MODE);
+	table_opts_apply(&a, &o);
+	assert_int_equal(o.read_mode, METRO_READ_DIRECT);
+	assert_int_equal(table_opt_arg(&a, OPT_READ_MODE, "direc", &why), -EINVAL);
+	assert_non_null(strstr(why, "--read-mode"));
+	assert_int_equal(table_opt_arg(&a, OPT_READ_MODE, "bounce", &why), 0);
+	table_opts_apply(&a, &o);
+	assert_int_equal(o.read_mode, METRO_READ_BOUNCE);
 }
 
 static void test_parse_table_opts(void **state)
@@ -552,6 +565,8 @@ static void test_parse_table_opts(void **state)
 	assert_int_equal(parse_table_opts("4 io_deadline 0 write_mostly B\n", &o, &why), 0);
 	assert_int_equal(o.io_deadline, 0);
 	assert_int_equal(o.write_mostly, 'B');
+	assert_int_equal(parse_table_opts("6 io_deadline 100 write_mostly B read_mode direct", &o, &why), 0);
+	assert_int_equal(o.read_mode, METRO_READ_DIRECT);
 	assert_int_equal(parse_table_opts("2 io_deadline", &o, &why), -EINVAL);
 	assert_int_equal(parse_table_opts("1 2 3 4 5 6 7 8 9 10 11", &o, &why), -EINVAL);
 	memset(big, '1', sizeof(big) - 1);
