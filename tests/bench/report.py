@@ -42,8 +42,8 @@ DESC = {
 # for writes (the floor of a synchronous mirror), the local leg for reads;
 # x md is against md raid1 with the remote leg write-mostly.
 SITE = ["site_randwrite4k_qd16", "site_randwrite4k_qd1", "site_seqwrite1m", "site_randread4k"]
-SITE_SYSTEMS = ["local", "remote", "linear", "metro", "metro_nodl", "md", "drbd"]
-SYSTEMS = ["raw", "linear", "metro", "metro_nodl", "mirror", "md"]
+SITE_SYSTEMS = ["local", "remote", "linear", "metro", "metro_direct", "md", "drbd"]
+SYSTEMS = ["raw", "linear", "metro", "metro_direct", "mirror", "md"]
 MB_SCEN = {"seqwrite1m", "seqread1m", "resync_idle", "site_seqwrite1m"}
 
 
@@ -144,7 +144,7 @@ def main():
                              "vs_md": pratio(scen, system, "md"), "reps": f["reps"]})
 
     add_rows(MAIN, SYSTEMS, lambda scen: "raw")
-    add_rows(["remote_randread4k", "remote_write4k_qd1"], ["fast", "slow", "metro", "metro_nodl", "md"],
+    add_rows(["remote_randread4k", "remote_write4k_qd1"], ["fast", "slow", "metro", "metro_direct", "md"],
              lambda scen: "fast")
     add_rows(SITE, SITE_SYSTEMS, lambda scen: "local" if "read" in scen else "remote")
     for system in ["dd", "metro"]:
@@ -180,8 +180,8 @@ def main():
            ">=", 2.0, "IOPS dm-metro / dm-mirror")
     target("1M sequential write vs md raid1", pratio("seqwrite1m", "metro", "md"),
            ">=", 1.2, "MB/s dm-metro / md raid1")
-    # The read targets, then the same for the volume with io_deadline 0
-    # (metro_nodl: reads without the deadline's bounce copy), if measured
+    # The read targets, then the same for the volume with read_mode direct
+    # (metro_direct: reads without the deadline's bounce copy), if measured
     reads = [("randread4k", "4k random read vs md raid1", "md", 1.0, "IOPS %s / md raid1"),
              ("seqread1m", "1M sequential read vs md raid1", "md", 1.0, "MB/s %s / md raid1"),
              ("remote_randread4k", "remote leg: read IOPS vs raw fast leg", "fast", 0.9,
@@ -189,8 +189,8 @@ def main():
     for scen, what, base, limit, detail in reads:
         target(what, pratio(scen, "metro", base), ">=", limit, detail % "dm-metro")
     for scen, what, base, limit, detail in reads:
-        if fig.get((scen, "metro_nodl", "")):
-            target(what + ", io_deadline 0", pratio(scen, "metro_nodl", base),
+        if fig.get((scen, "metro_direct", "")):
+            target(what + ", read_mode direct", pratio(scen, "metro_direct", base),
                    ">=", limit, detail % "dm-metro without the read bounce")
     target("remote leg: write p50 vs slow leg",
            pratio("remote_write4k_qd1", "metro", "slow", key="p50_us"), "<=", 1.1,
@@ -213,9 +213,9 @@ def main():
         target("two sites: 4k random read vs local leg",
                pratio("site_randread4k", "metro", "local"),
                ">=", 0.9, "IOPS dm-metro / site A's leg alone")
-        if fig.get(("site_randread4k", "metro_nodl", "")):
-            target("two sites: 4k random read vs local leg, io_deadline 0",
-                   pratio("site_randread4k", "metro_nodl", "local"),
+        if fig.get(("site_randread4k", "metro_direct", "")):
+            target("two sites: 4k random read vs local leg, read_mode direct",
+                   pratio("site_randread4k", "metro_direct", "local"),
                    ">=", 0.9, "IOPS dm-metro without the read bounce / site A's leg alone")
     meta = [r for r in recs if r["scenario"] == "metadata"]
     if meta:

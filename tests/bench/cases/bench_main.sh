@@ -44,28 +44,27 @@ mdadm --detail "${DEV[md]}" | grep -E 'Level|Bitmap|Devices|State :'
 show_status bm
 dmsetup status bmir
 
-# metro_nodl: the same volume with io_deadline 0, on the read workloads
-# only.  Under a deadline a read goes through bounce pages (a stalled leg
-# may still write into them after the read was abandoned), which is one
-# more copy of the data; without a deadline reads share the original's
-# pages, as md's and dm-mirror's do, and a stalled leg is waited for.
-SYSTEMS="raw linear metro metro_nodl mirror md"
-DEV[metro_nodl]=${DEV[metro]}
-DEADLINE=$(dmsetup table bm | awk '{ for (i = 1; i < NF; i++) if ($i == "io_deadline") print $(i + 1) }')
-DEADLINE=${DEADLINE:-5000}	# the table leaves the default out
+# metro_direct: the same volume with read_mode direct, on the read
+# workloads only.  By default a read under the deadline goes through bounce
+# pages (a stalled leg may still write into them after the read was
+# abandoned), which is one more copy of the data; read_mode direct reads
+# into the original's pages, as md's and dm-mirror's reads do, and waits
+# for a read in flight on a stalled leg (writes keep the deadline).
+SYSTEMS="raw linear metro metro_direct mirror md"
+DEV[metro_direct]=${DEV[metro]}
 for rep in $(seq "$BENCH_REPS"); do
 	for w in $WL_ORDER; do
 		case $w in *read*) d=read ;; *) d=write ;; esac
 		for sys in $SYSTEMS; do
-			if [ $sys = metro_nodl ]; then
+			if [ $sys = metro_direct ]; then
 				[ $d = read ] || continue
-				must mc set bm --io-deadline 0
+				must mc set bm --read-mode direct
 			fi
 			out=$METRO_TMP/$w-$sys-$rep.json
 			# shellcheck disable=SC2086
 			fio_run "$out" "${DEV[$sys]}" ${WL[$w]} || fail "fio $w on $sys"
 			fio_rec "$out" $d scenario=$w system=$sys rep="$rep"
-			[ $sys = metro_nodl ] && must mc set bm --io-deadline "$DEADLINE"
+			[ $sys = metro_direct ] && must mc set bm --read-mode bounce
 		done
 	done
 done

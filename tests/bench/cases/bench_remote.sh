@@ -6,7 +6,7 @@
 # (dm-metro should serve reads from the fast leg while it is not
 # saturated) and 4k random write qd1 latency (the floor is the slow leg's
 # own latency), for the fast leg alone, the slow leg alone, dm-metro (also
-# with io_deadline 0) and md raid1 over the same two legs.
+# with read_mode direct) and md raid1 over the same two legs.
 . "$(dirname "$0")/benchlib.sh"
 need_metro
 need_tools mdadm
@@ -33,12 +33,12 @@ teardown_metro() {
 	echo "status rm: $(dmsetup status rm)" >&2
 	"$METROCTL" stop rm >&2
 }
-# The same without the deadline: reads share the original's pages (see
+# The same with read_mode direct: reads share the original's pages (see
 # bench_main.sh)
-setup_metro_nodl() {
-	setup_metro && "$METROCTL" set rm --io-deadline 0 >&2
+setup_metro_direct() {
+	setup_metro && "$METROCTL" set rm --read-mode direct >&2
 }
-teardown_metro_nodl() { teardown_metro; }
+teardown_metro_direct() { teardown_metro; }
 setup_md() {
 	wipe $A $B
 	mdadm --create /dev/md/rbench --name=rbench --run --quiet --level=1 --raid-devices=2 \
@@ -50,7 +50,7 @@ setup_md() {
 teardown_md() { mdadm --stop /dev/md/rbench >&2 && mdadm --zero-superblock $A $B >&2; }
 
 for rep in $(seq "$BENCH_REPS"); do
-	for sys in fast slow metro metro_nodl md; do
+	for sys in fast slow metro metro_direct md; do
 		dev=$(setup_$sys) || fail "setup of $sys failed"
 		out=$METRO_TMP/rr-$sys-$rep.json
 		fio_run "$out" "$dev" ${WL[randread4k]} || fail "fio read on $sys"

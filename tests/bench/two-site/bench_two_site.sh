@@ -13,8 +13,8 @@
 #   linear  dm-linear over the remote leg for the writes, over the local
 #           one for the reads: what any device-mapper target costs on top
 #   metro   dm-metro over local + remote, write_mostly B (reads stay local)
-#   metro_nodl  the same with io_deadline 0 (reads without the deadline's
-#           bounce copy), for the reads
+#   metro_direct  the same with read_mode direct (reads without the
+#           deadline's bounce copy), for the reads
 #   md      md raid1 over local + remote, remote --write-mostly
 #   drbd    DRBD 8.4, protocol C, site A primary over the two /dev/vdb
 # Workloads: 4k random write qd16 and qd1, 1M sequential write qd4, 4k
@@ -113,8 +113,8 @@ setup_metro() {	# [OPTARGS]: the table's optional arguments (write_mostly B)
 	metro_opts sm "${1:-2 write_mostly B}" >&2
 	echo /dev/mapper/sm
 }
-setup_metro_nodl() { setup_metro "4 write_mostly B io_deadline 0"; }
-teardown_metro_nodl() { teardown_metro; }
+setup_metro_direct() { setup_metro "4 write_mostly B read_mode direct"; }
+teardown_metro_direct() { teardown_metro; }
 teardown_metro() {
 	echo "status sm: $(dmsetup status sm)" >&2
 	"$METROCTL" stop sm >&2
@@ -136,7 +136,7 @@ teardown_md() { mdadm --stop /dev/md/sbench >&2 && mdadm --zero-superblock $LEG 
 # the systems is reversed every other repetition, so that neither runs
 # first after the other's set-up every time.
 WSYS="local remote linear_r metro md drbd"
-RSYS="local remote linear_l metro metro_nodl md drbd"
+RSYS="local remote linear_l metro metro_direct md drbd"
 for rep in $(seq "$BENCH_REPS"); do
 	for w in $SWL_ORDER; do
 		case $w in *read*) dir=read systems=$RSYS ;; *) dir=write systems=$WSYS ;; esac
