@@ -2,14 +2,16 @@
 /*
  * dm-metro: the I/O path.
  *
- * Every bio is cloned from a private bio_set and the original completes
- * when its clones have.  Writes and empty flushes go to every live leg.  A
+ * Writes and empty flushes are cloned from a private bio_set to every live
+ * leg, and the original completes when its clones have.  A
  * write into a region already marked in the write-intent bitmap is issued
  * straight from map; any other write goes to the worker, which marks its
  * regions first (batched, one bitmap write per changed block and leg) and
  * then issues it.  A read goes to the in-sync leg where it should complete
  * first (reads in flight times service time), and to the other leg if it
- * fails.
+ * fails.  A read that may fill the reader's pages (no deadline, or
+ * read_mode direct) is not cloned: it is remapped to its leg like a
+ * dm-linear bio, and metro_end_io() hands it to the worker if it fails.
  *
  * Discards and write zeroes may span many regions (dm does not split them
  * at max_io_len): they always take the worker path and are counted in
@@ -641,12 +643,12 @@ static int metro_choose_read_leg(struct metro_c *m, unsigned long r, int exclude
  * or make it the average if the leg had no read for METRO_READ_PROBE: the
  * average is out of date then.
  */
-static void metro_read_sample(struct metro_leg *leg, struct metro_clone *mc)
+static void metro_read_sample(struct metro_leg *leg, u64 start, bool probe)
 {
 	unsigned int avg = READ_ONCE(leg->read_ns);
-	unsigned int ns = min_t(u64, ktime_get_ns() - mc->read_start, UINT_MAX);
+	unsigned int ns = min_t(u64, ktime_get_ns() - start, UINT_MAX);
 
-	if (mc->read_probe || !avg)
+	if (probe || !avg)
 		avg = max(ns, 1U);
 	else
 		avg = avg - avg / 8 + ns / 8;
@@ -654,9 +656,18 @@ static void metro_read_sample(struct metro_leg *leg, struct metro_clone *mc)
 }
 
 /*
+ * Is a read that ended with @status to be retried on the other leg (and
+ * its leg detached)?  Readahead may fail; it says nothing about the leg.
+ */
+static bool metro_read_retry(struct bio *bio, blk_status_t status)
+{
+	return unlikely(status) && status != BLK_STS_NOTSUPP && status != BLK_STS_AGAIN &&
+	       !(bio->bi_opf & REQ_RAHEAD);
+}
+
+/*
  * A read clone is done: complete the original, or hand it to the worker to
- * be retried on the other leg (and the failing leg detached).  Readahead
- * may fail; it says nothing about the leg.
+ * be retried on the other leg.
  */
 static void metro_read_done(struct metro_io *io, blk_status_t status)
 {
@@ -664,8 +675,7 @@ static void metro_read_done(struct metro_io *io, blk_status_t status)
 	struct bio *bio = metro_io_bio(io);
 
 	atomic_dec(&m->legs[io->leg].reads_inflight);
-	if (likely(!status) || status == BLK_STS_NOTSUPP || status == BLK_STS_AGAIN ||
-	    (bio->bi_opf & REQ_RAHEAD)) {
+	if (!metro_read_retry(bio, status)) {
 		bio->bi_status = status;
 		bio_endio(bio);
 		return;
@@ -708,20 +718,21 @@ static void metro_read_endio(struct bio *clone)
 	if (metro_untrack(io->m, mc))
 		return;
 	if (!status && mc->read_start)
-		metro_read_sample(&io->m->legs[mc->leg], mc);
+		metro_read_sample(&io->m->legs[mc->leg], mc->read_start, mc->read_probe);
 	if (mc->pages == METRO_PAGES_BOUNCE && !status)
 		metro_copy_bounce(metro_io_bio(io), clone);
 	metro_clone_put(io->m, mc);
 	metro_read_done(io, status);
 }
 
-/* Send a read to leg @i; @submit: from the worker (a retry). */
-static void metro_send_read(struct metro_c *m, struct bio *bio,
-			    struct metro_io *io, unsigned int i, bool retry)
+/*
+ * Count a read sent to leg @i; returns whether it is the first for
+ * METRO_READ_PROBE (its service time replaces the leg's average).
+ */
+static bool metro_count_read(struct metro_c *m, struct metro_io *io, unsigned int i)
 {
 	struct metro_leg *leg = &m->legs[i];
 	unsigned long last = READ_ONCE(leg->read_last);
-	struct metro_clone *mc;
 
 	io->leg = i;
 	atomic_inc(&leg->reads_inflight);
@@ -729,15 +740,112 @@ static void metro_send_read(struct metro_c *m, struct bio *bio,
 	/* One store per jiffy at most: every CPU's reads pass here. */
 	if (time_after(jiffies, last))
 		WRITE_ONCE(leg->read_last, jiffies);
+	return time_after(jiffies, last + METRO_READ_PROBE);
+}
+
+/* With write_mostly, the choice of leg needs no service time. */
+static u64 metro_read_clock(struct metro_c *m)
+{
+	return m->write_mostly < 0 ? ktime_get_ns() : 0;
+}
+
+/* Send a read clone to leg @i; @retry: from the worker. */
+static void metro_send_read(struct metro_c *m, struct bio *bio,
+			    struct metro_io *io, unsigned int i, bool retry)
+{
+	bool probe = metro_count_read(m, io, i);
+	struct metro_clone *mc;
+
 	mc = metro_clone_bio(m, bio, io, i, metro_read_endio);
-	/* With write_mostly, the choice of leg needs no service time. */
-	mc->read_start = m->write_mostly < 0 ? ktime_get_ns() : 0;
-	mc->read_probe = time_after(jiffies, last + METRO_READ_PROBE);
+	mc->read_start = metro_read_clock(m);
+	mc->read_probe = probe;
 	metro_track(m, mc);
 	if (retry)
 		submit_bio_noacct(&mc->bio);
 	else
 		dm_submit_bio_remap(bio, &mc->bio);
+}
+
+/* Put a remapped read on a shard list; any context. */
+static void metro_track_read(struct metro_c *m, struct metro_io *io)
+{
+	struct metro_shard *sh;
+	unsigned long flags;
+
+	if (!m->io_deadline) {
+		io->shard = -1;
+		return;
+	}
+	io->shard = raw_smp_processor_id() % METRO_SHARDS;
+	io->start = jiffies;
+	sh = &m->shards[io->shard];
+	spin_lock_irqsave(&sh->lock, flags);
+	list_add_tail(&io->list, &sh->reads);
+	spin_unlock_irqrestore(&sh->lock, flags);
+}
+
+static void metro_untrack_read(struct metro_c *m, struct metro_io *io)
+{
+	struct metro_shard *sh;
+	unsigned long flags;
+
+	if (io->shard < 0)
+		return;
+	sh = &m->shards[io->shard];
+	spin_lock_irqsave(&sh->lock, flags);
+	list_del(&io->list);
+	spin_unlock_irqrestore(&sh->lock, flags);
+}
+
+/*
+ * Pass a read on to leg @i as it is, without a clone: only when it may
+ * fill the reader's pages (see metro_limit_owned()).  What metro_end_io()
+ * needs to send it to the other leg instead is saved first.
+ */
+static int metro_remap_read(struct metro_c *m, struct bio *bio,
+			    struct metro_io *io, unsigned int i)
+{
+	io->read_probe = metro_count_read(m, io, i);
+	io->read_start = metro_read_clock(m);
+	io->saved_bdev = bio->bi_bdev;
+	io->saved_flags = bio->bi_flags;
+	io->saved_iter = bio->bi_iter;
+	io->remapped = true;
+	metro_track_read(m, io);
+	bio_set_dev(bio, m->legs[i].dev->bdev);
+	bio->bi_iter.bi_sector = metro_data_sector(m, bio->bi_iter.bi_sector);
+	return DM_MAPIO_REMAPPED;
+}
+
+/*
+ * The end of every bio dm-metro was given.  Only a remapped read has work
+ * left here: its leg's service time, and if it failed, to be put back as
+ * map had it and handed to the worker, which retries it on the other leg
+ * (metro_retry_read()) and completes it, calling this again.  Any context.
+ */
+int metro_end_io(struct dm_target *ti, struct bio *bio, blk_status_t *error)
+{
+	struct metro_io *io = metro_io(bio);
+	struct metro_c *m = ti->private;
+	struct metro_leg *leg;
+
+	if (!io->remapped)
+		return DM_ENDIO_DONE;
+	io->remapped = false;
+	leg = &m->legs[io->leg];
+	metro_untrack_read(m, io);
+	if (!*error && io->read_start)
+		metro_read_sample(leg, io->read_start, io->read_probe);
+	atomic_dec(&leg->reads_inflight);
+	if (!metro_read_retry(bio, *error))
+		return DM_ENDIO_DONE;
+	bio->bi_bdev = io->saved_bdev;
+	bio->bi_flags = io->saved_flags;
+	bio->bi_iter = io->saved_iter;
+	bio->bi_status = BLK_STS_OK;
+	io->status = *error;
+	metro_defer_bio(m, bio, &m->failed);
+	return DM_ENDIO_INCOMPLETE;
 }
 
 static int metro_map_read(struct metro_c *m, struct bio *bio,
@@ -753,6 +861,8 @@ static int metro_map_read(struct metro_c *m, struct bio *bio,
 			    metro_name(m), io->region);
 		return DM_MAPIO_KILL;
 	}
+	if (!m->io_deadline || io->shared)
+		return metro_remap_read(m, bio, io, i);
 	metro_send_read(m, bio, io, i, false);
 	return DM_MAPIO_SUBMITTED;
 }
@@ -829,6 +939,7 @@ int metro_map(struct dm_target *ti, struct bio *bio)
 	io->m = m;
 	io->inflight = false;
 	io->wide = false;
+	io->remapped = false;
 	metro_limit_owned(m, bio, io);
 
 	if (unlikely(bio->bi_opf & REQ_PREFLUSH))
@@ -1054,6 +1165,7 @@ void metro_watchdog(struct work_struct *ws)
 	unsigned long limit = msecs_to_jiffies(m->io_deadline);
 	unsigned long now = jiffies, stuck;
 	struct metro_clone *mc;
+	struct metro_io *io;
 	unsigned int i;
 
 	stuck = metro_resync_stalled(m, limit);
@@ -1064,6 +1176,9 @@ void metro_watchdog(struct work_struct *ws)
 		list_for_each_entry(mc, &sh->clones, list)
 			if (time_after(now, mc->start + limit))
 				stuck |= BIT(mc->leg);
+		list_for_each_entry(io, &sh->reads, list)
+			if (time_after(now, io->start + limit))
+				stuck |= BIT(io->leg);
 		spin_unlock_irq(&sh->lock);
 	}
 	for_each_set_bit(i, &stuck, METRO_NR_LEGS)

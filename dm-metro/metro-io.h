@@ -7,8 +7,9 @@
 
 #include "metro.h"
 
-/* Target hook. */
+/* Target hooks. */
 int metro_map(struct dm_target *ti, struct bio *bio);
+int metro_end_io(struct dm_target *ti, struct bio *bio, blk_status_t *error);
 
 /* The bounce pages of reads under the I/O deadline (ctr and dtr). */
 void metro_bounce_setup(struct metro_bounce *b);

@@ -260,6 +260,7 @@ static int metro_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	for (r = 0; r < METRO_SHARDS; r++) {
 		spin_lock_init(&m->shards[r].lock);
 		INIT_LIST_HEAD(&m->shards[r].clones);
+		INIT_LIST_HEAD(&m->shards[r].reads);
 	}
 	INIT_DELAYED_WORK(&m->watchdog, metro_watchdog);
 	init_waitqueue_head(&m->late_wait);
@@ -607,6 +608,7 @@ static struct target_type metro_target = {
 	.ctr		 = metro_ctr,
 	.dtr		 = metro_dtr,
 	.map		 = metro_map,
+	.end_io		 = metro_end_io,
 	.presuspend	 = metro_presuspend,
 	.presuspend_undo = metro_presuspend_undo,
 	.postsuspend	 = metro_postsuspend,

@@ -162,10 +162,16 @@ struct metro_bounce {
 	struct mutex reserve_lock;
 };
 
-/* One list of bios in flight to the legs; @lock protects @clones. */
+/*
+ * Lists of bios in flight to the legs; @lock protects both.  @clones are
+ * dm-metro's own clones, which the deadline may abandon; @reads are reads
+ * passed on to their leg as dm gave them (see struct metro_io), which are
+ * always waited for.
+ */
 struct metro_shard {
 	spinlock_t lock;
 	struct list_head clones;	/* struct metro_clone.list */
+	struct list_head reads;		/* struct metro_io.list */
 } ____cacheline_aligned_in_smp;
 
 /*
@@ -295,11 +301,16 @@ enum metro_io_kind {
 };
 
 /*
- * Per-bio data.  Every bio is cloned (from @bs) to the legs and completes
- * when its clones have.  Writes (and discards, write zeroes) and flushes
- * go to every live leg: @pending counts the clones and @failed_mask
- * records the legs whose clone failed.  A read goes to one leg, @leg, and
- * is sent again to the other one if it fails there.
+ * Per-bio data.  Writes (and discards, write zeroes) and flushes are cloned
+ * (from @bs) to every live leg and complete when their clones have:
+ * @pending counts the clones and @failed_mask records the legs whose clone
+ * failed.  A read goes to one leg, @leg, and is sent again to the other
+ * one if it fails there.  A read that may use the reader's pages and has
+ * not failed yet is not cloned but @remapped: passed on to its leg as dm
+ * gave it, as dm-linear does, after @saved_bdev, @saved_flags and
+ * @saved_iter were taken, so that metro_end_io() can put it back for the
+ * retry.  Under the deadline it is on shards[@shard].reads from map until
+ * metro_end_io() (@list, @start).
  */
 struct metro_io {
 	struct metro_c *m;
@@ -308,11 +319,21 @@ struct metro_io {
 	bool wide;			/* counted in inflight_wide */
 	bool inflight;			/* holds an inflight count */
 	bool shared;			/* clones borrow its pages (see map) */
+	bool remapped;			/* read: passed on as it is */
+	bool read_probe;		/* remapped: first on its leg for a while */
+	int shard;			/* remapped: -1 if on no list */
 	unsigned long region;		/* first region */
 	unsigned long sent_mask;	/* legs the write went to */
 	unsigned long failed_mask;	/* legs whose clone failed (bitops) */
 	atomic_t pending;
 	blk_status_t status;
+	/* Remapped reads only. */
+	struct list_head list;
+	unsigned long start;		/* jiffies at submission */
+	u64 read_start;			/* ktime_get_ns() at submission, or 0 */
+	struct block_device *saved_bdev;
+	unsigned short saved_flags;
+	struct bvec_iter saved_iter;
 };
 
 /*

@@ -1,9 +1,10 @@
 #!/bin/bash
 # O_DIRECT reads that do not line up with pages (buffers straddling pages,
 # 512-byte segments at odd page offsets, more segments than one bio holds,
-# a 1 MiB read at an unaligned device offset) read the bytes written, both
-# through the bounce pages of the I/O deadline (the default) and through the
-# zero-copy clones of io_deadline 0, on both legs.
+# a 1 MiB read at an unaligned device offset) read the bytes written, on
+# both legs, in each of the three ways a read reaches a leg: through the
+# bounce pages of the I/O deadline (the default), passed on as it is under
+# the deadline (read_mode direct) and passed on as it is at io_deadline 0.
 . "$(dirname "$0")/lib.sh"
 need_metro
 [ -x "$TOOLS/odd_reads" ] || fail "$TOOLS/odd_reads not built: run 'make tools' on the host"
@@ -23,6 +24,9 @@ shapes "io_deadline default (bounce pages)"
 ra=$(( $(st_reads_a $V) - ra )) rb=$(( $(st_reads_b $V) - rb ))
 log "reads served: leg A $ra, leg B $rb"
 [ "$ra" -gt 0 ] && [ "$rb" -gt 0 ] || fail "one leg served no read (A $ra, B $rb)"
+metro_opts $V "2 read_mode direct"
+dmsetup table $V | grep -q 'read_mode direct' || fail "read_mode direct not in the table: $(dmsetup table $V)"
+shapes "read_mode direct (zero copy, under the deadline)"
 metro_opts $V "2 io_deadline 0"
 dmsetup table $V | grep -q 'io_deadline 0' || fail "io_deadline 0 not in the table: $(dmsetup table $V)"
 shapes "io_deadline 0 (zero copy)"
