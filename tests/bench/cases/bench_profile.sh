@@ -6,7 +6,8 @@
 # md raid1 and dm-metro on the same brd legs: perf record (cpu-clock
 # samples, all CPUs) of the 4k random write, 1M sequential write and read
 # and 4k random read workloads, then the top (command, symbol) pairs: which
-# thread does the copying, and on how many vCPUs.  Then the initial sync
+# thread does the copying, and on how many vCPUs; the reads also with
+# read_mode direct, on dm-mirror and on dm-linear.  Then the initial sync
 # of a new volume (the resync engine) against a raw dd copy.
 . "$(dirname "$0")/benchlib.sh"
 need_metro
@@ -16,6 +17,7 @@ A=/dev/ram0 B=/dev/ram1
 modprobe raid1 || fail "modprobe raid1"
 prefill $A $B
 PROFILE_WL="randwrite4k seqwrite1m seqread1m randread4k"
+PROFILE_READS="randread4k seqread1m"
 
 profile() {	# SYSTEM DEV WORKLOAD
 	local sys=$1 dev=$2 w=$3 out=$METRO_TMP/p-$1-$3
@@ -43,8 +45,23 @@ wipe $A $B
 must mc create pm $A $B --assume-clean --force
 wait_node /dev/mapper/pm
 for w in $PROFILE_WL; do profile metro /dev/mapper/pm $w; done
+# Reads without the bounce copy (read_mode direct), and the same reads on
+# dm-mirror and dm-linear: what a read costs above the floor of a dm target.
+must mc set pm --read-mode direct
+for w in $PROFILE_READS; do profile metro_direct /dev/mapper/pm $w; done
 show_status pm
 must mc stop pm
+wipe $A $B
+SZ=$(blockdev --getsz $A)
+modprobe dm-mirror || fail "modprobe dm-mirror"
+must dmsetup create pmir --table "0 $SZ mirror core 2 8192 nosync 2 $A 0 $B 0"
+wait_node /dev/mapper/pmir
+for w in $PROFILE_READS; do profile mirror /dev/mapper/pmir $w; done
+must dmsetup remove pmir
+must dmsetup create plin --table "0 $SZ linear $A 0"
+wait_node /dev/mapper/plin
+for w in $PROFILE_READS; do profile linear /dev/mapper/plin $w; done
+must dmsetup remove plin
 for w in randwrite4k seqwrite1m; do profile raw $A $w; done
 
 # The resync engine: the initial sync of a new volume (no --assume-clean)
