@@ -44,10 +44,10 @@ load() {	# KO
 
 run_one() {	# SYSTEM DEV WORKLOAD REP
 	local out=$METRO_TMP/$3-$1-$4.json d
-	case $3 in *read*) d=read ;; *) d=write ;; esac
+	case $3 in *read*) d="read" ;; *) d="write" ;; esac
 	# shellcheck disable=SC2086
 	fio_run "$out" "$2" ${WL[$3]} || fail "fio $3 on $1"
-	fio_rec "$out" $d scenario=ab_$3 system="$1" rep="$4"
+	fio_rec "$out" $d scenario=ab_"$3" system="$1" rep="$4"
 	fio_json "$out" | jq -r --arg d $d '.jobs[0][$d].iops' > "$METRO_TMP/$3-$1-$4.iops"
 }
 
@@ -55,16 +55,16 @@ for rep in $(seq "$BENCH_REPS"); do
 	order="old new"
 	[ $((rep % 2)) = 0 ] && order="new old"
 	for ver in $order; do
-		if [ $ver = old ]; then load "$BENCH_AB_OLD"; else load "$BENCH_AB_NEW"; fi
+		if [ "$ver" = old ]; then load "$BENCH_AB_OLD"; else load "$BENCH_AB_NEW"; fi
 		wipe $A $B
 		# shellcheck disable=SC2086
 		"$METROCTL" create ab $A $B --assume-clean $BENCH_AB_OPTS > /dev/null ||
 			fail "metroctl create with $ver"
 		wait_node /dev/mapper/ab
-		for w in $BENCH_AB_WL; do run_one $ver /dev/mapper/ab $w $rep; done
+		for w in $BENCH_AB_WL; do run_one "$ver" /dev/mapper/ab "$w" "$rep"; done
 		"$METROCTL" stop ab || fail "metroctl stop"
 	done
-	for w in $BENCH_AB_WL; do run_one linear /dev/mapper/abl $w $rep; done
+	for w in $BENCH_AB_WL; do run_one linear /dev/mapper/abl "$w" "$rep"; done
 done
 for w in $BENCH_AB_WL; do
 	rs=()
