@@ -176,23 +176,32 @@ static void metro_clone_put(struct metro_c *m, struct metro_clone *mc)
 	bio_put(&mc->bio);
 }
 
+/*
+ * Put @entry on the clones (or, @read, the remapped reads) list of the
+ * shard of this CPU and stamp @start; returns the shard, or -1 without a
+ * deadline, when nothing is tracked.  Any context.
+ */
+static int metro_shard_add(struct metro_c *m, struct list_head *entry, bool read,
+			   unsigned long *start)
+{
+	int shard = raw_smp_processor_id() % METRO_SHARDS;
+	struct metro_shard *sh = &m->shards[shard];
+	unsigned long flags;
+
+	if (!m->io_deadline)
+		return -1;
+	*start = jiffies;
+	spin_lock_irqsave(&sh->lock, flags);
+	list_add_tail(entry, read ? &sh->reads : &sh->clones);
+	spin_unlock_irqrestore(&sh->lock, flags);
+	return shard;
+}
+
 /* Put a clone on a shard list before it is submitted; any context. */
 static void metro_track(struct metro_c *m, struct metro_clone *mc)
 {
-	struct metro_shard *sh;
-	unsigned long flags;
-
 	mc->abandoned = false;
-	if (!m->io_deadline) {
-		mc->shard = -1;
-		return;
-	}
-	mc->shard = raw_smp_processor_id() % METRO_SHARDS;
-	mc->start = jiffies;
-	sh = &m->shards[mc->shard];
-	spin_lock_irqsave(&sh->lock, flags);
-	list_add_tail(&mc->list, &sh->clones);
-	spin_unlock_irqrestore(&sh->lock, flags);
+	mc->shard = metro_shard_add(m, &mc->list, false, &mc->start);
 }
 
 /*
@@ -766,24 +775,6 @@ static void metro_send_read(struct metro_c *m, struct bio *bio,
 		dm_submit_bio_remap(bio, &mc->bio);
 }
 
-/* Put a remapped read on a shard list; any context. */
-static void metro_track_read(struct metro_c *m, struct metro_io *io)
-{
-	struct metro_shard *sh;
-	unsigned long flags;
-
-	if (!m->io_deadline) {
-		io->shard = -1;
-		return;
-	}
-	io->shard = raw_smp_processor_id() % METRO_SHARDS;
-	io->start = jiffies;
-	sh = &m->shards[io->shard];
-	spin_lock_irqsave(&sh->lock, flags);
-	list_add_tail(&io->list, &sh->reads);
-	spin_unlock_irqrestore(&sh->lock, flags);
-}
-
 static void metro_untrack_read(struct metro_c *m, struct metro_io *io)
 {
 	struct metro_shard *sh;
@@ -811,7 +802,7 @@ static int metro_remap_read(struct metro_c *m, struct bio *bio,
 	io->saved_flags = bio->bi_flags;
 	io->saved_iter = bio->bi_iter;
 	io->remapped = true;
-	metro_track_read(m, io);
+	io->shard = metro_shard_add(m, &io->list, true, &io->start);
 	bio_set_dev(bio, m->legs[i].dev->bdev);
 	bio->bi_iter.bi_sector = metro_data_sector(m, bio->bi_iter.bi_sector);
 	return DM_MAPIO_REMAPPED;

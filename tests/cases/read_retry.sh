@@ -49,9 +49,7 @@ for mode in bounce direct nodl; do
 	bpid=$!
 	sleep 2
 	[ "$(st_reads_b $V)" -gt "$rb" ] || fail "$mode: no read went to leg B: the check proves nothing"
-	must dmsetup load rr_b --table "0 $sz error"
-	must dmsetup suspend rr_b
-	must dmsetup resume rr_b
+	reload rr_b "0 $sz error"
 	log "$mode: leg B now returns errors"
 	wait $fpid; frc=$?
 	touch "$METRO_TMP/stop"
@@ -67,9 +65,7 @@ for mode in bounce direct nodl; do
 	[ "$(st_reads_a $V)" -gt "$ra" ] || fail "$mode: leg A served no read"
 	check_file base /dev/mapper/$V 0 || fail "$mode: data reads back wrong on leg A alone"
 
-	must dmsetup load rr_b --table "0 $sz linear /dev/ram1 0"
-	must dmsetup suspend rr_b
-	must dmsetup resume rr_b
+	reload rr_b "0 $sz linear /dev/ram1 0"
 	must mc restore $V B
 	wait_sync $V 120
 done
