@@ -145,7 +145,9 @@ struct metro_sb_disk {
 	__le32	opt_write_mostly;	/* 216 METRO_SB_WM_* */
 	/* 220 METRO_READ_*; 0 (bounce) is what a decoder that predates it sees */
 	__le32	opt_read_mode;
-	__u8	reserved1[32];		/* 224 */
+	/* 224 METRO_FAILFAST_* mask; 0 (none) for decoders that predate it */
+	__le32	opt_failfast;
+	__u8	reserved1[28];		/* 228 */
 	struct metro_leg_disk legs[METRO_NR_LEGS];	/* 256 */
 	__u8	reserved2[METRO_SB_SIZE - 384];	/* 384 zero */
 } __packed;
@@ -346,6 +348,7 @@ static inline void metro_sb_encode(const struct metro_sb_info *in,
 						   in->opts.write_mostly == 'B' ? METRO_SB_WM_B :
 						   METRO_SB_WM_NONE);
 		sb->opt_read_mode = cpu_to_le32(in->opts.read_mode);
+		sb->opt_failfast = cpu_to_le32(in->opts.failfast);
 	}
 	for (i = 0; i < METRO_NR_LEGS; i++)
 		metro_leg_encode(&in->legs[i], &sb->legs[i]);
@@ -418,6 +421,7 @@ static inline int metro_sb_decode(const struct metro_sb_disk *sb,
 			return metro_bad(err, -EINVAL, "recorded write_mostly is neither none, A nor B");
 		out->opts.write_mostly = wm == METRO_SB_WM_A ? 'A' : wm == METRO_SB_WM_B ? 'B' : 0;
 		out->opts.read_mode = le32_to_cpu(sb->opt_read_mode);
+		out->opts.failfast = le32_to_cpu(sb->opt_failfast);
 		if (metro_table_opts_check(&out->opts, err))
 			return metro_bad(err, -EINVAL, "recorded table options are out of range");
 	}

@@ -752,6 +752,17 @@ static bool metro_count_read(struct metro_c *m, struct metro_io *io, unsigned in
 	return time_after(jiffies, last + METRO_READ_PROBE);
 }
 
+/*
+ * Does a read of @io sent to leg @i ask the transport not to retry it
+ * (failfast)?  Only while the other leg holds the region as well: the
+ * error such a read may end with detaches leg @i and the read is sent
+ * there.  A read of the last copy waits for as long as its transport does.
+ */
+static bool metro_read_failfast(struct metro_c *m, struct metro_io *io, unsigned int i)
+{
+	return (m->failfast & BIT(i)) && metro_leg_can_read(m, !i, io->region);
+}
+
 /* With write_mostly, the choice of leg needs no service time. */
 static u64 metro_read_clock(struct metro_c *m)
 {
@@ -768,6 +779,8 @@ static void metro_send_read(struct metro_c *m, struct bio *bio,
 	mc = metro_clone_bio(m, bio, io, i, metro_read_endio);
 	mc->read_start = metro_read_clock(m);
 	mc->read_probe = probe;
+	if (metro_read_failfast(m, io, i))
+		mc->bio.bi_opf |= REQ_FAILFAST_TRANSPORT;
 	metro_track(m, mc);
 	if (retry)
 		submit_bio_noacct(&mc->bio);
@@ -802,6 +815,10 @@ static int metro_remap_read(struct metro_c *m, struct bio *bio,
 	io->saved_flags = bio->bi_flags;
 	io->saved_iter = bio->bi_iter;
 	io->remapped = true;
+	io->failfast = !(bio->bi_opf & REQ_FAILFAST_TRANSPORT) &&
+		       metro_read_failfast(m, io, i);
+	if (io->failfast)
+		bio->bi_opf |= REQ_FAILFAST_TRANSPORT;
 	io->shard = metro_shard_add(m, &io->list, true, &io->start);
 	bio_set_dev(bio, m->legs[i].dev->bdev);
 	bio->bi_iter.bi_sector = metro_data_sector(m, bio->bi_iter.bi_sector);
@@ -823,6 +840,8 @@ int metro_end_io(struct dm_target *ti, struct bio *bio, blk_status_t *error)
 	if (!io->remapped)
 		return DM_ENDIO_DONE;
 	io->remapped = false;
+	if (io->failfast)
+		bio->bi_opf &= ~REQ_FAILFAST_TRANSPORT;
 	leg = &m->legs[io->leg];
 	metro_untrack_read(m, io);
 	if (!*error && io->read_start)

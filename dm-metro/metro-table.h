@@ -4,6 +4,7 @@
  *
  *   <#opt_args> [resync_rate <KiB/s>] [clear_delay <ms>] [io_deadline <ms>]
  *               [write_mostly <A|B>] [read_mode <bounce|direct>]
+ *               [failfast <A|B|AB>]
  *
  * their defaults and limits, and the parser the constructor runs on them.
  * Shared by the kernel target and by userspace (metroctl, the unit tests
@@ -33,7 +34,7 @@
 #define METRO_MAX_RESYNC_RATE		(1U << 31)
 
 /* At most one "key value" pair of each option. */
-#define METRO_MAX_OPT_ARGS		10U
+#define METRO_MAX_OPT_ARGS		12U
 
 /*
  * read_mode: how reads use the caller's pages under an I/O deadline.
@@ -42,6 +43,15 @@
 #define METRO_READ_BOUNCE		0U	/* bounce pages: abandoned at the deadline */
 #define METRO_READ_DIRECT		1U	/* the caller's pages: waited for */
 
+/*
+ * failfast: the legs whose reads ask the transport not to retry
+ * (REQ_FAILFAST_TRANSPORT) while the other leg can serve them.  A mask of
+ * legs, also as recorded in the superblock.
+ */
+#define METRO_FAILFAST_A		1U
+#define METRO_FAILFAST_B		2U
+#define METRO_FAILFAST_ALL		(METRO_FAILFAST_A | METRO_FAILFAST_B)
+
 struct metro_table_opts {
 	unsigned int resync_rate;	/* KiB/s, 0 = no fixed bound */
 	unsigned int clear_delay;	/* ms */
@@ -49,6 +59,7 @@ struct metro_table_opts {
 	/* 'A' or 'B': that leg reads only when the other cannot; 0: none */
 	char write_mostly;
 	unsigned int read_mode;		/* METRO_READ_* */
+	unsigned int failfast;		/* METRO_FAILFAST_* mask, 0: none */
 };
 
 /*
@@ -99,6 +110,13 @@ static inline int metro_table_key_is(const char *word, const char *key)
 #define METRO_ERR_IO_DEADLINE	"Invalid io_deadline: expected 0 (none) or milliseconds between 100 and 600000"
 #define METRO_ERR_WRITE_MOSTLY	"Invalid write_mostly: expected A or B, the leg that serves reads only when the other cannot"
 #define METRO_ERR_READ_MODE	"Invalid read_mode: expected bounce (reads abandoned at the I/O deadline) or direct (no copy, waited for)"
+#define METRO_ERR_FAILFAST	"Invalid failfast: expected A, B or AB, the legs whose reads the transport should not retry"
+
+/* "A", "B" or "AB" for a non-empty failfast mask, as the table line has it. */
+static inline const char *metro_failfast_name(unsigned int mask)
+{
+	return mask == METRO_FAILFAST_ALL ? "AB" : mask == METRO_FAILFAST_A ? "A" : "B";
+}
 
 /* Every option at its default. */
 static inline void metro_table_opts_default(struct metro_table_opts *o)
@@ -108,6 +126,7 @@ static inline void metro_table_opts_default(struct metro_table_opts *o)
 	o->io_deadline = METRO_DEFAULT_IO_DEADLINE_MS;
 	o->write_mostly = 0;
 	o->read_mode = METRO_READ_BOUNCE;
+	o->failfast = 0;
 }
 
 /*
@@ -131,6 +150,8 @@ static inline int metro_table_opts_check(const struct metro_table_opts *o,
 		*err = METRO_ERR_WRITE_MOSTLY;
 	else if (o->read_mode != METRO_READ_BOUNCE && o->read_mode != METRO_READ_DIRECT)
 		*err = METRO_ERR_READ_MODE;
+	else if (o->failfast & ~METRO_FAILFAST_ALL)
+		*err = METRO_ERR_FAILFAST;
 	return *err ? -EINVAL : 0;
 }
 
@@ -198,8 +219,19 @@ static inline int metro_table_parse_opts(unsigned int argc, char *const *argv,
 				*err = METRO_ERR_READ_MODE;
 				return -EINVAL;
 			}
+		} else if (metro_table_key_is(key, "failfast")) {
+			if (metro_table_key_is(argv[1], "a")) {
+				o->failfast = METRO_FAILFAST_A;
+			} else if (metro_table_key_is(argv[1], "b")) {
+				o->failfast = METRO_FAILFAST_B;
+			} else if (metro_table_key_is(argv[1], "ab")) {
+				o->failfast = METRO_FAILFAST_ALL;
+			} else {
+				*err = METRO_ERR_FAILFAST;
+				return -EINVAL;
+			}
 		} else {
-			*err = "Unknown optional argument: expected resync_rate, clear_delay, io_deadline, write_mostly or read_mode";
+			*err = "Unknown optional argument: expected resync_rate, clear_delay, io_deadline, write_mostly, read_mode or failfast";
 			return -EINVAL;
 		}
 		if (val && metro_table_parse_uint(argv[1], val)) {
@@ -247,10 +279,14 @@ static inline void metro_table_opts_format(const struct metro_table_opts *o,
 	nr += o->io_deadline != METRO_DEFAULT_IO_DEADLINE_MS ? 2 : 0;
 	nr += o->write_mostly ? 2 : 0;
 	nr += o->read_mode != METRO_READ_BOUNCE ? 2 : 0;
+	nr += o->failfast ? 2 : 0;
 	buf[0] = '\0';
 	if (!nr)
 		return;
-	/* At most 95 characters: 10 digits, 6 digits, 6 digits, a letter, direct. */
+	/*
+	 * At most 107 characters: 10 digits, 6 digits, 6 digits, a letter,
+	 * direct, two letters.
+	 */
 	off += (size_t)snprintf(buf + off, len - off, "%u", nr);
 	if (o->resync_rate != METRO_DEFAULT_RESYNC_RATE)
 		off += (size_t)snprintf(buf + off, len - off, " resync_rate %u", o->resync_rate);
@@ -261,7 +297,9 @@ static inline void metro_table_opts_format(const struct metro_table_opts *o,
 	if (o->write_mostly)
 		off += (size_t)snprintf(buf + off, len - off, " write_mostly %c", o->write_mostly);
 	if (o->read_mode == METRO_READ_DIRECT)
-		snprintf(buf + off, len - off, " read_mode direct");
+		off += (size_t)snprintf(buf + off, len - off, " read_mode direct");
+	if (o->failfast)
+		snprintf(buf + off, len - off, " failfast %s", metro_failfast_name(o->failfast));
 }
 #endif
 

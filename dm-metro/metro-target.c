@@ -41,6 +41,7 @@ static int metro_parse_options(struct metro_c *m, unsigned int argc,
 	m->io_deadline = o.io_deadline;
 	m->write_mostly = o.write_mostly ? o.write_mostly - 'A' : -1;
 	m->read_mode = o.read_mode;
+	m->failfast = o.failfast;
 	return 0;
 }
 
@@ -510,6 +511,7 @@ static void metro_status(struct dm_target *ti, status_type_t type,
 		nr_opt += m->io_deadline != METRO_DEFAULT_IO_DEADLINE_MS ? 2 : 0;
 		nr_opt += m->write_mostly >= 0 ? 2 : 0;
 		nr_opt += m->read_mode != METRO_READ_BOUNCE ? 2 : 0;
+		nr_opt += m->failfast ? 2 : 0;
 		if (nr_opt)
 			DMEMIT(" %u", nr_opt);
 		if (m->resync_rate)
@@ -522,16 +524,19 @@ static void metro_status(struct dm_target *ti, status_type_t type,
 			DMEMIT(" write_mostly %c", metro_leg_letter(m->write_mostly));
 		if (m->read_mode == METRO_READ_DIRECT)
 			DMEMIT(" read_mode direct");
+		if (m->failfast)
+			DMEMIT(" failfast %s", metro_failfast_name(m->failfast));
 		break;
 
 	case STATUSTYPE_IMA:
 		DMEMIT_TARGET_NAME_VERSION(ti->type);
-		DMEMIT(",leg_a=%s,leg_a_health=%c,leg_b=%s,leg_b_health=%c,resync_rate=%u,clear_delay=%u,io_deadline=%u,write_mostly=%c,read_mode=%s;",
+		DMEMIT(",leg_a=%s,leg_a_health=%c,leg_b=%s,leg_b_health=%c,resync_rate=%u,clear_delay=%u,io_deadline=%u,write_mostly=%c,read_mode=%s,failfast=%s;",
 		       metro_leg_dev_name(&m->legs[0]), metro_health(m, 0),
 		       metro_leg_dev_name(&m->legs[1]), metro_health(m, 1),
 		       m->resync_rate, m->clear_delay, m->io_deadline,
 		       m->write_mostly >= 0 ? metro_leg_letter(m->write_mostly) : '-',
-		       m->read_mode == METRO_READ_DIRECT ? "direct" : "bounce");
+		       m->read_mode == METRO_READ_DIRECT ? "direct" : "bounce",
+		       m->failfast ? metro_failfast_name(m->failfast) : "-");
 		break;
 	}
 }
@@ -602,7 +607,7 @@ static void metro_io_hints(struct dm_target *ti, struct queue_limits *limits)
 
 static struct target_type metro_target = {
 	.name		 = "metro",
-	.version	 = {1, 5, 0},
+	.version	 = {1, 6, 0},
 	.features	 = 0,
 	.module		 = THIS_MODULE,
 	.ctr		 = metro_ctr,

@@ -276,6 +276,7 @@ struct metro_c {
 	unsigned int io_deadline;	/* ms, 0 = none, constant */
 	int write_mostly;		/* leg read only as a fallback, -1: none */
 	unsigned int read_mode;		/* METRO_READ_*, constant */
+	unsigned int failfast;		/* METRO_FAILFAST_* legs, constant */
 
 	/* I/O deadline: bios in flight, the watchdog, abandoned I/O. */
 	struct metro_shard shards[METRO_SHARDS];
@@ -321,6 +322,7 @@ struct metro_io {
 	bool shared;			/* clones borrow its pages (see map) */
 	bool remapped;			/* read: passed on as it is */
 	bool read_probe;		/* remapped: first on its leg for a while */
+	bool failfast;			/* remapped: map added REQ_FAILFAST_TRANSPORT */
 	int shard;			/* remapped: -1 if on no list */
 	unsigned long region;		/* first region */
 	unsigned long sent_mask;	/* legs the write went to */

@@ -61,6 +61,8 @@ static struct json_object *table_opts_json(const struct metro_table_opts *t)
 	json_object_object_add(o, "write_mostly", t->write_mostly ? json_object_new_string(wm) : NULL);
 	json_object_object_add(o, "read_mode", json_object_new_string(t->read_mode == METRO_READ_DIRECT ?
 								      "direct" : "bounce"));
+	json_object_object_add(o, "failfast", t->failfast ?
+			       json_object_new_string(metro_failfast_name(t->failfast)) : NULL);
 	json_object_object_add(o, "resync_rate_kib", json_object_new_uint64(t->resync_rate));
 	json_object_object_add(o, "clear_delay_ms", json_object_new_uint64(t->clear_delay));
 	return o;

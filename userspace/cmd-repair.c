@@ -712,7 +712,7 @@ int do_set(int argc, char **argv)
 	int opt, r, lock;
 
 	while ((opt = getopt_long(argc, argv, COMMON_SHORTOPTS, opts, NULL)) != -1) {
-		if (opt >= OPT_RESYNC_RATE && opt <= OPT_READ_MODE) {
+		if (opt >= OPT_RESYNC_RATE && opt <= OPT_FAILFAST) {
 			if (table_opt_arg(&over, opt, optarg, &why))
 				return usage_err("set", "invalid '%s' for %s", optarg, why);
 			continue;
@@ -725,7 +725,7 @@ int do_set(int argc, char **argv)
 	if (argc != 1)
 		return usage_err("set", "set: expected NAME, got %d arguments", argc);
 	if (!over.given)
-		return usage_err("set", "set: nothing to set: give --io-deadline, --write-mostly, --read-mode, --resync-rate or --clear-delay");
+		return usage_err("set", "set: nothing to set: give --io-deadline, --write-mostly, --read-mode, --failfast, --resync-rate or --clear-delay");
 	if (volume_get(argv[0], &v))
 		return EXIT_ERR;
 	if (parse_table_opts(v.opts, &o, &why)) {

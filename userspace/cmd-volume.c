@@ -301,7 +301,7 @@ int do_assemble(int argc, char **argv)
 			degraded = true;
 			continue;
 		}
-		if (opt >= OPT_RESYNC_RATE && opt <= OPT_READ_MODE) {
+		if (opt >= OPT_RESYNC_RATE && opt <= OPT_FAILFAST) {
 			if (table_opt_arg(&over, opt, optarg, &why))
 				return usage_err("assemble", "invalid '%s' for %s", optarg, why);
 			continue;
@@ -378,6 +378,7 @@ int do_create(int argc, char **argv)
 		case OPT_IO_DEADLINE:
 		case OPT_WRITE_MOSTLY:
 		case OPT_READ_MODE:
+		case OPT_FAILFAST:
 			if (table_opt_arg(&topts, opt, optarg, &why))
 				return usage_err("create", "invalid '%s' for %s", optarg, why);
 			break;

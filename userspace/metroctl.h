@@ -103,18 +103,21 @@ enum {
 	OPT_IO_DEADLINE,
 	OPT_WRITE_MOSTLY,
 	OPT_READ_MODE,
+	OPT_FAILFAST,
 };
 #define TABLE_OPT_RESYNC_RATE	(1U << 0)
 #define TABLE_OPT_CLEAR_DELAY	(1U << 1)
 #define TABLE_OPT_IO_DEADLINE	(1U << 2)
 #define TABLE_OPT_WRITE_MOSTLY	(1U << 3)
 #define TABLE_OPT_READ_MODE	(1U << 4)
+#define TABLE_OPT_FAILFAST	(1U << 5)
 #define TABLE_LONGOPTS \
 	{ "resync-rate", required_argument, NULL, OPT_RESYNC_RATE }, \
 	{ "clear-delay", required_argument, NULL, OPT_CLEAR_DELAY }, \
 	{ "io-deadline", required_argument, NULL, OPT_IO_DEADLINE }, \
 	{ "write-mostly", required_argument, NULL, OPT_WRITE_MOSTLY }, \
-	{ "read-mode", required_argument, NULL, OPT_READ_MODE }
+	{ "read-mode", required_argument, NULL, OPT_READ_MODE }, \
+	{ "failfast", required_argument, NULL, OPT_FAILFAST }
 struct table_opt_args {
 	unsigned int given;		/* TABLE_OPT_* */
 	struct metro_table_opts o;

@@ -410,6 +410,21 @@ int table_opt_arg(struct table_opt_args *a, int opt, const char *val, const char
 			a->given |= TABLE_OPT_READ_MODE;
 		return *why ? -EINVAL : 0;
 	}
+	if (opt == OPT_FAILFAST) {
+		if (!strcasecmp(val, "a"))
+			a->o.failfast = METRO_FAILFAST_A;
+		else if (!strcasecmp(val, "b"))
+			a->o.failfast = METRO_FAILFAST_B;
+		else if (!strcasecmp(val, "ab"))
+			a->o.failfast = METRO_FAILFAST_ALL;
+		else if (!strcasecmp(val, "none"))
+			a->o.failfast = 0;
+		else
+			*why = "--failfast: expected A, B or AB (the legs whose reads the transport should not retry) or none";
+		if (!*why)
+			a->given |= TABLE_OPT_FAILFAST;
+		return *why ? -EINVAL : 0;
+	}
 	/* The value alone among defaults, checked as the kernel checks it. */
 	metro_table_opts_default(&t);
 	switch (opt) {
@@ -450,6 +465,8 @@ void table_opts_apply(const struct table_opt_args *a, struct metro_table_opts *o
 		o->write_mostly = a->o.write_mostly;
 	if (a->given & TABLE_OPT_READ_MODE)
 		o->read_mode = a->o.read_mode;
+	if (a->given & TABLE_OPT_FAILFAST)
+		o->failfast = a->o.failfast;
 }
 
 const char *table_opts_words(const struct metro_table_opts *o, char *buf, size_t len)
@@ -464,9 +481,10 @@ const char *table_opts_words(const struct metro_table_opts *o, char *buf, size_t
 		snprintf(rate, sizeof(rate), "%u KiB/s", o->resync_rate);
 	else
 		snprintf(rate, sizeof(rate), "unbounded");
-	snprintf(buf, len, "io_deadline %s, write_mostly %s, read_mode %s, resync_rate %s, clear_delay %u ms",
+	snprintf(buf, len, "io_deadline %s, write_mostly %s, read_mode %s, failfast %s, resync_rate %s, clear_delay %u ms",
 		 io, o->write_mostly == 'A' ? "A" : o->write_mostly == 'B' ? "B" : "none",
 		 o->read_mode == METRO_READ_DIRECT ? "direct" : "bounce",
+		 o->failfast ? metro_failfast_name(o->failfast) : "none",
 		 rate, o->clear_delay);
 	return buf;
 }

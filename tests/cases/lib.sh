@@ -55,6 +55,22 @@ reload() { must dmsetup load "$1" --table "$2"; must dmsetup suspend "$1"; must 
 # arguments (e.g. "2 io_deadline 1000") after its two legs
 metro_opts() { reload "$1" "$(dmsetup table "$1" | awk '{print $1, $2, $3, $4, $5}') $2"; }
 
+# linear_leg NAME DEV: dm-linear NAME over all of DEV, to be used as a leg
+# the case can fail (reload it with "error") or stall (suspend it)
+linear_leg() {
+	must dmsetup create "$1" --table "0 $(blockdev --getsz "$2") linear $2 0"
+	wait_node "/dev/mapper/$1"
+}
+
+# new_volume NAME LEG_A LEG_B [OPTION...]: metroctl create on blank legs
+# (--assume-clean: no initial sync), then wait for /dev/mapper/NAME
+new_volume() {
+	local v=$1
+	shift
+	must mc create "$v" "$@" --assume-clean
+	wait_node "/dev/mapper/$v"
+}
+
 # wait_node PATH: wait up to 5 s for a device node
 wait_node() {
 	local i
@@ -186,5 +202,81 @@ disk_by_serial() {
 	return 1
 }
 scratch_disk() { disk_by_serial "scratch$1"; }
+
+# nvmet_export DEV [NQN [ADDR]]: export DEV over NVMe/TCP on ADDR:4420, as
+# NQN (the defaults, $NQN and $IP_B, are site B's leg in the two-site cases:
+# tests/two-site/lib.sh)
+nvmet_export() {
+	local c=/sys/kernel/config/nvmet dev=$1 nqn=${2:-$NQN} addr=${3:-$IP_B} port
+	# -q: built in (the debug kernel), or a module
+	modprobe -q nvmet-tcp
+	mountpoint -q /sys/kernel/config || must mount -t configfs configfs /sys/kernel/config
+	[ -d $c ] || fail "no $c after loading nvmet"
+	must mkdir "$c/subsystems/$nqn"
+	echo 1 > "$c/subsystems/$nqn/attr_allow_any_host"
+	must mkdir "$c/subsystems/$nqn/namespaces/1"
+	echo -n "$dev" > "$c/subsystems/$nqn/namespaces/1/device_path"
+	echo 1 > "$c/subsystems/$nqn/namespaces/1/enable" || fail "cannot enable the nvmet namespace"
+	port=$c/ports/1
+	if [ ! -d "$port" ]; then
+		must mkdir "$port"
+		echo "$addr" > "$port/addr_traddr"
+		echo tcp > "$port/addr_trtype"
+		echo 4420 > "$port/addr_trsvcid"
+		echo ipv4 > "$port/addr_adrfam"
+	fi
+	must ln -s "$c/subsystems/$nqn" "$port/subsystems/$nqn"
+	log "$dev exported as $nqn on $addr:4420"
+}
+
+# nvmet_unexport [NQN]: stop serving it (the port link goes)
+nvmet_unexport() {
+	must rm "/sys/kernel/config/nvmet/ports/1/subsystems/${1:-$NQN}"
+}
+
+# nvme_connect [NQN [ADDR]]: connect to a leg nvmet_export exported (here
+# or at the other site); the new NVMe namespace is $RLEG.  The transport keeps retrying a lost
+# connection (ctrl_loss_tmo -1) and holds I/O meanwhile: only dm-metro's
+# io_deadline detaches the leg.
+nvme_connect() {
+	local nqn=${1:-$NQN} addr=${2:-$IP_B} i d before
+	modprobe -q nvme-tcp
+	for i in $(seq 50); do [ -c /dev/nvme-fabrics ] && break; sleep 0.1; done
+	[ -c /dev/nvme-fabrics ] || fail "no /dev/nvme-fabrics: NVMe over fabrics is missing from this kernel"
+	before=" $(echo /dev/nvme*n[0-9]*) "
+	echo "transport=tcp,traddr=$addr,trsvcid=4420,nqn=$nqn,ctrl_loss_tmo=-1,reconnect_delay=1" \
+		> /dev/nvme-fabrics || fail "nvme connect to $addr:4420 ($nqn) failed"
+	RLEG=
+	for i in $(seq 100); do
+		for d in /dev/nvme*n[0-9]*; do
+			[ -b "$d" ] && [ "${before/ $d /}" = "$before" ] && RLEG=$d
+		done
+		[ -n "$RLEG" ] && break
+		sleep 0.1
+	done
+	[ -n "$RLEG" ] || fail "no new NVMe namespace after connecting to $nqn"
+	log "$nqn is $RLEG ($(blockdev --getsize64 "$RLEG") bytes)"
+}
+
+# nvmet_remove NQN: take NQN out of nvmet altogether (its device is no
+# longer held open), and port 1 once no subsystem is left on it
+nvmet_remove() {
+	local c=/sys/kernel/config/nvmet
+	rm -f "$c/ports/1/subsystems/$1"
+	[ -d "$c/subsystems/$1" ] || return 0
+	echo 0 > "$c/subsystems/$1/namespaces/1/enable"
+	rmdir "$c/subsystems/$1/namespaces/1" "$c/subsystems/$1"
+	[ -n "$(ls "$c/ports/1/subsystems" 2>/dev/null)" ] || rmdir "$c/ports/1" 2>/dev/null
+	return 0
+}
+
+# nvme_disconnect NQN: drop the controller(s) of NQN
+nvme_disconnect() {
+	local d
+	for d in /sys/class/nvme/nvme*; do
+		[ "$(cat "$d/subsysnqn" 2>/dev/null)" = "$1" ] && echo 1 > "$d/delete_controller"
+	done
+	return 0
+}
 
 cd "$METRO_TMP" 2>/dev/null || true

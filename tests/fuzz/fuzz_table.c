@@ -69,7 +69,7 @@ static void reparse(const char *line, const struct metro_table_opts *want)
 	if (metro_table_parse_opts(n, argv, &o, &err) || err ||
 	    o.resync_rate != want->resync_rate || o.clear_delay != want->clear_delay ||
 	    o.io_deadline != want->io_deadline || o.write_mostly != want->write_mostly ||
-	    o.read_mode != want->read_mode) {
+	    o.read_mode != want->read_mode || o.failfast != want->failfast) {
 		fprintf(stderr, "reparse of \"%s\" differs: %s\n", line, err ? err : "");
 		abort();
 	}
@@ -134,7 +134,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    o.clear_delay > METRO_MAX_CLEAR_DELAY_MS ||
 		    (o.io_deadline && (o.io_deadline < METRO_MIN_IO_DEADLINE_MS ||
 				       o.io_deadline > METRO_MAX_IO_DEADLINE_MS)) ||
-		    (o.read_mode != METRO_READ_BOUNCE && o.read_mode != METRO_READ_DIRECT))
+		    (o.read_mode != METRO_READ_BOUNCE && o.read_mode != METRO_READ_DIRECT) ||
+		    (o.failfast & ~METRO_FAILFAST_ALL))
 			abort();
 		/* Every pair is valid on its own, also one a later key replaces. */
 		for (i = 1; i + 1 < n; i += 2) {
@@ -153,12 +154,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* Every option spelled out, keys and values in other cases. */
 		len = (size_t)snprintf(line, sizeof(line),
 				       "%u IO_DEADLINE %u Clear_Delay %u RESYNC_RATE %u READ_MODE %s",
-				       o.write_mostly ? 10U : 8U, o.io_deadline, o.clear_delay,
+				       8U + (o.write_mostly ? 2U : 0U) + (o.failfast ? 2U : 0U),
+				       o.io_deadline, o.clear_delay,
 				       o.resync_rate,
 				       o.read_mode == METRO_READ_DIRECT ? "Direct" : "BOUNCE");
 		if (o.write_mostly)
-			snprintf(line + len, sizeof(line) - len, " Write_Mostly %c",
-				 o.write_mostly - 'A' + 'a');
+			len += (size_t)snprintf(line + len, sizeof(line) - len, " Write_Mostly %c",
+						o.write_mostly - 'A' + 'a');
+		if (o.failfast)
+			snprintf(line + len, sizeof(line) - len, " FailFast %s",
+				 o.failfast == METRO_FAILFAST_ALL ? "aB" : o.failfast == METRO_FAILFAST_A ? "a" : "b");
 		reparse(line, &o);
 	}
 	free(argv);

@@ -59,6 +59,7 @@ static void sb_seed(const char *path, uint64_t dev, uint32_t region, uint32_t le
 		in.opts.io_deadline = 0;
 		in.opts.write_mostly = 'B';
 		in.opts.read_mode = METRO_READ_DIRECT;
+		in.opts.failfast = METRO_FAILFAST_B;
 	}
 	metro_sb_encode(&in, &sb);
 	memcpy(out, &sb, 4096);
@@ -109,6 +110,8 @@ int main(int argc, char **argv)
 		"10 resync_rate 1 clear_delay 1000 io_deadline 1000 write_mostly A bogus 1",
 		"2 write_mostly C", "0 extra", "2 read_mode direct", "2 read_mode copy",
 		"10 resync_rate 1 clear_delay 100 io_deadline 0 write_mostly B read_mode Direct",
+		"2 failfast B", "2 failfast ab", "2 failfast C",
+		"12 resync_rate 1 clear_delay 100 io_deadline 0 write_mostly A read_mode direct failfast B",
 	};
 	for (i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
 		snprintf(p, sizeof(p), "%s/table/t%u", dir, i);

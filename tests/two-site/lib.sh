@@ -62,67 +62,6 @@ net_up() {
 	fail "site $SITE: no answer from $peer over eth0"
 }
 
-# nvmet_export DEV [NQN [ADDR]]: export DEV over NVMe/TCP on this site's
-# address (default: site B's leg as $NQN)
-nvmet_export() {
-	local c=/sys/kernel/config/nvmet dev=$1 nqn=${2:-$NQN} addr=${3:-$IP_B} port
-	must modprobe nvmet-tcp
-	mountpoint -q /sys/kernel/config || must mount -t configfs configfs /sys/kernel/config
-	[ -d $c ] || fail "no $c after loading nvmet"
-	must mkdir "$c/subsystems/$nqn"
-	echo 1 > "$c/subsystems/$nqn/attr_allow_any_host"
-	must mkdir "$c/subsystems/$nqn/namespaces/1"
-	echo -n "$dev" > "$c/subsystems/$nqn/namespaces/1/device_path"
-	echo 1 > "$c/subsystems/$nqn/namespaces/1/enable" || fail "cannot enable the nvmet namespace"
-	port=$c/ports/1
-	if [ ! -d "$port" ]; then
-		must mkdir "$port"
-		echo "$addr" > "$port/addr_traddr"
-		echo tcp > "$port/addr_trtype"
-		echo 4420 > "$port/addr_trsvcid"
-		echo ipv4 > "$port/addr_adrfam"
-	fi
-	must ln -s "$c/subsystems/$nqn" "$port/subsystems/$nqn"
-	log "site $SITE: $dev exported as $nqn on $addr:4420"
-}
-
-# nvmet_unexport [NQN]: stop serving it (the port link goes)
-nvmet_unexport() {
-	must rm "/sys/kernel/config/nvmet/ports/1/subsystems/${1:-$NQN}"
-}
-
-# nvme_connect [NQN [ADDR]]: connect to a leg exported by the other site;
-# the new NVMe namespace is $RLEG.  The transport keeps retrying a lost
-# connection (ctrl_loss_tmo -1) and holds I/O meanwhile: only dm-metro's
-# io_deadline detaches the leg.
-nvme_connect() {
-	local nqn=${1:-$NQN} addr=${2:-$IP_B} i d before
-	must modprobe nvme-tcp
-	for i in $(seq 50); do [ -c /dev/nvme-fabrics ] && break; sleep 0.1; done
-	before=" $(echo /dev/nvme*n[0-9]*) "
-	echo "transport=tcp,traddr=$addr,trsvcid=4420,nqn=$nqn,ctrl_loss_tmo=-1,reconnect_delay=1" \
-		> /dev/nvme-fabrics || fail "nvme connect to $addr:4420 ($nqn) failed"
-	RLEG=
-	for i in $(seq 100); do
-		for d in /dev/nvme*n[0-9]*; do
-			[ -b "$d" ] && [ "${before/ $d /}" = "$before" ] && RLEG=$d
-		done
-		[ -n "$RLEG" ] && break
-		sleep 0.1
-	done
-	[ -n "$RLEG" ] || fail "no new NVMe namespace after connecting to $nqn"
-	log "site $SITE: $nqn is $RLEG ($(blockdev --getsize64 "$RLEG") bytes)"
-}
-
-# nvme_disconnect NQN: drop the controller(s) of NQN
-nvme_disconnect() {
-	local d
-	for d in /sys/class/nvme/nvme*; do
-		[ "$(cat "$d/subsysnqn" 2>/dev/null)" = "$1" ] && echo 1 > "$d/delete_controller"
-	done
-	return 0
-}
-
 # site_a_create NAME: at site A, once site B exported its leg: connect to
 # it and create volume NAME on both legs (blank, so --assume-clean)
 site_a_create() {

@@ -457,6 +457,9 @@ static const struct cli_case {
 	{ { "set", "v", "--read-mode", "copy", NULL }, 2, "invalid 'copy' for --read-mode" },
 	{ { "create", "v", "/dev/a", "/dev/b", "--read-mode", "", NULL }, 2,
 	  "invalid '' for --read-mode" },
+	{ { "set", "v", "--failfast", "BA", NULL }, 2, "invalid 'BA' for --failfast" },
+	{ { "assemble", "v", "/dev/a", "/dev/b", "--failfast", "C", NULL }, 2,
+	  "invalid 'C' for --failfast" },
 	{ { "set", "v", "--region-size", "4M", NULL }, 2, "unknown option" },
 };
 
@@ -530,7 +533,7 @@ static void test_table_opt_args(void **state)
 	assert_int_equal(table_opt_arg(&a, 'x', "1", &why), -EINVAL);
 
 	/* What was given replaces, the rest stays. */
-	o = (struct metro_table_opts){ 100, 1000, 30000, 'A', METRO_READ_BOUNCE };
+	o = (struct metro_table_opts){ 100, 1000, 30000, 'A', METRO_READ_BOUNCE, 0 };
 	a = (struct table_opt_args){ 0 };
 	assert_int_equal(table_opt_arg(&a, OPT_IO_DEADLINE, "0", &why), 0);
 	table_opts_apply(&a, &o);
@@ -551,6 +554,21 @@ static void test_table_opt_args(void **state)
 	assert_int_equal(table_opt_arg(&a, OPT_READ_MODE, "bounce", &why), 0);
 	table_opts_apply(&a, &o);
 	assert_int_equal(o.read_mode, METRO_READ_BOUNCE);
+	assert_int_equal(o.failfast, 0);
+	assert_int_equal(table_opt_arg(&a, OPT_FAILFAST, "ab", &why), 0);
+	assert_true(a.given & TABLE_OPT_FAILFAST);
+	table_opts_apply(&a, &o);
+	assert_int_equal(o.failfast, METRO_FAILFAST_ALL);
+	assert_int_equal(table_opt_arg(&a, OPT_FAILFAST, "C", &why), -EINVAL);
+	assert_non_null(strstr(why, "--failfast"));
+	assert_int_equal(o.failfast, METRO_FAILFAST_ALL);
+	assert_int_equal(table_opt_arg(&a, OPT_FAILFAST, "B", &why), 0);
+	table_opts_apply(&a, &o);
+	assert_int_equal(o.failfast, METRO_FAILFAST_B);
+	assert_int_equal(table_opt_arg(&a, OPT_FAILFAST, "none", &why), 0);
+	table_opts_apply(&a, &o);
+	assert_int_equal(o.failfast, 0);
+	assert_int_equal(o.read_mode, METRO_READ_BOUNCE);
 }
 
 static void test_parse_table_opts(void **state)
@@ -567,6 +585,9 @@ static void test_parse_table_opts(void **state)
 	assert_int_equal(o.write_mostly, 'B');
 	assert_int_equal(parse_table_opts("6 io_deadline 100 write_mostly B read_mode direct", &o, &why), 0);
 	assert_int_equal(o.read_mode, METRO_READ_DIRECT);
+	assert_int_equal(o.failfast, 0);
+	assert_int_equal(parse_table_opts("4 read_mode direct failfast B", &o, &why), 0);
+	assert_int_equal(o.failfast, METRO_FAILFAST_B);
 	assert_int_equal(parse_table_opts("2 io_deadline", &o, &why), -EINVAL);
 	assert_int_equal(parse_table_opts("1 2 3 4 5 6 7 8 9 10 11", &o, &why), -EINVAL);
 	memset(big, '1', sizeof(big) - 1);

@@ -103,6 +103,7 @@ static void test_struct_offsets(void **state)
 	assert_int_equal(offsetof(struct metro_sb_disk, opt_io_deadline), 212);
 	assert_int_equal(offsetof(struct metro_sb_disk, opt_write_mostly), 216);
 	assert_int_equal(offsetof(struct metro_sb_disk, opt_read_mode), 220);
+	assert_int_equal(offsetof(struct metro_sb_disk, opt_failfast), 224);
 	assert_int_equal(offsetof(struct metro_sb_disk, legs), 256);
 	assert_int_equal(offsetof(struct metro_leg_disk, generation), 16);
 	assert_int_equal(offsetof(struct metro_leg_disk, events), 24);
@@ -227,6 +228,7 @@ static void test_encode_decode_roundtrip(void **state)
 	in.opts.io_deadline = 0;
 	in.opts.write_mostly = 'B';
 	in.opts.read_mode = METRO_READ_DIRECT;
+	in.opts.failfast = METRO_FAILFAST_B;
 	metro_sb_encode(&in, sb);
 
 	/* Little-endian on disk, at the documented offsets. */
@@ -237,7 +239,10 @@ static void test_encode_decode_roundtrip(void **state)
 	assert_int_equal(((uint8_t *)sb)[151], 0x01);
 	for (i = 384; i < 4096; i++)
 		assert_int_equal(((uint8_t *)sb)[i], 0);
-	/* Recorded options: flags, rate, delay, deadline, write-mostly leg, read mode. */
+	/*
+	 * Recorded options: flags, rate, delay, deadline, write-mostly leg,
+	 * read mode, failfast legs.
+	 */
 	assert_int_equal(((uint8_t *)sb)[200], METRO_SB_O_RECORDED);
 	assert_int_equal(((uint8_t *)sb)[207], 0x80);		/* 2^31 KiB/s */
 	assert_int_equal(((uint8_t *)sb)[208] | ((uint8_t *)sb)[209] << 8 |
@@ -245,7 +250,10 @@ static void test_encode_decode_roundtrip(void **state)
 	assert_int_equal(((uint8_t *)sb)[212], 0);
 	assert_int_equal(((uint8_t *)sb)[216], METRO_SB_WM_B);
 	assert_int_equal(((uint8_t *)sb)[220], METRO_READ_DIRECT);
-	for (i = 221; i < 256; i++)
+	for (i = 221; i < 224; i++)
+		assert_int_equal(((uint8_t *)sb)[i], 0);
+	assert_int_equal(((uint8_t *)sb)[224], 2);
+	for (i = 225; i < 256; i++)
 		assert_int_equal(((uint8_t *)sb)[i], 0);
 
 	memset(&out, 0x5a, sizeof(out));
@@ -272,6 +280,7 @@ static void test_encode_decode_roundtrip(void **state)
 	assert_int_equal(out.opts.io_deadline, 0);
 	assert_int_equal(out.opts.write_mostly, 'B');
 	assert_int_equal(out.opts.read_mode, METRO_READ_DIRECT);
+	assert_int_equal(out.opts.failfast, METRO_FAILFAST_B);
 	for (i = 0; i < 2; i++) {
 		assert_memory_equal(out.legs[i].leg_uuid, in.legs[i].leg_uuid, METRO_UUID_LEN);
 		assert_int_equal(out.legs[i].generation, in.legs[i].generation);
@@ -373,6 +382,7 @@ static void m_own_gen0(struct metro_sb_disk *sb) { sb->legs[le32_to_cpu(sb->leg)
 static void m_opt_flags(struct metro_sb_disk *sb) { sb->opt_flags = cpu_to_le32(METRO_SB_O_RECORDED | 1U << 1); }
 static void m_opt_wm(struct metro_sb_disk *sb) { sb->opt_write_mostly = cpu_to_le32(3); }
 static void m_opt_read_mode(struct metro_sb_disk *sb) { sb->opt_read_mode = cpu_to_le32(2); }
+static void m_opt_failfast(struct metro_sb_disk *sb) { sb->opt_failfast = cpu_to_le32(4); }
 static void m_opt_deadline(struct metro_sb_disk *sb) { sb->opt_io_deadline = cpu_to_le32(METRO_MIN_IO_DEADLINE_MS - 1); }
 static void m_opt_clear(struct metro_sb_disk *sb) { sb->opt_clear_delay = 0; }
 static void m_opt_rate(struct metro_sb_disk *sb) { sb->opt_resync_rate = cpu_to_le32(METRO_MAX_RESYNC_RATE + 1); }
@@ -419,6 +429,7 @@ static const struct reject_case reject_cases[] = {
 	{ "reject_unknown_option_flags", m_opt_flags, 1, 0, -EINVAL },
 	{ "reject_option_write_mostly_3", m_opt_wm, 1, 0, -EINVAL },
 	{ "reject_option_read_mode_2", m_opt_read_mode, 1, 0, -EINVAL },
+	{ "reject_option_failfast_4", m_opt_failfast, 1, 0, -EINVAL },
 	{ "reject_option_io_deadline_too_short", m_opt_deadline, 1, 0, -EINVAL },
 	{ "reject_option_clear_delay_0", m_opt_clear, 1, 0, -EINVAL },
 	{ "reject_option_resync_rate_too_high", m_opt_rate, 1, 0, -EINVAL },
@@ -493,6 +504,7 @@ static void test_options_not_recorded(void **state)
 	sb->opt_io_deadline = cpu_to_le32(7);
 	sb->opt_write_mostly = cpu_to_le32(9);
 	sb->opt_read_mode = cpu_to_le32(9);
+	sb->opt_failfast = cpu_to_le32(9);
 	recsum(sb);
 	assert_int_equal(metro_sb_decode(sb, DEV_SECTORS, &out, &err), 0);
 	assert_int_equal(out.opt_flags, 0);
@@ -501,6 +513,7 @@ static void test_options_not_recorded(void **state)
 	assert_int_equal(out.opts.resync_rate, METRO_DEFAULT_RESYNC_RATE);
 	assert_int_equal(out.opts.write_mostly, 0);
 	assert_int_equal(out.opts.read_mode, METRO_READ_BOUNCE);
+	assert_int_equal(out.opts.failfast, 0);
 	guarded_free(sb);
 }
 

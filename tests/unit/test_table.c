@@ -86,36 +86,42 @@ static const struct {
 	const char *line;
 	struct metro_table_opts o;
 } good[] = {
-	{ "", { DEF_RATE, DEF_CLEAR, DEF_DL, 0, 0 } },
-	{ "0", { DEF_RATE, DEF_CLEAR, DEF_DL, 0, 0 } },
-	{ "2 resync_rate 1000", { 1000, DEF_CLEAR, DEF_DL, 0, 0 } },
-	{ "2 resync_rate 0", { 0, DEF_CLEAR, DEF_DL, 0, 0 } },
-	{ "2 resync_rate 2147483648", { 2147483648U, DEF_CLEAR, DEF_DL, 0, 0 } },
-	{ "2 clear_delay 100", { DEF_RATE, 100, DEF_DL, 0, 0 } },
-	{ "2 clear_delay 600000", { DEF_RATE, 600000, DEF_DL, 0, 0 } },
-	{ "2 io_deadline 0", { DEF_RATE, DEF_CLEAR, 0, 0, 0 } },
-	{ "2 io_deadline 100", { DEF_RATE, DEF_CLEAR, 100, 0, 0 } },
-	{ "2 io_deadline 600000", { DEF_RATE, DEF_CLEAR, 600000, 0, 0 } },
-	{ "2 io_deadline 100000", { DEF_RATE, DEF_CLEAR, 100000, 0, 0 } },
-	{ "4 clear_delay 100 resync_rate 0", { 0, 100, DEF_DL, 0, 0 } },
-	{ "6 clear_delay 100 resync_rate 0 io_deadline 0", { 0, 100, 0, 0, 0 } },
-	{ "6 io_deadline 250 clear_delay 1000 resync_rate 102400", { 102400, 1000, 250, 0, 0 } },
+	{ "", { DEF_RATE, DEF_CLEAR, DEF_DL, 0, 0, 0 } },
+	{ "0", { DEF_RATE, DEF_CLEAR, DEF_DL, 0, 0, 0 } },
+	{ "2 resync_rate 1000", { 1000, DEF_CLEAR, DEF_DL, 0, 0, 0 } },
+	{ "2 resync_rate 0", { 0, DEF_CLEAR, DEF_DL, 0, 0, 0 } },
+	{ "2 resync_rate 2147483648", { 2147483648U, DEF_CLEAR, DEF_DL, 0, 0, 0 } },
+	{ "2 clear_delay 100", { DEF_RATE, 100, DEF_DL, 0, 0, 0 } },
+	{ "2 clear_delay 600000", { DEF_RATE, 600000, DEF_DL, 0, 0, 0 } },
+	{ "2 io_deadline 0", { DEF_RATE, DEF_CLEAR, 0, 0, 0, 0 } },
+	{ "2 io_deadline 100", { DEF_RATE, DEF_CLEAR, 100, 0, 0, 0 } },
+	{ "2 io_deadline 600000", { DEF_RATE, DEF_CLEAR, 600000, 0, 0, 0 } },
+	{ "2 io_deadline 100000", { DEF_RATE, DEF_CLEAR, 100000, 0, 0, 0 } },
+	{ "4 clear_delay 100 resync_rate 0", { 0, 100, DEF_DL, 0, 0, 0 } },
+	{ "6 clear_delay 100 resync_rate 0 io_deadline 0", { 0, 100, 0, 0, 0, 0 } },
+	{ "6 io_deadline 250 clear_delay 1000 resync_rate 102400", { 102400, 1000, 250, 0, 0, 0 } },
 	/* keys in any case, as strcasecmp() did */
-	{ "2 RESYNC_RATE 5", { 5, DEF_CLEAR, DEF_DL, 0, 0 } },
-	{ "4 Clear_Delay 200 IO_DEADLINE 300", { DEF_RATE, 200, 300, 0, 0 } },
+	{ "2 RESYNC_RATE 5", { 5, DEF_CLEAR, DEF_DL, 0, 0, 0 } },
+	{ "4 Clear_Delay 200 IO_DEADLINE 300", { DEF_RATE, 200, 300, 0, 0, 0 } },
 	/* a repeated key: the last one counts */
-	{ "4 clear_delay 1000 clear_delay 2000", { DEF_RATE, 2000, DEF_DL, 0, 0 } },
+	{ "4 clear_delay 1000 clear_delay 2000", { DEF_RATE, 2000, DEF_DL, 0, 0, 0 } },
 	/* leading zeros are decimal, not octal */
-	{ "02 resync_rate 010", { 10, DEF_CLEAR, DEF_DL, 0, 0 } },
-	{ "2 write_mostly B", { DEF_RATE, DEF_CLEAR, DEF_DL, 'B', 0 } },
-	{ "2 write_mostly a", { DEF_RATE, DEF_CLEAR, DEF_DL, 'A', 0 } },
-	{ "4 write_mostly A Write_Mostly b", { DEF_RATE, DEF_CLEAR, DEF_DL, 'B', 0 } },
-	{ "8 resync_rate 1 clear_delay 100 io_deadline 0 write_mostly B", { 1, 100, 0, 'B', 0 } },
-	{ "2 read_mode direct", { DEF_RATE, DEF_CLEAR, DEF_DL, 0, METRO_READ_DIRECT } },
-	{ "2 read_mode bounce", { DEF_RATE, DEF_CLEAR, DEF_DL, 0, METRO_READ_BOUNCE } },
-	{ "4 Read_Mode DIRECT read_mode bounce", { DEF_RATE, DEF_CLEAR, DEF_DL, 0, METRO_READ_BOUNCE } },
+	{ "02 resync_rate 010", { 10, DEF_CLEAR, DEF_DL, 0, 0, 0 } },
+	{ "2 write_mostly B", { DEF_RATE, DEF_CLEAR, DEF_DL, 'B', 0, 0 } },
+	{ "2 write_mostly a", { DEF_RATE, DEF_CLEAR, DEF_DL, 'A', 0, 0 } },
+	{ "4 write_mostly A Write_Mostly b", { DEF_RATE, DEF_CLEAR, DEF_DL, 'B', 0, 0 } },
+	{ "8 resync_rate 1 clear_delay 100 io_deadline 0 write_mostly B", { 1, 100, 0, 'B', 0, 0 } },
+	{ "2 read_mode direct", { DEF_RATE, DEF_CLEAR, DEF_DL, 0, METRO_READ_DIRECT, 0 } },
+	{ "2 read_mode bounce", { DEF_RATE, DEF_CLEAR, DEF_DL, 0, METRO_READ_BOUNCE, 0 } },
+	{ "4 Read_Mode DIRECT read_mode bounce", { DEF_RATE, DEF_CLEAR, DEF_DL, 0, METRO_READ_BOUNCE, 0 } },
 	{ "10 resync_rate 1 clear_delay 100 io_deadline 0 write_mostly B read_mode direct",
-	  { 1, 100, 0, 'B', METRO_READ_DIRECT } },
+	  { 1, 100, 0, 'B', METRO_READ_DIRECT, 0 } },
+	{ "2 failfast B", { DEF_RATE, DEF_CLEAR, DEF_DL, 0, 0, METRO_FAILFAST_B } },
+	{ "2 failfast a", { DEF_RATE, DEF_CLEAR, DEF_DL, 0, 0, METRO_FAILFAST_A } },
+	{ "2 FailFast aB", { DEF_RATE, DEF_CLEAR, DEF_DL, 0, 0, METRO_FAILFAST_ALL } },
+	{ "4 failfast AB failfast A", { DEF_RATE, DEF_CLEAR, DEF_DL, 0, 0, METRO_FAILFAST_A } },
+	{ "12 resync_rate 1 clear_delay 100 io_deadline 0 write_mostly A read_mode direct failfast B",
+	  { 1, 100, 0, 'A', METRO_READ_DIRECT, METRO_FAILFAST_B } },
 };
 
 static void test_good_lines(void **state)
@@ -137,6 +143,7 @@ static void test_good_lines(void **state)
 		assert_int_equal(o.io_deadline, good[i].o.io_deadline);
 		assert_int_equal(o.write_mostly, good[i].o.write_mostly);
 		assert_int_equal(o.read_mode, good[i].o.read_mode);
+		assert_int_equal(o.failfast, good[i].o.failfast);
 	}
 }
 
@@ -154,6 +161,7 @@ static void test_defaults(void **state)
 	assert_int_equal(o.io_deadline, 5000);
 	assert_int_equal(o.write_mostly, 0);
 	assert_int_equal(o.read_mode, METRO_READ_BOUNCE);
+	assert_int_equal(o.failfast, 0);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -162,12 +170,13 @@ static void test_defaults(void **state)
 
 #define E_COUNT	"Invalid number of optional arguments"
 #define E_VALUE	"Optional argument is missing its value"
-#define E_KEY	"Unknown optional argument: expected resync_rate, clear_delay, io_deadline, write_mostly or read_mode"
+#define E_KEY	"Unknown optional argument: expected resync_rate, clear_delay, io_deadline, write_mostly, read_mode or failfast"
 #define E_RATE	"Invalid resync_rate: expected KiB/s between 0 and 2147483648"
 #define E_CLEAR	"Invalid clear_delay: expected milliseconds between 100 and 600000"
 #define E_DL	"Invalid io_deadline: expected 0 (none) or milliseconds between 100 and 600000"
 #define E_WM	"Invalid write_mostly: expected A or B, the leg that serves reads only when the other cannot"
 #define E_RM	"Invalid read_mode: expected bounce (reads abandoned at the I/O deadline) or direct (no copy, waited for)"
+#define E_FF	"Invalid failfast: expected A, B or AB, the legs whose reads the transport should not retry"
 #define E_EXTRA	"Unexpected arguments after the optional arguments"
 
 struct bad_case {
@@ -189,9 +198,9 @@ static const struct bad_case bad[] = {
 	{ "count_signed", { "-2 resync_rate 10", "+2 resync_rate 10", "-0" }, E_COUNT },
 	{ "count_overflow", { "4294967298 resync_rate 10", "99999999999999999999 resync_rate 10" },
 	  E_COUNT },
-	{ "too_many_args", { "12 resync_rate 1 clear_delay 1000 io_deadline 1000 write_mostly A read_mode direct bogus 1",
-			     "12 resync_rate 1 resync_rate 2 resync_rate 3 resync_rate 4 resync_rate 5 resync_rate 6",
-			     "11 resync_rate 1 clear_delay 1000 io_deadline 1000 write_mostly A read_mode direct x" },
+	{ "too_many_args", { "14 resync_rate 1 clear_delay 1000 io_deadline 1000 write_mostly A read_mode direct failfast A bogus 1",
+			     "14 resync_rate 1 resync_rate 2 resync_rate 3 resync_rate 4 resync_rate 5 resync_rate 6 resync_rate 7",
+			     "13 resync_rate 1 clear_delay 1000 io_deadline 1000 write_mostly A read_mode direct failfast A x" },
 	  E_COUNT },
 	{ "write_mostly_bad", { "2 write_mostly C", "2 write_mostly 0", "2 write_mostly 1",
 				"2 write_mostly AB", "2 write_mostly -", "2 write_mostly leg_a" },
@@ -199,6 +208,9 @@ static const struct bad_case bad[] = {
 	{ "read_mode_bad", { "2 read_mode 0", "2 read_mode 1", "2 read_mode copy", "2 read_mode directx",
 			     "2 read_mode -", "2 read_mode dire" },
 	  E_RM },
+	{ "failfast_bad", { "2 failfast C", "2 failfast 0", "2 failfast 3", "2 failfast BA",
+			    "2 failfast -", "2 failfast none", "2 failfast ABC", "2 failfast leg_b" },
+	  E_FF },
 	{ "unknown_key", { "2 bogus 1", "2 resync 1", "2 resync_rate_ 1", "2 resync_rat 1",
 			   "4 resync_rate 1 io-deadline 100", "3 bogus 1 clear_delay" },
 	  E_KEY },
@@ -276,19 +288,22 @@ static void test_check(void **state)
 		struct metro_table_opts o;
 		const char *err;
 	} cases[] = {
-		{ { 0, 5000, 5000, 0, 0 }, NULL },
-		{ { 2147483648U, 100, 0, 'A', 0 }, NULL },
-		{ { 1, 600000, 600000, 'B', 0 }, NULL },
-		{ { 2147483649U, 5000, 5000, 0, 0 }, E_RATE },
-		{ { 0, 99, 5000, 0, 0 }, E_CLEAR },
-		{ { 0, 600001, 5000, 0, 0 }, E_CLEAR },
-		{ { 0, 5000, 99, 0, 0 }, E_DL },
-		{ { 0, 5000, 600001, 0, 0 }, E_DL },
-		{ { 0, 5000, 5000, 'C', 0 }, E_WM },
-		{ { 0, 5000, 5000, 'a', 0 }, E_WM },
-		{ { 0, 5000, 5000, 0, METRO_READ_DIRECT }, NULL },
-		{ { 0, 5000, 5000, 0, 2 }, E_RM },
-		{ { 0, 5000, 5000, 0, 0xffffffffU }, E_RM },
+		{ { 0, 5000, 5000, 0, 0, 0 }, NULL },
+		{ { 2147483648U, 100, 0, 'A', 0, 0 }, NULL },
+		{ { 1, 600000, 600000, 'B', 0, 0 }, NULL },
+		{ { 2147483649U, 5000, 5000, 0, 0, 0 }, E_RATE },
+		{ { 0, 99, 5000, 0, 0, 0 }, E_CLEAR },
+		{ { 0, 600001, 5000, 0, 0, 0 }, E_CLEAR },
+		{ { 0, 5000, 99, 0, 0, 0 }, E_DL },
+		{ { 0, 5000, 600001, 0, 0, 0 }, E_DL },
+		{ { 0, 5000, 5000, 'C', 0, 0 }, E_WM },
+		{ { 0, 5000, 5000, 'a', 0, 0 }, E_WM },
+		{ { 0, 5000, 5000, 0, METRO_READ_DIRECT, 0 }, NULL },
+		{ { 0, 5000, 5000, 0, 2, 0 }, E_RM },
+		{ { 0, 5000, 5000, 0, 0xffffffffU, 0 }, E_RM },
+		{ { 0, 5000, 5000, 0, 0, METRO_FAILFAST_ALL }, NULL },
+		{ { 0, 5000, 5000, 0, 0, 4 }, E_FF },
+		{ { 0, 5000, 5000, 0, 0, 0xffffffffU }, E_FF },
 	};
 	const char *err;
 	size_t i;
@@ -321,9 +336,10 @@ static void test_format(void **state)
 	metro_table_opts_format(&o, buf);
 	assert_string_equal(buf, "4 io_deadline 0 write_mostly B");
 	o = (struct metro_table_opts){ METRO_MAX_RESYNC_RATE, METRO_MAX_CLEAR_DELAY_MS,
-				       METRO_MAX_IO_DEADLINE_MS, 'A', METRO_READ_DIRECT };
+				       METRO_MAX_IO_DEADLINE_MS, 'A', METRO_READ_DIRECT,
+				       METRO_FAILFAST_ALL };
 	metro_table_opts_format(&o, buf);
-	assert_string_equal(buf, "10 resync_rate 2147483648 clear_delay 600000 io_deadline 600000 write_mostly A read_mode direct");
+	assert_string_equal(buf, "12 resync_rate 2147483648 clear_delay 600000 io_deadline 600000 write_mostly A read_mode direct failfast AB");
 	assert_true(strlen(buf) < sizeof(buf));
 	for (i = 0; i < ARRAY_SIZE(good); i++) {
 		/* Same padding in both, so that the bytes compare equal. */
