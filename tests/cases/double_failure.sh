@@ -14,17 +14,14 @@ need_metro
 
 V=df
 sz=$(blockdev --getsz /dev/ram0)
-must dmsetup create df_a --table "0 $sz linear /dev/ram0 0"
-must dmsetup create df_b --table "0 $sz linear /dev/ram1 0"
-wait_node /dev/mapper/df_a
-wait_node /dev/mapper/df_b
+linear_leg df_a /dev/ram0
+linear_leg df_b /dev/ram1
 A=/dev/mapper/df_a B=/dev/mapper/df_b
 linear() { echo "0 $sz linear /dev/ram$1 0"; }
 # leg_state DEV ROLE: the state words DEV's superblock records for leg ROLE
 leg_state() { examine_json "$1" | jq -r --arg r "$2" '.legs[] | select(.role == $r) | .state | join(",")'; }
 
-must mc create $V $A $B --assume-clean --region-size 1M
-wait_node /dev/mapper/$V
+new_volume $V $A $B --region-size 1M
 off=$(data_offset $A)
 randfile expect 96
 must write_file expect /dev/mapper/$V 0

@@ -5,13 +5,10 @@
 . "$(dirname "$0")/lib.sh"
 need_metro
 
-A=/dev/ram0 V=lf
+A=/dev/ram0 B=/dev/mapper/lf_b V=lf
 sz=$(blockdev --getsz /dev/ram1)
-must dmsetup create lf_b --table "0 $sz linear /dev/ram1 0"
-wait_node /dev/mapper/lf_b
-B=/dev/mapper/lf_b
-must mc create $V $A $B --assume-clean
-wait_node /dev/mapper/$V
+linear_leg lf_b /dev/ram1
+new_volume $V $A $B
 show_status $V
 
 randfile pat1 8

@@ -10,13 +10,9 @@
 need_metro
 
 V=ls
-sz=$(blockdev --getsz /dev/ram1)
-must dmsetup create ls_b --table "0 $sz linear /dev/ram1 0"
-wait_node /dev/mapper/ls_b
 A=/dev/ram0 B=/dev/mapper/ls_b
-
-must mc create $V $A $B --assume-clean --region-size 1M
-wait_node /dev/mapper/$V
+linear_leg ls_b /dev/ram1
+new_volume $V $A $B --region-size 1M
 metro_opts $V "2 io_deadline 1000"
 dmsetup table $V | grep -q "io_deadline 1000" || fail "io_deadline not in the table: $(dmsetup table $V)"
 randfile base 32

@@ -7,8 +7,7 @@ need_metro
 
 V=mon
 sz=$(blockdev --getsz /dev/ram1)
-must dmsetup create mon_b --table "0 $sz linear /dev/ram1 0"
-wait_node /dev/mapper/mon_b
+linear_leg mon_b /dev/ram1
 set_leg() { reload mon_b "0 $sz $1"; }
 
 "$METROCTL" monitor $V --json --interval 0.2 \
@@ -16,8 +15,7 @@ set_leg() { reload mon_b "0 $sz $1"; }
 	> mon.json 2> mon.err &
 mpid=$!
 sleep 1
-must mc create $V /dev/ram0 /dev/mapper/mon_b --assume-clean --region-size 1M
-wait_node /dev/mapper/$V
+new_volume $V /dev/ram0 /dev/mapper/mon_b --region-size 1M
 randfile pat 8
 must write_file pat /dev/mapper/$V 0
 sleep 1

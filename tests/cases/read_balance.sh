@@ -7,13 +7,10 @@
 need_metro
 
 # brd keeps no I/O statistics: put the legs behind dm-linear, which does
-for i in 0 1; do
-	must dmsetup create rb_$i --table "0 $(blockdev --getsz /dev/ram$i) linear /dev/ram$i 0"
-	wait_node /dev/mapper/rb_$i
-done
+linear_leg rb_0 /dev/ram0
+linear_leg rb_1 /dev/ram1
 A=/dev/mapper/rb_0 B=/dev/mapper/rb_1 V=rb
-must mc create $V $A $B --assume-clean
-wait_node /dev/mapper/$V
+new_volume $V $A $B
 # put data there so reads hit allocated pages
 randfile pat 32
 must write_file pat /dev/mapper/$V 0

@@ -12,14 +12,11 @@
 need_metro
 
 V=rd
-sz=$(blockdev --getsz /dev/ram1)
-must dmsetup create rd_b --table "0 $sz linear /dev/ram1 0"
-wait_node /dev/mapper/rd_b
 A=/dev/ram0 B=/dev/mapper/rd_b
+linear_leg rd_b /dev/ram1
 recorded() { examine_json "$1" | jq -r ".table_options.$2"; }
 
-must mc create $V $A $B --assume-clean --region-size 1M --read-mode direct
-wait_node /dev/mapper/$V
+new_volume $V $A $B --region-size 1M --read-mode direct
 dmsetup table $V | grep -q "read_mode direct" || fail "read_mode direct not in the table: $(dmsetup table $V)"
 # write_mostly A: every read goes to leg B first, the leg about to stall
 must mc set $V --io-deadline 1000 --write-mostly A

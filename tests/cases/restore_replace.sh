@@ -8,13 +8,10 @@
 . "$(dirname "$0")/lib.sh"
 need_metro
 
-A=/dev/ram0 V=rr
+A=/dev/ram0 B=/dev/mapper/rr_b V=rr
 sz=$(blockdev --getsz /dev/ram1)
-must dmsetup create rr_b --table "0 $sz linear /dev/ram1 0"
-wait_node /dev/mapper/rr_b
-B=/dev/mapper/rr_b
-must mc create $V $A $B --assume-clean --region-size 1M
-wait_node /dev/mapper/$V
+linear_leg rr_b /dev/ram1
+new_volume $V $A $B --region-size 1M
 # A slow resync rate, so that the resync can be watched; restore and
 # replace must keep it (they reload the same table line).
 len=$(dmsetup table $V | awk '{print $2}')

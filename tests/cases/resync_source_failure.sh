@@ -10,15 +10,12 @@ need_metro
 
 V=rsf
 sz=$(blockdev --getsz /dev/ram0)
-must dmsetup create rsf_a --table "0 $sz linear /dev/ram0 0"
-must dmsetup create rsf_b --table "0 $sz linear /dev/ram1 0"
-wait_node /dev/mapper/rsf_a
-wait_node /dev/mapper/rsf_b
+linear_leg rsf_a /dev/ram0
+linear_leg rsf_b /dev/ram1
 A=/dev/mapper/rsf_a B=/dev/mapper/rsf_b
 set_leg() { reload "$1" "0 $sz $2"; }
 
-must mc create $V $A $B --assume-clean --region-size 1M
-wait_node /dev/mapper/$V
+new_volume $V $A $B --region-size 1M
 randfile base 96
 must write_file base /dev/mapper/$V 0
 
