@@ -15,6 +15,11 @@
 # and loaded again by assemble; a bad value changes nothing.
 . "$(dirname "$0")/lib.sh"
 need_metro
+# nvmet-tcp's queue release on the reconnects below trips a lockdep report
+# of its own (nvme-cli issue #3113: "the long standing possible circular
+# locking dependency", blktests nvme/005), which would also turn lockdep
+# off for every case after this one.
+[ -e /proc/lockdep ] && skip "lockdep kernel: nvmet-tcp reports a circular locking dependency of its own on reconnect"
 
 V=ff NQN=nqn.2026-12.org.dm-metro:failfast
 cleanup() {

@@ -19,9 +19,11 @@ must write_file base /dev/mapper/$V 0
 
 for mode in bounce direct nodl; do
 	case $mode in
-	bounce) must mc set $V --write-mostly A --read-mode bounce --io-deadline 5000 ;;
-	direct) must mc set $V --write-mostly A --read-mode direct --io-deadline 5000 ;;
-	nodl) must mc set $V --write-mostly A --read-mode bounce --io-deadline 0 ;;
+	# failfast B (which brd ignores) on two of them: the flag goes on the
+	# clone (bounce) or on the bio and off again for the retry (nodl)
+	bounce) must mc set $V --write-mostly A --read-mode bounce --io-deadline 5000 --failfast B ;;
+	direct) must mc set $V --write-mostly A --read-mode direct --io-deadline 5000 --failfast none ;;
+	nodl) must mc set $V --write-mostly A --read-mode bounce --io-deadline 0 --failfast B ;;
 	esac
 	show_status $V
 	[ "$(st_health $V)" = AA ] || fail "$mode: legs not both in sync at the start"
