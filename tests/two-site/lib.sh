@@ -62,6 +62,15 @@ net_up() {
 	fail "site $SITE: no answer from $peer over eth0"
 }
 
+# site_b_serve_leg: at site B, export its leg, tell site A, and end the
+# case (passed) once site A says "done"
+site_b_serve_leg() {
+	nvmet_export $LEG
+	signal exported
+	wait_for done 600
+	pass "site B served its leg"
+}
+
 # site_a_create NAME: at site A, once site B exported its leg: connect to
 # it and create volume NAME on both legs (blank, so --assume-clean)
 site_a_create() {

@@ -7,12 +7,7 @@
 . "$(dirname "$0")/../lib.sh"
 
 net_up
-if [ "$SITE" = B ]; then
-	nvmet_export $LEG
-	signal exported
-	wait_for done 600
-	pass "site B served its leg"
-fi
+[ "$SITE" = B ] && site_b_serve_leg
 
 V=metro
 site_a_create $V
