@@ -235,9 +235,10 @@ nvmet_unexport() {
 }
 
 # nvme_connect [NQN [ADDR]]: connect to a leg nvmet_export exported (here
-# or at the other site); the new NVMe namespace is $RLEG.  The transport keeps retrying a lost
-# connection (ctrl_loss_tmo -1) and holds I/O meanwhile: only dm-metro's
-# io_deadline detaches the leg.
+# or at the other site); the new NVMe namespace is $RLEG.  The transport
+# keeps retrying a lost connection (ctrl_loss_tmo -1) and holds I/O
+# meanwhile: dm-metro detaches the leg (io_deadline, or the error of a
+# failfast read), not the transport.
 nvme_connect() {
 	local nqn=${1:-$NQN} addr=${2:-$IP_B} i d before
 	modprobe -q nvme-tcp
