@@ -734,22 +734,34 @@ static void metro_read_endio(struct bio *clone)
 	metro_read_done(io, status);
 }
 
+/* One read in this many is timed for its leg's average service time. */
+#define METRO_READ_SAMPLE	8
+
 /*
- * Count a read sent to leg @i; returns whether it is the first for
- * METRO_READ_PROBE (its service time replaces the leg's average).
+ * Count a read sent to leg @i.  Returns when it starts if it is to be
+ * timed, else 0: the first read for METRO_READ_PROBE (@probe: its service
+ * time replaces the leg's average) and one in METRO_READ_SAMPLE, since
+ * reading the clock twice for every read costs more than the average
+ * needs.  With write_mostly, the choice of leg needs no service time.
  */
-static bool metro_count_read(struct metro_c *m, struct metro_io *io, unsigned int i)
+static u64 metro_count_read(struct metro_c *m, struct metro_io *io, unsigned int i,
+			    bool *probe)
 {
 	struct metro_leg *leg = &m->legs[i];
 	unsigned long last = READ_ONCE(leg->read_last);
+	s64 n;
 
 	io->leg = i;
 	atomic_inc(&leg->reads_inflight);
-	atomic64_inc(&leg->reads);
+	n = atomic64_inc_return(&leg->reads);
 	/* One store per jiffy at most: every CPU's reads pass here. */
 	if (time_after(jiffies, last))
 		WRITE_ONCE(leg->read_last, jiffies);
-	return time_after(jiffies, last + METRO_READ_PROBE);
+	*probe = time_after(jiffies, last + METRO_READ_PROBE);
+	if (m->write_mostly >= 0 ||
+	    (!*probe && n % METRO_READ_SAMPLE && READ_ONCE(leg->read_ns)))
+		return 0;
+	return ktime_get_ns();
 }
 
 /*
@@ -763,22 +775,13 @@ static bool metro_read_failfast(struct metro_c *m, struct metro_io *io, unsigned
 	return (m->failfast & BIT(i)) && metro_leg_can_read(m, !i, io->region);
 }
 
-/* With write_mostly, the choice of leg needs no service time. */
-static u64 metro_read_clock(struct metro_c *m)
-{
-	return m->write_mostly < 0 ? ktime_get_ns() : 0;
-}
-
 /* Send a read clone to leg @i; @retry: from the worker. */
 static void metro_send_read(struct metro_c *m, struct bio *bio,
 			    struct metro_io *io, unsigned int i, bool retry)
 {
-	bool probe = metro_count_read(m, io, i);
-	struct metro_clone *mc;
+	struct metro_clone *mc = metro_clone_bio(m, bio, io, i, metro_read_endio);
 
-	mc = metro_clone_bio(m, bio, io, i, metro_read_endio);
-	mc->read_start = metro_read_clock(m);
-	mc->read_probe = probe;
+	mc->read_start = metro_count_read(m, io, i, &mc->read_probe);
 	if (metro_read_failfast(m, io, i))
 		mc->bio.bi_opf |= REQ_FAILFAST_TRANSPORT;
 	metro_track(m, mc);
@@ -809,8 +812,7 @@ static void metro_untrack_read(struct metro_c *m, struct metro_io *io)
 static int metro_remap_read(struct metro_c *m, struct bio *bio,
 			    struct metro_io *io, unsigned int i)
 {
-	io->read_probe = metro_count_read(m, io, i);
-	io->read_start = metro_read_clock(m);
+	io->read_start = metro_count_read(m, io, i, &io->read_probe);
 	io->saved_bdev = bio->bi_bdev;
 	io->saved_flags = bio->bi_flags;
 	io->saved_iter = bio->bi_iter;
