@@ -177,31 +177,25 @@ static void metro_clone_put(struct metro_c *m, struct metro_clone *mc)
 }
 
 /*
- * Put @entry on the clones (or, @read, the remapped reads) list of the
- * shard of this CPU and stamp @start; returns the shard, or -1 without a
- * deadline, when nothing is tracked.  Any context.
+ * Under the deadline, put a clone on the list of this CPU's shard before
+ * it is submitted, and stamp it.  Any context.
  */
-static int metro_shard_add(struct metro_c *m, struct list_head *entry, bool read,
-			   unsigned long *start)
-{
-	int shard = raw_smp_processor_id() % METRO_SHARDS;
-	struct metro_shard *sh = &m->shards[shard];
-	unsigned long flags;
-
-	if (!m->io_deadline)
-		return -1;
-	*start = jiffies;
-	spin_lock_irqsave(&sh->lock, flags);
-	list_add_tail(entry, read ? &sh->reads : &sh->clones);
-	spin_unlock_irqrestore(&sh->lock, flags);
-	return shard;
-}
-
-/* Put a clone on a shard list before it is submitted; any context. */
 static void metro_track(struct metro_c *m, struct metro_clone *mc)
 {
+	struct metro_shard *sh;
+	unsigned long flags;
+
 	mc->abandoned = false;
-	mc->shard = metro_shard_add(m, &mc->list, false, &mc->start);
+	if (!m->io_deadline) {
+		mc->shard = -1;
+		return;
+	}
+	mc->shard = raw_smp_processor_id() % METRO_SHARDS;
+	mc->start = jiffies;
+	sh = &m->shards[mc->shard];
+	spin_lock_irqsave(&sh->lock, flags);
+	list_add_tail(&mc->list, &sh->clones);
+	spin_unlock_irqrestore(&sh->lock, flags);
 }
 
 /*
@@ -791,17 +785,28 @@ static void metro_send_read(struct metro_c *m, struct bio *bio,
 		dm_submit_bio_remap(bio, &mc->bio);
 }
 
-static void metro_untrack_read(struct metro_c *m, struct metro_io *io)
+/*
+ * Under the deadline, count a remapped read in the current epoch (see
+ * struct metro_read_ages).  Without preemption between reading the epoch
+ * and counting: a read counted in an epoch long gone would look late.
+ */
+static void metro_read_age_add(struct metro_c *m, struct metro_io *io)
 {
-	struct metro_shard *sh;
-	unsigned long flags;
-
-	if (io->shard < 0)
+	if (!m->io_deadline) {
+		io->epoch = -1;
 		return;
-	sh = &m->shards[io->shard];
-	spin_lock_irqsave(&sh->lock, flags);
-	list_del(&io->list);
-	spin_unlock_irqrestore(&sh->lock, flags);
+	}
+	preempt_disable();
+	io->epoch = READ_ONCE(m->read_epoch) % METRO_READ_EPOCHS;
+	this_cpu_inc(m->read_ages->n[io->leg][io->epoch]);
+	preempt_enable();
+}
+
+/* A remapped read completed; any CPU, any context. */
+static void metro_read_age_del(struct metro_c *m, struct metro_io *io)
+{
+	if (io->epoch >= 0)
+		this_cpu_dec(m->read_ages->n[io->leg][io->epoch]);
 }
 
 /*
@@ -821,7 +826,7 @@ static int metro_remap_read(struct metro_c *m, struct bio *bio,
 		       metro_read_failfast(m, io, i);
 	if (io->failfast)
 		bio->bi_opf |= REQ_FAILFAST_TRANSPORT;
-	io->shard = metro_shard_add(m, &io->list, true, &io->start);
+	metro_read_age_add(m, io);
 	bio_set_dev(bio, m->legs[i].dev->bdev);
 	bio->bi_iter.bi_sector = metro_data_sector(m, bio->bi_iter.bi_sector);
 	return DM_MAPIO_REMAPPED;
@@ -845,7 +850,7 @@ int metro_end_io(struct dm_target *ti, struct bio *bio, blk_status_t *error)
 	if (io->failfast)
 		bio->bi_opf &= ~REQ_FAILFAST_TRANSPORT;
 	leg = &m->legs[io->leg];
-	metro_untrack_read(m, io);
+	metro_read_age_del(m, io);
 	if (!*error && io->read_start)
 		metro_read_sample(leg, io->read_start, io->read_probe);
 	atomic_dec(&leg->reads_inflight);
@@ -1165,6 +1170,31 @@ static void metro_bounce_trim(struct metro_bounce *b)
 }
 
 /*
+ * The legs with a remapped read in flight since METRO_READ_LATE epochs
+ * ago or earlier, then a new epoch.  Every epoch lasts at least a quarter
+ * of the deadline (the watchdog's period), so such a read is late.
+ */
+static unsigned long metro_reads_late(struct metro_c *m)
+{
+	unsigned int e = m->read_epoch, age, cpu, slot, i;
+	unsigned long late = 0;
+	int n;
+
+	for (i = 0; i < METRO_NR_LEGS; i++) {
+		for (age = METRO_READ_LATE; age < METRO_READ_EPOCHS; age++) {
+			slot = (e - age) % METRO_READ_EPOCHS;
+			n = 0;
+			for_each_possible_cpu(cpu)
+				n += READ_ONCE(per_cpu_ptr(m->read_ages, cpu)->n[i][slot]);
+			if (n > 0)
+				late |= BIT(i);
+		}
+	}
+	WRITE_ONCE(m->read_epoch, e + 1);
+	return late;
+}
+
+/*
  * The I/O deadline watchdog: every quarter of the deadline, look for bios
  * (and resync copies) in flight for longer than the deadline and ask the
  * worker to detach their leg.  Runs on system_wq, not on m->wq, whose
@@ -1177,10 +1207,9 @@ void metro_watchdog(struct work_struct *ws)
 	unsigned long limit = msecs_to_jiffies(m->io_deadline);
 	unsigned long now = jiffies, stuck;
 	struct metro_clone *mc;
-	struct metro_io *io;
 	unsigned int i;
 
-	stuck = metro_resync_stalled(m, limit);
+	stuck = metro_resync_stalled(m, limit) | metro_reads_late(m);
 	for (i = 0; i < METRO_SHARDS; i++) {
 		struct metro_shard *sh = &m->shards[i];
 
@@ -1188,9 +1217,6 @@ void metro_watchdog(struct work_struct *ws)
 		list_for_each_entry(mc, &sh->clones, list)
 			if (time_after(now, mc->start + limit))
 				stuck |= BIT(mc->leg);
-		list_for_each_entry(io, &sh->reads, list)
-			if (time_after(now, io->start + limit))
-				stuck |= BIT(io->leg);
 		spin_unlock_irq(&sh->lock);
 	}
 	for_each_set_bit(i, &stuck, METRO_NR_LEGS)
@@ -1201,7 +1227,7 @@ void metro_watchdog(struct work_struct *ws)
 
 	spin_lock_irq(&m->lock);
 	if (!m->suspended)
-		queue_delayed_work(system_wq, &m->watchdog, max(limit / 4, 1UL));
+		queue_delayed_work(system_wq, &m->watchdog, metro_watchdog_period(m));
 	spin_unlock_irq(&m->lock);
 }
 

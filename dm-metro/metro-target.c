@@ -208,6 +208,7 @@ static void metro_free(struct metro_c *m)
 		destroy_workqueue(m->submit_wq);
 	if (m->copy_wq)
 		destroy_workqueue(m->copy_wq);
+	free_percpu(m->read_ages);
 	metro_resync_free(m);
 	if (m->copy_io)
 		dm_io_client_destroy(m->copy_io);
@@ -261,7 +262,6 @@ static int metro_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	for (r = 0; r < METRO_SHARDS; r++) {
 		spin_lock_init(&m->shards[r].lock);
 		INIT_LIST_HEAD(&m->shards[r].clones);
-		INIT_LIST_HEAD(&m->shards[r].reads);
 	}
 	INIT_DELAYED_WORK(&m->watchdog, metro_watchdog);
 	init_waitqueue_head(&m->late_wait);
@@ -353,6 +353,12 @@ static int metro_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		ti->error = "Cannot allocate the workqueues";
 		goto bad;
 	}
+	m->read_ages = alloc_percpu(struct metro_read_ages);
+	if (!m->read_ages) {
+		r = -ENOMEM;
+		ti->error = "Cannot allocate the read counters";
+		goto bad;
+	}
 
 	r = dm_set_target_max_io_len(ti, m->region_sectors);
 	if (r)
@@ -440,8 +446,7 @@ static void metro_resume(struct dm_target *ti)
 	m->suspended = false;
 	queue_delayed_work(m->wq, &m->clear_work, msecs_to_jiffies(m->clear_delay));
 	if (m->io_deadline)
-		queue_delayed_work(system_wq, &m->watchdog,
-				   max(msecs_to_jiffies(m->io_deadline) / 4, 1UL));
+		queue_delayed_work(system_wq, &m->watchdog, metro_watchdog_period(m));
 	spin_unlock_irq(&m->lock);
 	metro_resync_start(m);
 }

@@ -163,16 +163,30 @@ struct metro_bounce {
 };
 
 /*
- * Lists of bios in flight to the legs; @lock protects both.  @clones are
- * dm-metro's own clones, which the deadline may abandon; @reads are reads
- * passed on to their leg as dm gave them (see struct metro_io), which are
- * always waited for.
+ * dm-metro's own clones in flight to the legs, which the deadline may
+ * abandon; @lock protects the list.
  */
 struct metro_shard {
 	spinlock_t lock;
 	struct list_head clones;	/* struct metro_clone.list */
-	struct list_head reads;		/* struct metro_io.list */
 } ____cacheline_aligned_in_smp;
+
+/*
+ * Reads passed on to their leg as dm gave them (see struct metro_io) are
+ * always waited for, so the deadline need not find them, only see that one
+ * is late: they are counted, without a lock, per CPU, leg and epoch.  The
+ * watchdog starts a new epoch each time it runs, every quarter of the
+ * deadline; a read adds one to its epoch's slot on the CPU that maps it
+ * and takes it off on the CPU that completes it, so only the sum over the
+ * CPUs means anything.  A slot METRO_READ_LATE epochs old or older that
+ * sums above zero holds a read in flight for longer than the deadline.
+ */
+#define METRO_READ_EPOCHS	8
+#define METRO_READ_LATE		4
+
+struct metro_read_ages {
+	int n[METRO_NR_LEGS][METRO_READ_EPOCHS];
+};
 
 /*
  * The volume.
@@ -280,6 +294,8 @@ struct metro_c {
 
 	/* I/O deadline: bios in flight, the watchdog, abandoned I/O. */
 	struct metro_shard shards[METRO_SHARDS];
+	struct metro_read_ages __percpu *read_ages;
+	unsigned int read_epoch;	/* written by the watchdog only */
 	struct delayed_work watchdog;
 	atomic_t late;			/* abandoned bios and metadata writes */
 	wait_queue_head_t late_wait;
@@ -310,8 +326,8 @@ enum metro_io_kind {
  * not failed yet is not cloned but @remapped: passed on to its leg as dm
  * gave it, as dm-linear does, after @saved_bdev, @saved_flags and
  * @saved_iter were taken, so that metro_end_io() can put it back for the
- * retry.  Under the deadline it is on shards[@shard].reads from map until
- * metro_end_io() (@list, @start).
+ * retry.  Under the deadline it is counted in @epoch of struct
+ * metro_read_ages from map until metro_end_io().
  */
 struct metro_io {
 	struct metro_c *m;
@@ -323,15 +339,13 @@ struct metro_io {
 	bool remapped;			/* read: passed on as it is */
 	bool read_probe;		/* remapped: first on its leg for a while */
 	bool failfast;			/* remapped: map added REQ_FAILFAST_TRANSPORT */
-	int shard;			/* remapped: -1 if on no list */
+	int epoch;			/* remapped: slot counted in, -1: none */
 	unsigned long region;		/* first region */
 	unsigned long sent_mask;	/* legs the write went to */
 	unsigned long failed_mask;	/* legs whose clone failed (bitops) */
 	atomic_t pending;
 	blk_status_t status;
 	/* Remapped reads only. */
-	struct list_head list;
-	unsigned long start;		/* jiffies at submission */
 	u64 read_start;			/* ktime_get_ns() at submission, or 0 */
 	struct block_device *saved_bdev;
 	unsigned short saved_flags;
@@ -370,6 +384,12 @@ struct metro_clone {
 	struct work_struct submit;	/* submission from metro_c.submit_wq */
 	struct bio bio;			/* must be last */
 };
+
+/* How often the I/O deadline's watchdog runs: a quarter of the deadline. */
+static inline unsigned long metro_watchdog_period(struct metro_c *m)
+{
+	return DIV_ROUND_UP(msecs_to_jiffies(m->io_deadline), 4);
+}
 
 static inline atomic_t *metro_bucket(struct metro_c *m, unsigned long region)
 {
