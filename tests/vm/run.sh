@@ -17,6 +17,11 @@
 #     --timeout S            wall-clock limit of the whole VM run (default 1800)
 #     --case-timeout S       per-case limit inside the VM (default 300)
 #     --mem M --smp N        guest memory (MiB, default 2048) and CPUs (default 2)
+#     --icount SHIFT         count instructions instead of host time: the guest
+#                            clock advances 2^SHIFT ns per instruction executed
+#                            (qemu -icount; the vCPUs then take turns on one
+#                            host thread), so CPU-bound timings are the same
+#                            in every run whatever else the host does
 #     --log FILE             console log (default build/vm/logs/<time>-<pid>.log)
 #     --case-dir DIR         take the cases from DIR (default tests/cases)
 #     --kernel-dir DIR       boot the kernel built by tests/debug-kernel/build.sh
@@ -42,9 +47,9 @@ BUILD=${METRO_BUILD:-$TOP/build}
 VMDIR=$BUILD/vm
 
 disks=() envs=() cases=() casedir=$TOP/tests/cases nics=() monitor=(-monitor none) share=()
-scratch= marker= kdelay=0 timeout=1800 ctimeout=300 mem=2048 smp=2 log= quiet=0
+scratch= marker= kdelay=0 timeout=1800 ctimeout=300 mem=2048 smp=2 log= quiet=0 icount=()
 kernel_dir=${METRO_KERNEL_DIR:-}
-usage() { sed -n '4,37p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '4,42p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--disk) disks+=("$(realpath "$2")"); shift 2 ;;
@@ -56,6 +61,9 @@ while [ $# -gt 0 ]; do
 	--case-timeout) ctimeout=$2; shift 2 ;;
 	--mem) mem=$2; shift 2 ;;
 	--smp) smp=$2; shift 2 ;;
+	--icount)
+		[[ $2 =~ ^[0-9]$ ]] || { echo "run.sh: --icount SHIFT: 0 to 9" >&2; exit 2; }
+		icount=(-icount "shift=$2,sleep=on,align=off"); shift 2 ;;
 	--log) log=$2; shift 2 ;;
 	--case-dir) casedir=$(realpath "$2"); envs+=("METRO_CASES_DIR=$casedir"); shift 2 ;;
 	--kernel-dir) kernel_dir=$(realpath "$2"); shift 2 ;;
@@ -226,7 +234,7 @@ append+=" metro.modroot=$run/modroot metro.cases=$caselist metro.timeout=$ctimeo
 for e in "${envs[@]}"; do append+=" metro.env=$e"; done
 
 [ ${#nics[@]} -gt 0 ] || nics=(-nic none)
-qemu=(qemu-system-x86_64 -accel tcg -cpu max -m "$mem" -smp "$smp"
+qemu=(qemu-system-x86_64 -accel tcg "${icount[@]}" -cpu max -m "$mem" -smp "$smp"
 	-nographic -no-reboot -display none "${monitor[@]}" -serial stdio "${nics[@]}"
 	-kernel "$kimage" -initrd "$initrd" -append "$append"
 	-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap"

@@ -7,7 +7,8 @@
 # samples, all CPUs) of the 4k random write, 1M sequential write and read
 # and 4k random read workloads, then the top (command, symbol) pairs: which
 # thread does the copying, and on how many vCPUs; the reads also with
-# read_mode direct, on dm-mirror and on dm-linear.  Then the initial sync
+# read_mode direct, on dm-mirror and on dm-linear, and the writes on dm-linear
+# and the raw leg.  Then the initial sync
 # of a new volume (the resync engine) against a raw dd copy.
 . "$(dirname "$0")/benchlib.sh"
 need_metro
@@ -16,8 +17,14 @@ need_tools mdadm perf
 A=/dev/ram0 B=/dev/ram1
 modprobe raid1 || fail "modprobe raid1"
 prefill $A $B
-PROFILE_WL="randwrite4k seqwrite1m seqread1m randread4k"
-PROFILE_READS="randread4k seqread1m"
+# BENCH_PROFILE_WL, BENCH_PROFILE_READS: other workloads of benchlib.sh's
+# WL; BENCH_PROFILE_SYNC=0 leaves out the initial sync and the dd copy;
+# BENCH_PROFILE_LIMIT, BENCH_PROFILE_LINES: the smallest share of the
+# samples a symbol listed has (per cent) and how many are listed at most.
+PROFILE_LIMIT=${BENCH_PROFILE_LIMIT:-1.5}
+PROFILE_LINES=${BENCH_PROFILE_LINES:-30}
+PROFILE_WL=${BENCH_PROFILE_WL:-randwrite4k seqwrite1m seqread1m randread4k}
+PROFILE_READS=${BENCH_PROFILE_READS-randread4k seqread1m}
 
 profile() {	# SYSTEM DEV WORKLOAD
 	local sys=$1 dev=$2 w=$3 out=$METRO_TMP/p-$1-$3
@@ -28,8 +35,8 @@ profile() {	# SYSTEM DEV WORKLOAD
 		${WL[$w]} > "$out.json" 2>&1 || { cat "$out.json"; fail "perf record"; }
 	fio_rec "$out.json" "$(case $w in *read*) echo read ;; *) echo write ;; esac)" \
 		scenario=profile_$w system=$sys
-	perf report -q -i "$out.data" --stdio --sort comm,sym --percent-limit 1.5 2>/dev/null |
-		head -n 30 | sed "s/^/$sys $w top: /"
+	perf report -q -i "$out.data" --stdio --sort comm,sym --percent-limit "$PROFILE_LIMIT" \
+		2>/dev/null | head -n "$PROFILE_LINES" | sed "s/^/$sys $w top: /"
 	perf report -q -i "$out.data" --stdio --sort comm --percent-limit 1 2>/dev/null |
 		head -n 10 | sed "s/^/$sys $w threads: /"
 	rm -f "$out.data"
@@ -60,10 +67,12 @@ for w in $PROFILE_READS; do profile mirror /dev/mapper/pmir $w; done
 must dmsetup remove pmir
 must dmsetup create plin --table "0 $SZ linear $A 0"
 wait_node /dev/mapper/plin
-for w in $PROFILE_READS; do profile linear /dev/mapper/plin $w; done
+writes=$(for w in $PROFILE_WL; do case $w in *write*) echo "$w" ;; esac; done)
+for w in $PROFILE_READS $writes; do profile linear /dev/mapper/plin $w; done
 must dmsetup remove plin
-for w in randwrite4k seqwrite1m; do profile raw $A $w; done
+for w in $writes; do profile raw $A $w; done
 
+[ "${BENCH_PROFILE_SYNC:-1}" = 0 ] && pass
 # The resync engine: the initial sync of a new volume (no --assume-clean)
 # copies every region with the same copier as a resync (metro-resync.c);
 # then a raw O_DIRECT dd of as many bytes.

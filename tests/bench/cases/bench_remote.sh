@@ -5,8 +5,9 @@
 # (a site some 100 km away).  Measured: 4k random read qd16 x 2 jobs
 # (dm-metro should serve reads from the fast leg while it is not
 # saturated) and 4k random write qd1 latency (the floor is the slow leg's
-# own latency), for the fast leg alone, the slow leg alone, dm-metro (also
-# with read_mode direct) and md raid1 over the same two legs.
+# own latency), for the fast leg alone, the slow leg alone, dm-linear over
+# the fast leg, dm-metro (also with read_mode direct) and md raid1 over the
+# same two legs.
 . "$(dirname "$0")/benchlib.sh"
 need_metro
 need_tools mdadm
@@ -24,6 +25,12 @@ setup_fast() { echo $A; }
 teardown_fast() { :; }
 setup_slow() { echo $B; }
 teardown_slow() { :; }
+# dm-linear over the fast leg: the reads' ceiling for any dm target
+setup_linear() {
+	dmsetup create rlin --table "0 $SZ linear $A 0" >&2 || return 1
+	wait_node /dev/mapper/rlin >&2; echo /dev/mapper/rlin
+}
+teardown_linear() { dmsetup remove rlin >&2; }
 setup_metro() {
 	wipe $A $B
 	"$METROCTL" create rm $A $B --assume-clean --force >&2 || return 1
@@ -50,7 +57,7 @@ setup_md() {
 teardown_md() { mdadm --stop /dev/md/rbench >&2 && mdadm --zero-superblock $A $B >&2; }
 
 for rep in $(seq "$BENCH_REPS"); do
-	for sys in fast slow metro metro_direct md; do
+	for sys in fast slow linear metro metro_direct md; do
 		dev=$(setup_$sys) || fail "setup of $sys failed"
 		out=$METRO_TMP/rr-$sys-$rep.json
 		fio_run "$out" "$dev" ${WL[randread4k]} || fail "fio read on $sys"

@@ -6,19 +6,22 @@
 # which tests/bench/run.sh collects from the run's log.
 #
 # Settings (tests/vm/run.sh --env, defaults here):
-#   BENCH_REPS     repetitions of every figure (median reported), 3
+#   BENCH_REPS     repetitions of every figure (median reported), 5
 #   BENCH_RUNTIME  seconds measured per fio run, 3
 #   BENCH_RAMP     seconds of fio ramp (not measured), 1
 #   BENCH_SIZE     bytes of the device each fio run covers, 96M
+#   BENCH_CLOCK    put before every scenario name: "icount_" for the run
+#                  whose guest clock counts instructions (tests/bench/run.sh)
 . "$METRO_SRC/tests/cases/lib.sh"
 
-: "${BENCH_REPS:=3}" "${BENCH_RUNTIME:=3}" "${BENCH_RAMP:=1}" "${BENCH_SIZE:=96M}"
+: "${BENCH_REPS:=5}" "${BENCH_RUNTIME:=3}" "${BENCH_RAMP:=1}" "${BENCH_SIZE:=96M}"
 
 # rec KEY=VALUE...: one result record; numbers stay numbers
 rec() {
 	local args=() kv k v
 	for kv in "$@"; do
 		k=${kv%%=*} v=${kv#*=}
+		[ "$k" = scenario ] && v=${BENCH_CLOCK:-}$v
 		if [[ $v =~ ^-?[0-9]+(\.[0-9]+)?$ ]]; then
 			args+=(--argjson "$k" "$v")
 		else
