@@ -46,7 +46,7 @@ SITE_SYSTEMS = ["local", "remote", "linear", "metro", "metro_direct", "md", "drb
 SYSTEMS = ["raw", "linear", "metro", "metro_direct", "mirror", "md"]
 MB_SCEN = {"seqwrite1m", "seqread1m", "resync_idle", "site_seqwrite1m"}
 # The single-VM throughput cases again, run with the guest clock counting
-# instructions (tests/bench/run.sh --icount): their scenarios carry this
+# instructions (bench_icount in tests/bench/run.sh): their scenarios carry this
 # prefix, and their targets this suffix.
 ICOUNT = "icount_"
 ICOUNT_TAG = " [icount]"
