@@ -1,163 +1,44 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * dm-metro: the I/O path.
+ * dm-metro: the bio path.
  *
- * Writes and empty flushes are cloned from a private bio_set to every live
- * leg, and the original completes when its clones have.  A
- * write into a region already marked in the write-intent bitmap is issued
- * straight from map; any other write goes to the worker, which marks its
- * regions first (batched, one bitmap write per changed block and leg) and
- * then issues it.  A read goes to the in-sync leg where it should complete
- * first (reads in flight times service time), and to the other leg if it
- * fails.  A read that may fill the reader's pages (no deadline, or
- * read_mode direct) is not cloned: it is remapped to its leg like a
- * dm-linear bio, and metro_end_io() hands it to the worker if it fails.
+ * Writes and empty flushes are cloned to every live leg, and the original
+ * completes when its clones have.  A write into a region already marked in
+ * the write-intent bitmap is issued straight from map; any other write
+ * goes to the worker (metro-worker.c), which marks its regions first
+ * (batched, one bitmap write per changed block and leg) and then issues
+ * it.  Every write is counted in the range gate (metro-gate.h) while it is
+ * in flight, so that a region copy and a write into it never overlap.  A
+ * read goes to the in-sync leg where it should complete first (reads in
+ * flight times service time), and to the other leg if it fails.  A read
+ * that may fill the reader's pages (no deadline, or read_mode direct) is
+ * not cloned: it is remapped to its leg like a dm-linear bio, and
+ * metro_end_io() hands it to the worker if it fails.
  *
  * Discards and write zeroes may span many regions (dm does not split them
- * at max_io_len): they always take the worker path and are counted in
- * inflight_wide, which holds back every clear and copy while they run.
+ * at max_io_len): they always take the worker path and are counted in the
+ * gate's @wide count, which holds back every clear and copy while they run.
  *
  * An I/O error on one leg detaches that leg, but a write is only
- * acknowledged after the detach is recorded in the survivor's superblock,
- * so that a later activation knows which leg is stale.
+ * acknowledged after the detach is recorded in the survivor's superblock
+ * (the worker does both), so that a later activation knows which leg is
+ * stale.
  *
- * With an I/O deadline, each clone sits on a shard list while it is in
- * flight.  The watchdog scans the lists; a leg with a clone older than the
- * deadline is detached like a failing one, and its clones still in flight
- * are then abandoned: their originals complete (writes on the other leg,
- * reads retried there) and their own completions, whenever they come, only
- * free them.  So that a late completion touches no memory the original's
- * owner got back, clones under a deadline own their data: a write clone
- * has its own bio_vec table and a reference on each page, a read clone
- * reads into bounce pages that are copied to the original only when it
- * completes in time.
+ * With an I/O deadline, clones own their data, so that one abandoned on a
+ * stalled leg (metro-deadline.c) touches no memory the original's owner
+ * got back when it completes late: a write clone has its own bio_vec table
+ * and a reference on each page, a read clone reads into bounce pages that
+ * are copied to the original only when it completes in time.
  */
 #include <linux/bio.h>
 #include <linux/mm.h>
 #include <linux/timekeeping.h>
 
 #include "metro-io.h"
-#include "metro-log.h"
 #include "metro-resync.h"
 
-void metro_wake_worker(struct metro_c *m)
-{
-	queue_work(m->wq, &m->worker);
-}
-
-void metro_defer_bios(struct metro_c *m, struct bio_list *bios)
-{
-	unsigned long flags;
-
-	if (bio_list_empty(bios))
-		return;
-	spin_lock_irqsave(&m->lock, flags);
-	bio_list_merge(&m->deferred, bios);
-	spin_unlock_irqrestore(&m->lock, flags);
-	metro_wake_worker(m);
-}
-
-static void metro_defer_bio(struct metro_c *m, struct bio *bio, struct bio_list *list)
-{
-	unsigned long flags;
-
-	spin_lock_irqsave(&m->lock, flags);
-	bio_list_add(list, bio);
-	spin_unlock_irqrestore(&m->lock, flags);
-	metro_wake_worker(m);
-}
-
-static struct metro_io *metro_io(struct bio *bio)
-{
-	return dm_per_bio_data(bio, sizeof(struct metro_io));
-}
-
-static struct bio *metro_io_bio(struct metro_io *io)
-{
-	return dm_bio_from_per_bio_data(io, sizeof(struct metro_io));
-}
-
-/*
- * Bounce pages.  metro_bounce_setup() makes an unused set that
- * metro_bounce_exit() accepts; metro_bounce_init() fills the reserve.
- */
-void metro_bounce_setup(struct metro_bounce *b)
-{
-	spin_lock_init(&b->lock);
-	INIT_LIST_HEAD(&b->free);
-	mutex_init(&b->reserve_lock);
-}
-
-int metro_bounce_init(struct metro_bounce *b)
-{
-	return mempool_init_page_pool(&b->reserve, METRO_BOUNCE_MAX_PAGES, 0);
-}
-
-static void metro_free_page_list(struct list_head *pages)
-{
-	struct page *page, *tmp;
-
-	list_for_each_entry_safe(page, tmp, pages, lru) {
-		list_del(&page->lru);
-		__free_page(page);
-	}
-}
-
-void metro_bounce_exit(struct metro_bounce *b)
-{
-	metro_free_page_list(&b->free);
-	b->nr_free = 0;
-	mempool_exit(&b->reserve);
-}
-
-/* Move up to @nr reused pages onto @pages. */
-static void metro_bounce_take(struct metro_bounce *b, struct list_head *pages,
-			      unsigned int nr)
-{
-	unsigned long flags;
-	unsigned int i;
-
-	spin_lock_irqsave(&b->lock, flags);
-	nr = min(nr, b->nr_free);
-	for (i = 0; i < nr; i++)
-		list_move(b->free.next, pages);
-	b->nr_free -= nr;
-	b->low = min(b->low, b->nr_free);
-	spin_unlock_irqrestore(&b->lock, flags);
-}
-
-/* Give a bounce clone's pages back: reserve first, then reuse; any context. */
-static void metro_free_bounce_pages(struct metro_c *m, struct bio *clone)
-{
-	struct metro_bounce *b = &m->bounce;
-	struct bvec_iter_all iter_all;
-	unsigned int n = 0, keep;
-	struct bio_vec *bv;
-	unsigned long flags;
-	LIST_HEAD(pages);
-
-	bio_for_each_segment_all(bv, clone, iter_all) {
-		if (unlikely(READ_ONCE(b->reserve.curr_nr) < b->reserve.min_nr)) {
-			mempool_free(bv->bv_page, &b->reserve);
-			continue;
-		}
-		list_add(&bv->bv_page->lru, &pages);
-		n++;
-	}
-	if (!n)
-		return;
-	spin_lock_irqsave(&b->lock, flags);
-	keep = min(n, METRO_BOUNCE_CACHE_MAX - b->nr_free);
-	b->nr_free += keep;
-	while (keep--)
-		list_move(pages.next, &b->free);
-	spin_unlock_irqrestore(&b->lock, flags);
-	/* Over the cache's limit: back to the page allocator. */
-	metro_free_page_list(&pages);
-}
-
 /* Free a clone and what it holds of its pages; any context. */
-static void metro_clone_put(struct metro_c *m, struct metro_clone *mc)
+void metro_clone_put(struct metro_clone *mc)
 {
 	struct bvec_iter_all iter_all;
 	struct bio_vec *bv;
@@ -170,66 +51,18 @@ static void metro_clone_put(struct metro_c *m, struct metro_clone *mc)
 			put_page(bv->bv_page);
 		break;
 	case METRO_PAGES_BOUNCE:
-		metro_free_bounce_pages(m, &mc->bio);
+		metro_bounce_free_bio(&mc->pool->bounce, &mc->bio);
 		break;
 	}
 	bio_put(&mc->bio);
-}
-
-/*
- * Under the deadline, put a clone on the list of this CPU's shard before
- * it is submitted, and stamp it.  Any context.
- */
-static void metro_track(struct metro_c *m, struct metro_clone *mc)
-{
-	struct metro_shard *sh;
-	unsigned long flags;
-
-	mc->abandoned = false;
-	if (!m->io_deadline) {
-		mc->shard = -1;
-		return;
-	}
-	mc->shard = raw_smp_processor_id() % METRO_SHARDS;
-	mc->start = jiffies;
-	sh = &m->shards[mc->shard];
-	spin_lock_irqsave(&sh->lock, flags);
-	list_add_tail(&mc->list, &sh->clones);
-	spin_unlock_irqrestore(&sh->lock, flags);
-}
-
-/*
- * A clone completed: take it off its list.  Returns true if it had been
- * abandoned, in which case it is freed here and nothing else may be done.
- */
-static bool metro_untrack(struct metro_c *m, struct metro_clone *mc)
-{
-	struct metro_shard *sh;
-	unsigned long flags;
-	bool late;
-
-	if (mc->shard < 0)
-		return false;
-	sh = &m->shards[mc->shard];
-	spin_lock_irqsave(&sh->lock, flags);
-	late = mc->abandoned;
-	if (!late)
-		list_del(&mc->list);
-	spin_unlock_irqrestore(&sh->lock, flags);
-	if (late) {
-		unsigned int leg = mc->leg;
-
-		metro_clone_put(m, mc);
-		metro_late_put(m, leg);
-	}
-	return late;
 }
 
 /* An empty bio for @bdev like @bio, with room for @nr bio_vecs. */
 static struct bio *metro_alloc_own(struct metro_c *m, struct bio *bio,
 				   struct block_device *bdev, unsigned int nr)
 {
-	struct bio *clone = bio_alloc_bioset(bdev, nr, bio->bi_opf, GFP_NOIO, &m->bs);
+	struct bio *clone = bio_alloc_bioset(bdev, nr, bio->bi_opf, GFP_NOIO,
+					     &m->pool->bs);
 
 	clone->bi_ioprio = bio->bi_ioprio;
 	bio_clone_blkg_association(clone, bio);
@@ -280,7 +113,7 @@ static struct bio *metro_clone_bounce(struct metro_c *m, struct bio *bio,
 	bool wait = false;
 	LIST_HEAD(pages);
 
-	metro_bounce_take(&m->bounce, &pages, nr);
+	metro_bounce_take(&m->pool->bounce, &pages, nr);
 	bio_for_each_segment(bv, bio, iter) {
 		page = list_first_entry_or_null(&pages, struct page, lru);
 		if (page) {
@@ -290,15 +123,15 @@ static struct bio *metro_clone_bounce(struct metro_c *m, struct bio *bio,
 				page = alloc_page(GFP_NOWAIT | __GFP_NOWARN);
 			if (unlikely(!page)) {
 				if (!wait)
-					mutex_lock(&m->bounce.reserve_lock);
+					mutex_lock(&m->pool->bounce.reserve_lock);
 				wait = true;
-				page = mempool_alloc(&m->bounce.reserve, GFP_NOIO);
+				page = mempool_alloc(&m->pool->bounce.reserve, GFP_NOIO);
 			}
 		}
 		__bio_add_page(clone, page, bv.bv_len, bv.bv_offset);
 	}
 	if (unlikely(wait))
-		mutex_unlock(&m->bounce.reserve_lock);
+		mutex_unlock(&m->pool->bounce.reserve_lock);
 	return clone;
 }
 
@@ -315,7 +148,7 @@ static struct metro_clone *metro_clone_bio(struct metro_c *m, struct bio *bio,
 		pages = op_is_write(bio_op(bio)) ? METRO_PAGES_REFS : METRO_PAGES_BOUNCE;
 	switch (pages) {
 	case METRO_PAGES_SHARED:
-		clone = bio_alloc_clone(bdev, bio, GFP_NOIO, &m->bs);
+		clone = bio_alloc_clone(bdev, bio, GFP_NOIO, &m->pool->bs);
 		break;
 	case METRO_PAGES_REFS:
 		clone = metro_clone_refs(m, bio, bdev);
@@ -326,34 +159,26 @@ static struct metro_clone *metro_clone_bio(struct metro_c *m, struct bio *bio,
 	}
 	mc = container_of(clone, struct metro_clone, bio);
 	mc->io = io;
+	mc->pool = m->pool;
 	mc->leg = leg;
 	mc->pages = pages;
+	/* Data a late completion may still have written: writes, discards, zeroes. */
+	mc->late_kind = op_is_write(bio_op(bio)) && bio_sectors(bio) ? METRO_LATE_WRITE : 0;
 	if (bio_sectors(bio))
 		clone->bi_iter.bi_sector = metro_data_sector(m, bio->bi_iter.bi_sector);
 	clone->bi_end_io = endio;
 	return mc;
 }
 
-static unsigned long metro_last_region(struct metro_c *m, struct bio *bio)
-{
-	return metro_region(m, bio_end_sector(bio) - 1);
-}
-
-/* Drop the in-flight count a write holds; any context. */
-static void metro_inflight_put(struct metro_c *m, struct metro_io *io)
+/* Drop the gate count a write holds; any context. */
+void metro_inflight_put(struct metro_c *m, struct metro_io *io)
 {
 	if (!io->inflight)
 		return;
 	io->inflight = false;
-	if (io->wide) {
-		atomic_dec(&m->inflight_wide);
-		/* Rare: let any copy held back by this write start. */
-		metro_resync_kick(m);
-		return;
-	}
-	atomic_dec(metro_bucket(m, io->region));
-	/* A copy of this region may be waiting for the bucket to drain. */
-	if (unlikely(test_bit(io->region, m->copying)))
+	/* A copy held back by this write may start now. */
+	if (metro_gate_leave(&m->gate, metro_gate_count(&m->gate, io->region, io->wide),
+			     io->region))
 		metro_resync_kick(m);
 }
 
@@ -466,7 +291,7 @@ static void metro_fan_out_complete(struct metro_io *io)
 }
 
 /* One clone of a write or flush is done (or abandoned, @status set). */
-static void metro_fan_out_put(struct metro_io *io, unsigned int leg,
+void metro_fan_out_put(struct metro_io *io, unsigned int leg,
 			      blk_status_t status)
 {
 	if (unlikely(status)) {
@@ -480,37 +305,37 @@ static void metro_fan_out_put(struct metro_io *io, unsigned int leg,
 static void metro_clone_endio(struct bio *clone)
 {
 	struct metro_clone *mc = container_of(clone, struct metro_clone, bio);
-	struct metro_io *io = mc->io;
 	blk_status_t status = clone->bi_status;
 	unsigned int leg = mc->leg;
+	struct metro_io *io;
 
-	if (metro_untrack(io->m, mc))
+	/* Abandoned: its metro_io may be gone; it was freed there. */
+	if (metro_untrack(mc))
 		return;
-	metro_clone_put(io->m, mc);
+	io = mc->io;
+	metro_clone_put(mc);
 	metro_fan_out_put(io, leg, status);
 }
 
 /*
  * The write fast path: no lock, no worker.  Taken when the region is
- * already marked on disk and not being copied.  See metro_collect_quiet()
- * and metro_resync_work() for the other side of the barrier.
+ * already marked on disk and not claimed by a copy.  See the range gate
+ * (metro-gate.h) and metro_collect_quiet() for the other side.
  */
 static bool metro_write_fast(struct metro_c *m, struct bio *bio,
 			     struct metro_io *io)
 {
 	unsigned long r = io->region;
-	atomic_t *bucket = metro_bucket(m, r);
+	atomic_t *bucket = metro_gate_count(&m->gate, r, false);
 
-	atomic_inc(bucket);
-	/* Count before testing dirty/copying: pairs with clear and copy. */
-	smp_mb__after_atomic();
-	if (likely(test_bit(r, m->dirty) && !test_bit(r, m->copying))) {
+	metro_gate_enter(bucket);
+	if (likely(test_bit(r, m->dirty) && !metro_gate_claimed(&m->gate, r, r))) {
 		io->inflight = true;
 		metro_dispatch_write(m, bio, io);
 		return true;
 	}
 	atomic_dec(bucket);
-	if (!test_bit(r, m->copying) || !test_bit(r, m->dirty))
+	if (!metro_gate_claimed(&m->gate, r, r) || !test_bit(r, m->dirty))
 		return false;
 	/* Being copied: our count must not hold a chunk copy back. */
 	metro_resync_kick(m);
@@ -527,17 +352,15 @@ static bool metro_write_fast(struct metro_c *m, struct bio *bio,
 }
 
 /* Called by the worker once the bio's regions are marked on disk. */
-static void metro_dispatch_deferred(struct metro_c *m, struct bio *bio)
+void metro_dispatch_deferred(struct metro_c *m, struct bio *bio)
 {
 	struct metro_io *io = metro_io(bio);
 	unsigned long last = io->wide ? metro_last_region(m, bio) : io->region;
-	atomic_t *count = io->wide ? &m->inflight_wide : metro_bucket(m, io->region);
+	atomic_t *count = metro_gate_count(&m->gate, io->region, io->wide);
 
 	for (;;) {
-		atomic_inc(count);
-		/* Count before testing copying: pairs with metro_resync_work(). */
-		smp_mb__after_atomic();
-		if (likely(!metro_range_copying(m, io->region, last)))
+		metro_gate_enter(count);
+		if (likely(!metro_gate_claimed(&m->gate, io->region, last)))
 			break;
 		/* Our count must not hold a chunk copy back. */
 		atomic_dec(count);
@@ -607,7 +430,7 @@ static u64 metro_read_cost(struct metro_leg *leg, int inflight)
  * alternating.  A leg passed over gets a read every METRO_READ_PROBE, so
  * that a leg that became fast again is seen to.
  */
-static int metro_choose_read_leg(struct metro_c *m, unsigned long r, int exclude)
+int metro_choose_read_leg(struct metro_c *m, unsigned long r, int exclude)
 {
 	bool ok0 = exclude != 0 && metro_leg_can_read(m, 0, r);
 	bool ok1 = exclude != 1 && metro_leg_can_read(m, 1, r);
@@ -672,7 +495,7 @@ static bool metro_read_retry(struct bio *bio, blk_status_t status)
  * A read clone is done: complete the original, or hand it to the worker to
  * be retried on the other leg.
  */
-static void metro_read_done(struct metro_io *io, blk_status_t status)
+void metro_read_done(struct metro_io *io, blk_status_t status)
 {
 	struct metro_c *m = io->m;
 	struct bio *bio = metro_io_bio(io);
@@ -718,13 +541,14 @@ static void metro_read_endio(struct bio *clone)
 	struct metro_io *io = mc->io;
 	blk_status_t status = clone->bi_status;
 
-	if (metro_untrack(io->m, mc))
+	/* Abandoned: its metro_io may be gone; it was freed there. */
+	if (metro_untrack(mc))
 		return;
 	if (!status && mc->read_start)
 		metro_read_sample(&io->m->legs[mc->leg], mc->read_start, mc->read_probe);
 	if (mc->pages == METRO_PAGES_BOUNCE && !status)
 		metro_copy_bounce(metro_io_bio(io), clone);
-	metro_clone_put(io->m, mc);
+	metro_clone_put(mc);
 	metro_read_done(io, status);
 }
 
@@ -770,7 +594,7 @@ static bool metro_read_failfast(struct metro_c *m, struct metro_io *io, unsigned
 }
 
 /* Send a read clone to leg @i; @retry: from the worker. */
-static void metro_send_read(struct metro_c *m, struct bio *bio,
+void metro_send_read(struct metro_c *m, struct bio *bio,
 			    struct metro_io *io, unsigned int i, bool retry)
 {
 	struct metro_clone *mc = metro_clone_bio(m, bio, io, i, metro_read_endio);
@@ -783,30 +607,6 @@ static void metro_send_read(struct metro_c *m, struct bio *bio,
 		submit_bio_noacct(&mc->bio);
 	else
 		dm_submit_bio_remap(bio, &mc->bio);
-}
-
-/*
- * Under the deadline, count a remapped read in the current epoch (see
- * struct metro_read_ages).  Without preemption between reading the epoch
- * and counting: a read counted in an epoch long gone would look late.
- */
-static void metro_read_age_add(struct metro_c *m, struct metro_io *io)
-{
-	if (!m->io_deadline) {
-		io->epoch = -1;
-		return;
-	}
-	preempt_disable();
-	io->epoch = READ_ONCE(m->read_epoch) % METRO_READ_EPOCHS;
-	this_cpu_inc(m->read_ages->n[io->leg][io->epoch]);
-	preempt_enable();
-}
-
-/* A remapped read completed; any CPU, any context. */
-static void metro_read_age_del(struct metro_c *m, struct metro_io *io)
-{
-	if (io->epoch >= 0)
-		this_cpu_dec(m->read_ages->n[io->leg][io->epoch]);
 }
 
 /*
@@ -967,273 +767,3 @@ int metro_map(struct dm_target *ti, struct bio *bio)
 }
 
 /* Retry a failed read on the other leg, or fail it.  Worker context. */
-static void metro_retry_read(struct metro_c *m, struct bio *bio,
-			     struct metro_io *io)
-{
-	int i = metro_choose_read_leg(m, io->region, io->leg);
-
-	if (i < 0) {
-		bio->bi_status = io->status;
-		bio_endio(bio);
-		return;
-	}
-	DMWARN_LIMIT("%s: read of region %lu failed on leg %c, retrying on leg %c",
-		     metro_name(m), io->region, metro_leg_letter(io->leg), metro_leg_letter(i));
-	metro_send_read(m, bio, io, i, true);
-}
-
-/*
- * Leg @leg is detached: complete the originals of its clones still in
- * flight as if those had failed, and leave the clones to complete (or
- * not) on their own.  Worker context.
- */
-static void metro_abandon_leg(struct metro_c *m, unsigned int leg)
-{
-	struct metro_clone *mc, *tmp;
-	LIST_HEAD(gone);
-	unsigned int i;
-
-	for (i = 0; i < METRO_SHARDS; i++) {
-		struct metro_shard *sh = &m->shards[i];
-
-		spin_lock_irq(&sh->lock);
-		list_for_each_entry_safe(mc, tmp, &sh->clones, list) {
-			/* A clone borrowing the original's pages must end first. */
-			if (mc->leg != leg ||
-			    (mc->pages == METRO_PAGES_SHARED && bio_has_data(&mc->bio)))
-				continue;
-			mc->abandoned = true;
-			/* Ours until the loop below is done with it. */
-			bio_get(&mc->bio);
-			metro_late_get(m, leg);
-			list_move_tail(&mc->list, &gone);
-		}
-		spin_unlock_irq(&sh->lock);
-	}
-	list_for_each_entry_safe(mc, tmp, &gone, list) {
-		struct metro_io *io = mc->io;
-
-		if (io->kind == METRO_IO_READ)
-			metro_read_done(io, BLK_STS_IOERR);
-		else
-			metro_fan_out_put(io, leg, BLK_STS_IOERR);
-		bio_put(&mc->bio);
-	}
-}
-
-/*
- * Bios that saw an I/O error on one leg: detach the leg(s), commit the
- * superblocks once for the whole batch, then complete or retry the bios.
- */
-static void metro_handle_failed(struct metro_c *m, struct bio_list *bios)
-{
-	unsigned long r, oos_last, alive, failed_legs = 0, stalled = 0, was_alive;
-	unsigned int i;
-	struct bio *bio;
-	bool detached = false, committed = true;
-	char why[64];
-
-	was_alive = metro_alive_mask(m);
-
-	mutex_lock(&m->md_lock);
-	for (i = 0; i < METRO_NR_LEGS; i++) {
-		if (test_and_clear_bit(METRO_WORK_FAIL_LEG + i, &m->work_flags))
-			failed_legs |= BIT(i);
-		if (test_and_clear_bit(METRO_WORK_STALLED + i, &m->work_flags))
-			stalled |= BIT(i);
-	}
-	bio_list_for_each(bio, bios) {
-		struct metro_io *io = metro_io(bio);
-
-		if (io->kind != METRO_IO_READ)
-			failed_legs |= io->failed_mask;
-		else
-			failed_legs |= BIT(io->leg);
-	}
-	for_each_set_bit(i, &stalled, METRO_NR_LEGS) {
-		if (!metro_leg_alive(&m->legs[i]))
-			continue;
-		snprintf(why, sizeof(why), "its I/O deadline (no completion in %u ms)",
-			 m->io_deadline);
-		if (metro_log_leg_failed(m, i, why))
-			detached = true;
-	}
-	for_each_set_bit(i, &failed_legs, METRO_NR_LEGS) {
-		if (!metro_leg_alive(&m->legs[i]))
-			continue;
-		if (metro_log_leg_failed(m, i, "an I/O error"))
-			detached = true;
-	}
-	/* The writes are on the survivor only (if anywhere). */
-	bio_list_for_each(bio, bios) {
-		struct metro_io *io = metro_io(bio);
-
-		if (io->kind != METRO_IO_WRITE)
-			continue;
-		oos_last = io->wide ? metro_last_region(m, bio) : io->region;
-		for (r = io->region; r <= oos_last; r++)
-			metro_mark_missed(m, r);
-	}
-	if (detached)
-		committed = !metro_log_commit_sb(m);
-	mutex_unlock(&m->md_lock);
-	if (detached)
-		dm_table_event(m->ti->table);
-	/*
-	 * What is still in flight on a leg detached now, or on a detached
-	 * leg the watchdog found stuck, is not waited for.
-	 */
-	if (m->io_deadline)
-		for (i = 0; i < METRO_NR_LEGS; i++)
-			if (((was_alive | stalled) & BIT(i)) &&
-			    !metro_leg_alive(&m->legs[i]))
-				metro_abandon_leg(m, i);
-
-	while ((bio = bio_list_pop(bios))) {
-		struct metro_io *io = metro_io(bio);
-
-		switch (io->kind) {
-		case METRO_IO_WRITE:
-		case METRO_IO_FLUSH:
-			/*
-			 * Good if every leg it failed on is detached now and
-			 * a leg that took it is still attached.
-			 */
-			alive = metro_alive_mask(m);
-			if (committed && !(io->failed_mask & alive) &&
-			    (io->sent_mask & ~io->failed_mask & alive))
-				bio->bi_status = BLK_STS_OK;
-			else
-				bio->bi_status = io->status ? io->status : BLK_STS_IOERR;
-			metro_inflight_put(m, io);
-			bio_endio(bio);
-			break;
-		case METRO_IO_READ:
-			metro_retry_read(m, bio, io);
-			break;
-		}
-	}
-}
-
-static void metro_handle_deferred(struct metro_c *m, struct bio_list *bios)
-{
-	struct bio *bio;
-
-	if (metro_log_mark(m, bios)) {
-		DMERR_LIMIT("%s: cannot write the write-intent bitmap to any leg; failing writes",
-			    metro_name(m));
-		while ((bio = bio_list_pop(bios)))
-			bio_io_error(bio);
-		return;
-	}
-	while ((bio = bio_list_pop(bios)))
-		metro_dispatch_deferred(m, bio);
-}
-
-void metro_worker(struct work_struct *ws)
-{
-	struct metro_c *m = container_of(ws, struct metro_c, worker);
-	struct bio_list deferred, failed;
-
-	spin_lock_irq(&m->lock);
-	deferred = m->deferred;
-	failed = m->failed;
-	bio_list_init(&m->deferred);
-	bio_list_init(&m->failed);
-	spin_unlock_irq(&m->lock);
-
-	if (!bio_list_empty(&failed) ||
-	    test_bit(METRO_WORK_FAIL_LEG, &m->work_flags) ||
-	    test_bit(METRO_WORK_FAIL_LEG + 1, &m->work_flags) ||
-	    test_bit(METRO_WORK_STALLED, &m->work_flags) ||
-	    test_bit(METRO_WORK_STALLED + 1, &m->work_flags))
-		metro_handle_failed(m, &failed);
-	if (!bio_list_empty(&deferred))
-		metro_handle_deferred(m, &deferred);
-	if (test_and_clear_bit(METRO_WORK_SYNC_DONE, &m->work_flags))
-		metro_log_sync_done(m);
-}
-
-/* Free the reused bounce pages that no read needed since the last trim. */
-static void metro_bounce_trim(struct metro_bounce *b)
-{
-	unsigned int n;
-	LIST_HEAD(pages);
-
-	spin_lock_irq(&b->lock);
-	for (n = b->low; n; n--)
-		list_move(b->free.prev, &pages);
-	b->nr_free -= b->low;
-	b->low = b->nr_free;
-	spin_unlock_irq(&b->lock);
-	metro_free_page_list(&pages);
-}
-
-/*
- * The legs with a remapped read in flight since METRO_READ_LATE epochs
- * ago or earlier, then a new epoch.  Every epoch lasts at least a quarter
- * of the deadline (the watchdog's period), so such a read is late.
- */
-static unsigned long metro_reads_late(struct metro_c *m)
-{
-	unsigned int e = m->read_epoch, age, cpu, slot, i;
-	unsigned long late = 0;
-	int n;
-
-	for (i = 0; i < METRO_NR_LEGS; i++) {
-		for (age = METRO_READ_LATE; age < METRO_READ_EPOCHS; age++) {
-			slot = (e - age) % METRO_READ_EPOCHS;
-			n = 0;
-			for_each_possible_cpu(cpu)
-				n += READ_ONCE(per_cpu_ptr(m->read_ages, cpu)->n[i][slot]);
-			if (n > 0)
-				late |= BIT(i);
-		}
-	}
-	WRITE_ONCE(m->read_epoch, e + 1);
-	return late;
-}
-
-/*
- * The I/O deadline watchdog: every quarter of the deadline, look for bios
- * (and resync copies) in flight for longer than the deadline and ask the
- * worker to detach their leg.  Runs on system_wq, not on m->wq, whose
- * worker may be the one waiting.
- */
-void metro_watchdog(struct work_struct *ws)
-{
-	struct metro_c *m = container_of(to_delayed_work(ws), struct metro_c,
-					 watchdog);
-	unsigned long limit = msecs_to_jiffies(m->io_deadline);
-	unsigned long now = jiffies, stuck;
-	struct metro_clone *mc;
-	unsigned int i;
-
-	stuck = metro_resync_stalled(m, limit) | metro_reads_late(m);
-	for (i = 0; i < METRO_SHARDS; i++) {
-		struct metro_shard *sh = &m->shards[i];
-
-		spin_lock_irq(&sh->lock);
-		list_for_each_entry(mc, &sh->clones, list)
-			if (time_after(now, mc->start + limit))
-				stuck |= BIT(mc->leg);
-		spin_unlock_irq(&sh->lock);
-	}
-	for_each_set_bit(i, &stuck, METRO_NR_LEGS)
-		set_bit(METRO_WORK_STALLED + i, &m->work_flags);
-	if (stuck)
-		metro_wake_worker(m);
-	metro_bounce_trim(&m->bounce);
-
-	spin_lock_irq(&m->lock);
-	if (!m->suspended)
-		queue_delayed_work(system_wq, &m->watchdog, metro_watchdog_period(m));
-	spin_unlock_irq(&m->lock);
-}
-
-void metro_wait_late(struct metro_c *m)
-{
-	while (!wait_event_timeout(m->late_wait, !atomic_read(&m->late), 10 * HZ))
-		DMWARN("%s: waiting for %d I/Os abandoned on a detached leg: the device has not returned them",
-		       metro_name(m), atomic_read(&m->late));
-}

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * dm-metro: superblocks and write-intent bitmap.
+ * dm-metro: superblocks, generations, leg state and the write-intent
+ * bitmap.
  *
  * The on-disk bitmap of every live leg always holds the same bits; @disk_bm
  * is its in-core image.  A region's bit is set (and committed with REQ_FUA)
@@ -9,6 +10,12 @@
  * flushed on both legs.  All of it runs under md_lock, mostly from the
  * volume's ordered workqueue, so bitmap writes are naturally batched: bios
  * needing a mark pile up on the deferred list while the worker writes.
+ *
+ * The superblocks record each leg's state and data generation; a leg that
+ * fails is detached here, and activation (metro_log_load()) decides from
+ * them which leg is current.  The I/O itself goes through metro-md.c,
+ * whose requests own their pages: what is encoded here is copied before
+ * it is sent.
  */
 #include <linux/blkdev.h>
 #include <linux/crc32c.h>
@@ -18,6 +25,7 @@
 #include <linux/timekeeping.h>
 
 #include "metro-log.h"
+#include "metro-md.h"
 #include "metro-resync.h"
 
 #define METRO_BITS_PER_BLOCK	(METRO_BLOCK_SIZE * 8)
@@ -27,144 +35,9 @@ __u32 metro_crc32c(__u32 seed, const void *buf, size_t len)
 	return crc32c(seed, buf, len);
 }
 
-static void metro_md_notify(unsigned long error, void *context)
-{
-	struct metro_md_req *md = context;
-	struct metro_c *m = md->m;
-
-	md->error = error;
-	if (atomic_cmpxchg(&md->state, METRO_MD_PENDING, METRO_MD_DONE) ==
-	    METRO_MD_PENDING) {
-		complete(&md->done);
-		return;
-	}
-	/* The waiter gave up on the deadline: nobody waits for this. */
-	atomic_set(&md->state, METRO_MD_IDLE);
-	metro_late_put(m, container_of(md, struct metro_leg, md)->index);
-}
-
-/*
- * Metadata writes with the I/O deadline: one asynchronous request per leg,
- * each waited for until the deadline.  A leg that does not answer in time
- * counts as failed (the caller detaches it); its request is left to
- * complete on its own, counted in m->late.  Returns the mask of legs whose
- * write failed or timed out.
- */
-static unsigned long metro_md_write_deadline(struct metro_c *m, unsigned long mask,
-					     struct dm_io_request *req, sector_t sector,
-					     sector_t count)
-{
-	unsigned long end, left, failed = 0, sent = 0;
-	struct dm_io_region where;
-	unsigned int i;
-
-	for_each_set_bit(i, &mask, METRO_NR_LEGS) {
-		struct metro_md_req *md = &m->legs[i].md;
-
-		/* A write that never came back: the leg is being detached. */
-		if (atomic_read(&md->state) != METRO_MD_IDLE) {
-			failed |= BIT(i);
-			continue;
-		}
-		md->m = m;
-		md->error = 0;
-		reinit_completion(&md->done);
-		atomic_set(&md->state, METRO_MD_PENDING);
-		req->notify.fn = metro_md_notify;
-		req->notify.context = md;
-		where.bdev = m->legs[i].dev->bdev;
-		where.sector = sector;
-		where.count = count;
-		if (metro_dm_io(req, 1, &where, NULL)) {
-			atomic_set(&md->state, METRO_MD_IDLE);
-			failed |= BIT(i);
-			continue;
-		}
-		sent |= BIT(i);
-	}
-
-	end = jiffies + msecs_to_jiffies(m->io_deadline);
-	for_each_set_bit(i, &sent, METRO_NR_LEGS) {
-		struct metro_md_req *md = &m->legs[i].md;
-
-		left = time_before(jiffies, end) ? end - jiffies : 1;
-		if (!wait_for_completion_io_timeout(&md->done, left)) {
-			metro_late_get(m, i);
-			if (atomic_cmpxchg(&md->state, METRO_MD_PENDING,
-					   METRO_MD_ABANDONED) == METRO_MD_PENDING) {
-				DMERR("%s: metadata write to leg %c (%s) did not complete within %u ms",
-				      metro_name(m), metro_leg_letter(i),
-				      m->legs[i].dev->name, m->io_deadline);
-				failed |= BIT(i);
-				continue;
-			}
-			/* It completed just now. */
-			metro_late_put(m, i);
-			wait_for_completion_io(&md->done);
-		}
-		if (md->error)
-			failed |= BIT(i);
-		atomic_set(&md->state, METRO_MD_IDLE);
-	}
-	return failed;
-}
-
-/*
- * Metadata I/O to the legs in @mask, synchronous for the caller.  Returns
- * the mask of legs whose I/O failed.  Writes (and, with REQ_PREFLUSH and no
- * @count, flushes) obey the I/O deadline; reads, done at activation into
- * buffers freed right after, wait however long the leg takes.
- */
-static unsigned long metro_md_io(struct metro_c *m, unsigned long mask,
-				 blk_opf_t opf, void *buf, sector_t sector,
-				 sector_t count)
-{
-	struct dm_io_region where[METRO_NR_LEGS];
-	unsigned int leg_of[METRO_NR_LEGS];
-	unsigned long bits = 0, failed = 0;
-	struct dm_io_request req = {
-		.bi_opf = opf,
-		.client = m->io_client,
-	};
-	unsigned int i, n = 0;
-	int r;
-
-	if (is_vmalloc_addr(buf)) {
-		req.mem.type = DM_IO_VMA;
-		req.mem.ptr.vma = buf;
-	} else {
-		req.mem.type = DM_IO_KMEM;
-		req.mem.ptr.addr = buf;
-	}
-	if (op_is_write(opf))
-		atomic64_add(hweight_long(mask) *
-			     (count >> (ilog2(METRO_BLOCK_SIZE) - SECTOR_SHIFT)),
-			     &m->md_writes);
-	if (op_is_write(opf) && m->io_deadline)
-		return metro_md_write_deadline(m, mask, &req, sector, count);
-
-	for (i = 0; i < METRO_NR_LEGS; i++) {
-		if (!(mask & BIT(i)))
-			continue;
-		where[n].bdev = m->legs[i].dev->bdev;
-		where[n].sector = sector;
-		where[n].count = count;
-		leg_of[n++] = i;
-	}
-	if (!n)
-		return 0;
-
-	r = metro_dm_io(&req, n, where, &bits);
-	if (r && !bits)
-		bits = BIT(n) - 1;
-	for (i = 0; i < n; i++)
-		if (bits & BIT(i))
-			failed |= BIT(leg_of[i]);
-	return failed;
-}
-
 int metro_log_read_sb(struct metro_c *m, struct metro_leg *leg, const char **err)
 {
+	void *bufs[METRO_NR_LEGS] = { NULL };
 	struct metro_sb_info info;
 	void *buf;
 	int r;
@@ -174,7 +47,8 @@ int metro_log_read_sb(struct metro_c *m, struct metro_leg *leg, const char **err
 		*err = "out of memory";
 		return -ENOMEM;
 	}
-	if (metro_md_io(m, BIT(leg->index), REQ_OP_READ, buf, METRO_SB_OFFSET,
+	bufs[leg->index] = buf;
+	if (metro_md_rw(m, BIT(leg->index), REQ_OP_READ, bufs, METRO_SB_OFFSET,
 			METRO_BLOCK_SECTORS)) {
 		*err = "cannot read the superblock";
 		r = -EIO;
@@ -211,24 +85,27 @@ static void metro_record_opts(struct metro_c *m, struct metro_sb_info *info)
 	info->opts.failfast = m->failfast;
 }
 
-/* Write one superblock per live leg.  Returns the mask of legs that failed. */
+/*
+ * Write one superblock per live leg, all legs at once.  Each leg's is
+ * encoded into its own block of @sb_buf, which the requests copy: nothing
+ * an abandoned write maps is ever encoded again.  Returns the mask of
+ * legs that failed.
+ */
 static unsigned long metro_write_sbs(struct metro_c *m)
 {
-	struct metro_sb_info info;
-	unsigned long failed = 0;
+	struct metro_sb_info info[METRO_NR_LEGS];
+	void *bufs[METRO_NR_LEGS];
+	unsigned long failed, alive = metro_alive_mask(m);
 	unsigned int i, j;
 
+	lockdep_assert_held(&m->md_lock);
 	m->events++;
-	for (i = 0; i < METRO_NR_LEGS; i++) {
-		struct metro_leg *leg = &m->legs[i];
-
-		if (!metro_leg_alive(leg))
-			continue;
-		info = leg->sb;
-		info.flags = m->clean ? METRO_SB_F_CLEAN : 0;
-		info.events = m->events;
-		info.utime = ktime_get_real_seconds();
-		metro_record_opts(m, &info);
+	for_each_set_bit(i, &alive, METRO_NR_LEGS) {
+		info[i] = m->legs[i].sb;
+		info[i].flags = m->clean ? METRO_SB_F_CLEAN : 0;
+		info[i].events = m->events;
+		info[i].utime = ktime_get_real_seconds();
+		metro_record_opts(m, &info[i]);
 		for (j = 0; j < METRO_NR_LEGS; j++) {
 			struct metro_leg *other = &m->legs[j];
 
@@ -238,18 +115,19 @@ static unsigned long metro_write_sbs(struct metro_c *m)
 			 * it last knew.
 			 */
 			if (metro_leg_alive(other)) {
-				info.legs[j] = other->sb.legs[j];
-				info.legs[j].events = m->events;
+				info[i].legs[j] = other->sb.legs[j];
+				info[i].legs[j].events = m->events;
 			}
-			info.legs[j].state = metro_leg_state(m, j);
+			info[i].legs[j].state = metro_leg_state(m, j);
 		}
-		metro_sb_encode(&info, m->sb_buf);
-		if (metro_md_io(m, BIT(i), REQ_OP_WRITE | REQ_SYNC | REQ_FUA,
-				m->sb_buf, METRO_SB_OFFSET, METRO_BLOCK_SECTORS))
-			failed |= BIT(i);
-		else
-			leg->sb = info;
+		bufs[i] = (u8 *)m->sb_buf + i * METRO_SB_SIZE;
+		metro_sb_encode(&info[i], bufs[i]);
 	}
+	failed = metro_md_rw(m, alive, REQ_OP_WRITE | REQ_SYNC | REQ_FUA, bufs,
+			     METRO_SB_OFFSET, METRO_BLOCK_SECTORS);
+	for_each_set_bit(i, &alive, METRO_NR_LEGS)
+		if (!(failed & BIT(i)))
+			m->legs[i].sb = info[i];
 	return failed;
 }
 
@@ -257,6 +135,8 @@ static unsigned long metro_write_sbs(struct metro_c *m)
 static void metro_new_generation(struct metro_c *m, struct metro_leg *leg)
 {
 	u64 gen;
+
+	lockdep_assert_held(&m->md_lock);
 
 	do {
 		gen = get_random_u64();
@@ -362,6 +242,8 @@ static int metro_detach_failed(struct metro_c *m, unsigned long failed,
 {
 	unsigned int i;
 
+	lockdep_assert_held(&m->md_lock);
+
 	for (i = 0; i < METRO_NR_LEGS; i++)
 		if ((failed & BIT(i)) && !metro_log_leg_failed(m, i, why))
 			return -EIO;
@@ -375,6 +257,7 @@ static int metro_detach_failed(struct metro_c *m, unsigned long failed,
 static int metro_write_bitmap(struct metro_c *m)
 {
 	unsigned long failed, mask, all_failed = 0;
+	void *bufs[METRO_NR_LEGS];
 	unsigned int b = 0, e;
 
 	lockdep_assert_held(&m->md_lock);
@@ -382,9 +265,9 @@ static int metro_write_bitmap(struct metro_c *m)
 	while ((b = find_next_bit(m->bm_changed, m->bm_blocks, b)) < m->bm_blocks) {
 		e = find_next_zero_bit(m->bm_changed, m->bm_blocks, b);
 		bitmap_clear(m->bm_changed, b, e - b);
-		failed = metro_md_io(m, mask & ~all_failed,
-				     REQ_OP_WRITE | REQ_SYNC | REQ_FUA,
-				     m->disk_bm + (size_t)b * METRO_BLOCK_SIZE,
+		bufs[0] = bufs[1] = m->disk_bm + (size_t)b * METRO_BLOCK_SIZE;
+		failed = metro_md_rw(m, mask & ~all_failed,
+				     REQ_OP_WRITE | REQ_SYNC | REQ_FUA, bufs,
 				     METRO_BITMAP_OFFSET + (sector_t)b * METRO_BLOCK_SECTORS,
 				     (sector_t)(e - b) * METRO_BLOCK_SECTORS);
 		all_failed |= failed;
@@ -399,12 +282,14 @@ static int metro_write_bitmap(struct metro_c *m)
 
 static void metro_bm_mark(struct metro_c *m, unsigned long r)
 {
+	lockdep_assert_held(&m->md_lock);
 	metro_bm_set(m->disk_bm, r);
 	set_bit(r / METRO_BITS_PER_BLOCK, m->bm_changed);
 }
 
 static void metro_bm_unmark(struct metro_c *m, unsigned long r)
 {
+	lockdep_assert_held(&m->md_lock);
 	metro_bm_clear(m->disk_bm, r);
 	set_bit(r / METRO_BITS_PER_BLOCK, m->bm_changed);
 }
@@ -452,10 +337,12 @@ int metro_log_mark(struct metro_c *m, struct bio_list *bios)
 static int metro_flush_legs(struct metro_c *m)
 {
 	unsigned long failed, mask = metro_alive_mask(m);
+	void *bufs[METRO_NR_LEGS] = { NULL };
 
+	lockdep_assert_held(&m->md_lock);
 	/* An empty REQ_PREFLUSH write: a flush, under the I/O deadline. */
-	failed = metro_md_io(m, mask, REQ_OP_WRITE | REQ_PREFLUSH | REQ_SYNC,
-			     NULL, 0, 0);
+	failed = metro_md_rw(m, mask, REQ_OP_WRITE | REQ_PREFLUSH | REQ_SYNC,
+			     bufs, 0, 0);
 	if (!failed)
 		return 0;
 	if (failed == mask)
@@ -471,6 +358,8 @@ static int metro_flush_legs(struct metro_c *m)
 static void metro_clear_collected(struct metro_c *m, unsigned long n)
 {
 	unsigned long r, alive;
+
+	lockdep_assert_held(&m->md_lock);
 
 	if (!n)
 		return;
@@ -500,17 +389,18 @@ static void metro_clear_collected(struct metro_c *m, unsigned long n)
 
 /*
  * Move quiet dirty regions to @clearing.  This pairs with the write fast
- * path (metro_write_fast()): the writer increments the bucket's in-flight
- * count and then tests @dirty, we clear @dirty and then test the count, with
- * a full barrier on each side.  Either the writer sees the bit clear and
- * takes the slow path (which sets it again on disk first), or we see the
- * writer and leave the region alone.  A bucket shared with another busy
- * region only delays the clear.
+ * path (metro_write_fast()) at the range gate: the writer counts itself in
+ * the gate and then tests @dirty, we clear @dirty and then read the count,
+ * with a full barrier on each side.  Either the writer sees the bit clear
+ * and takes the slow path (which sets it again on disk first), or we see
+ * the writer and leave the region alone.  The slow path marks and issues
+ * in one run of the ordered workqueue this also runs on.
  */
 static unsigned long metro_collect_quiet(struct metro_c *m, bool all_quiet)
 {
 	unsigned long r, n = 0;
 
+	lockdep_assert_held(&m->md_lock);
 	/* A detached leg must find every region it may lack still marked. */
 	if (metro_nr_alive(m) != METRO_NR_LEGS)
 		return 0;
@@ -523,8 +413,7 @@ static unsigned long metro_collect_quiet(struct metro_c *m, bool all_quiet)
 		clear_bit(r, m->dirty);
 		/* Clear before reading the count: pairs with the write path. */
 		smp_mb__after_atomic();
-		if (atomic_read(metro_bucket(m, r)) ||
-		    atomic_read(&m->inflight_wide)) {
+		if (metro_gate_busy(&m->gate, r)) {
 			set_bit(r, m->dirty);
 			continue;
 		}
@@ -653,6 +542,7 @@ static int metro_pick_source(struct metro_c *m)
 	struct metro_sb_info *newest;
 	unsigned int i;
 
+	lockdep_assert_held(&m->md_lock);
 	if (metro_nr_alive(m) == 1) {
 		i = metro_leg_alive(a) ? 0 : 1;
 		if (metro_log_check_alone(m, i))
@@ -706,6 +596,7 @@ static const char *metro_leg_word(struct metro_leg *leg)
  */
 static int metro_load_drop(struct metro_c *m, unsigned int i)
 {
+	lockdep_assert_held(&m->md_lock);
 	if (metro_nr_alive(m) == 1)
 		return -EIO;
 	set_bit(METRO_LEG_DEAD, &m->legs[i].flags);
@@ -714,6 +605,7 @@ static int metro_load_drop(struct metro_c *m, unsigned int i)
 
 int metro_log_load(struct metro_c *m)
 {
+	void *bufs[METRO_NR_LEGS] = { NULL };
 	struct metro_leg *src;
 	unsigned long r, n_oos = 0;
 	const char *err;
@@ -757,7 +649,8 @@ int metro_log_load(struct metro_c *m)
 
 		if (!metro_leg_alive(&m->legs[i]))
 			continue;
-		if (metro_md_io(m, BIT(i), REQ_OP_READ, buf, METRO_BITMAP_OFFSET,
+		bufs[i] = buf;
+		if (metro_md_rw(m, BIT(i), REQ_OP_READ, bufs, METRO_BITMAP_OFFSET,
 				m->bm_bytes >> SECTOR_SHIFT)) {
 			DMERR("%s: leg %c (%s): cannot read the bitmap",
 			      metro_name(m), metro_leg_letter(i),

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * dm-metro: superblocks and the write-intent bitmap.
+ * dm-metro: superblocks, generations, leg state and the write-intent
+ * bitmap: what is on disk and what decides which leg is current.
  *
- * Every function here may block; all but metro_log_read_sb() take
- * md_lock themselves or require it held, as noted.
+ * Each function says whether it takes md_lock itself or needs it held;
+ * all but metro_log_split_brain() and metro_log_check_alone() may block
+ * (for metadata I/O, at most the I/O deadline per request).
  */
 #ifndef DM_METRO_LOG_H
 #define DM_METRO_LOG_H

@@ -7,19 +7,24 @@
  * (METRO_COPY_CHUNK_SECTORS, or METRO_YIELD_CHUNK_SECTORS while the
  * application is busy) after the other.  A chunk copy is a work item
  * on an unbound workqueue that reads the chunk into its slot's buffer and
- * writes it out (dm-io, synchronously), so that copies run on every CPU:
- * on legs whose submission does the work (a ramdisk copies in submit_bio)
- * one thread would be the limit.  The buffers are allocated when a resync
- * needs them and kept while copying can go on: fresh pages for every
- * chunk, as kcopyd takes them, are cleared by the page allocator first
- * (init_on_alloc), which costs as much as the copy.  A region taken for copying
- * gets its @copying bit first; from then on every new write into it goes
+ * writes it out, so that copies run on every CPU: on legs whose submission
+ * does the work (a ramdisk copies in submit_bio) one thread would be the
+ * limit.  The buffers are allocated when a resync needs them and kept
+ * while copying can go on: fresh pages for every chunk, as kcopyd takes
+ * them, are cleared by the page allocator first (init_on_alloc), which
+ * costs as much as the copy.
+ *
+ * Each read and write of a copy is waited for at most the I/O deadline.
+ * One that does not come back in time is abandoned and takes the chunk
+ * buffer with it (its completion frees it, see metro-pool.h); a late
+ * write detaches the target leg, a late read pauses the resync like a
+ * read error.  So stopping the resync never waits for a stalled leg for
+ * longer than the deadline.
+ *
+ * Copies and writes meet at the range gate (metro-gate.h): a region taken
+ * for copying is claimed first; from then on every new write into it goes
  * through metro_resync_admit() under copy_lock, and a chunk copy only
  * starts once the writes in flight in the region's bucket have drained.
- * This is the same Dekker pairing as the clearing pass: the copier sets
- * @copying and then reads the bucket count, the writer increments the
- * count and then tests @copying.
- *
  * While a chunk is in flight, writes that do not touch it are admitted
  * (and counted in the bucket, so that the next chunk waits for them);
  * writes into the chunk are parked until it is copied.  Between two
@@ -30,8 +35,11 @@
  */
 #include <linux/jiffies.h>
 #include <linux/minmax.h>
+#include <linux/overflow.h>
+#include <linux/slab.h>
 
 #include "metro-io.h"
+#include "metro-md.h"
 #include "metro-resync.h"
 
 /* Retry period for copies waiting on a busy bucket. */
@@ -80,7 +88,7 @@ static sector_t metro_chunk_start(struct metro_c *m, struct metro_copy *c)
 /*
  * May a write of @bio into region @r go ahead while @r is being copied?
  * Only while a chunk copy is in flight and the write does not touch that
- * chunk.  copy_lock held.
+ * chunk.
  */
 static bool metro_copy_admits(struct metro_c *m, unsigned long r, struct bio *bio)
 {
@@ -88,6 +96,7 @@ static bool metro_copy_admits(struct metro_c *m, unsigned long r, struct bio *bi
 	sector_t end = start + bio_sectors(bio);
 	unsigned int i;
 
+	lockdep_assert_held(&m->copy_lock);
 	for (i = 0; i < METRO_RESYNC_SLOTS; i++) {
 		struct metro_copy *c = &m->slots[i];
 		sector_t cs;
@@ -99,7 +108,7 @@ static bool metro_copy_admits(struct metro_c *m, unsigned long r, struct bio *bi
 		cs = metro_chunk_start(m, c);
 		return end <= cs || start >= cs + c->chunk_sectors;
 	}
-	/* @copying is set exactly while a slot holds the region. */
+	/* A region is claimed exactly while a slot holds it. */
 	WARN_ON_ONCE(1);
 	return false;
 }
@@ -112,7 +121,7 @@ enum metro_admit metro_resync_admit(struct metro_c *m, struct bio *bio,
 	unsigned long flags;
 
 	spin_lock_irqsave(&m->copy_lock, flags);
-	if (!metro_range_copying(m, first, last)) {
+	if (!metro_gate_claimed(&m->gate, first, last)) {
 		ret = METRO_ADMIT_RETRY;
 	} else if (count && first == last && metro_copy_admits(m, first, bio)) {
 		/* Under copy_lock: the next chunk cannot start without seeing it. */
@@ -126,24 +135,35 @@ enum metro_admit metro_resync_admit(struct metro_c *m, struct bio *bio,
 	return ret;
 }
 
-static void metro_copy_done(struct metro_copy *c, bool read_err, bool write_err)
+/*
+ * A chunk copy ended: @read and @write are 0, -EIO, or -ETIMEDOUT when the
+ * I/O did not complete within the deadline and was abandoned.
+ */
+static void metro_copy_done(struct metro_copy *c, int read, int write)
 {
 	struct metro_c *m = c->m;
 	unsigned long r = c->region;
+	unsigned int dst = c->src ^ 1;
 	struct bio_list waiters;
 	unsigned long flags;
 	/* Nothing else changes @c->chunk while the chunk is in flight. */
-	bool more = !read_err && !write_err &&
-		    c->chunk + 1 < metro_region_chunks(m, c);
+	bool more = !read && !write && c->chunk + 1 < metro_region_chunks(m, c);
 
-	if (read_err) {
-		DMERR_LIMIT("%s: resync cannot read region %lu from leg %c; resync paused: check the leg, then send \"resume_resync\"",
-			    metro_name(m), r, metro_leg_letter(c->src));
+	if (read) {
+		if (read == -ETIMEDOUT)
+			DMERR_LIMIT("%s: resync read of region %lu from leg %c (%s) did not complete within %u ms; resync paused: check the leg, then send \"resume_resync\"",
+				    metro_name(m), r, metro_leg_letter(c->src),
+				    m->legs[c->src].dev->name, m->io_deadline);
+		else
+			DMERR_LIMIT("%s: resync cannot read region %lu from leg %c; resync paused: check the leg, then send \"resume_resync\"",
+				    metro_name(m), r, metro_leg_letter(c->src));
 		spin_lock_irqsave(&m->copy_lock, flags);
 		m->resync_error = true;
 		spin_unlock_irqrestore(&m->copy_lock, flags);
-	} else if (write_err) {
-		set_bit(METRO_WORK_FAIL_LEG + (c->src ^ 1), &m->work_flags);
+	} else if (write) {
+		/* The worker detaches the leg the copy could not write. */
+		set_bit((write == -ETIMEDOUT ? METRO_WORK_STALLED : METRO_WORK_FAIL_LEG) + dst,
+			&m->work_flags);
 		metro_wake_worker(m);
 	} else if (!more && test_and_clear_bit(r, m->out_of_sync)) {
 		if (atomic_dec_and_test(&m->nr_out_of_sync)) {
@@ -160,7 +180,7 @@ static void metro_copy_done(struct metro_copy *c, bool read_err, bool write_err)
 		c->chunk++;
 		c->since = jiffies;
 	} else {
-		clear_bit(r, m->copying);
+		metro_gate_release(&m->gate, r);
 		c->used = false;
 		m->yield_next = jiffies + METRO_RESYNC_YIELD_GAP;
 		bio_list_merge(&waiters, &m->copy_waiters);
@@ -184,18 +204,19 @@ static void metro_copy_done(struct metro_copy *c, bool read_err, bool write_err)
 
 /*
  * Give back the regions whose copy has not started, and take the writes
- * parked behind copies; copy_lock held.  Writes behind a copy still in
- * flight simply park again.
+ * parked behind copies.  Writes behind a copy still in flight simply park
+ * again.
  */
 static void metro_release_unstarted(struct metro_c *m, struct bio_list *waiters)
 {
 	unsigned int i;
 
+	lockdep_assert_held(&m->copy_lock);
 	for (i = 0; i < METRO_RESYNC_SLOTS; i++) {
 		struct metro_copy *c = &m->slots[i];
 
 		if (c->used && !c->started) {
-			clear_bit(c->region, m->copying);
+			metro_gate_release(&m->gate, c->region);
 			c->used = false;
 		}
 	}
@@ -203,12 +224,13 @@ static void metro_release_unstarted(struct metro_c *m, struct bio_list *waiters)
 	bio_list_init(&m->copy_waiters);
 }
 
-/* Next out-of-sync region not already being copied; copy_lock held. */
+/* Next out-of-sync region not already being copied. */
 static unsigned long metro_next_region(struct metro_c *m)
 {
 	unsigned long r = m->resync_cursor;
 	bool wrapped = false;
 
+	lockdep_assert_held(&m->copy_lock);
 	for (;;) {
 		r = find_next_bit(m->out_of_sync, m->nr_regions, r);
 		if (r >= m->nr_regions) {
@@ -218,7 +240,7 @@ static unsigned long metro_next_region(struct metro_c *m)
 			r = 0;
 			continue;
 		}
-		if (!test_bit(r, m->copying))
+		if (!metro_gate_claimed(&m->gate, r, r))
 			break;
 		r++;
 	}
@@ -226,11 +248,12 @@ static unsigned long metro_next_region(struct metro_c *m)
 	return r;
 }
 
-/* Charge a copy of @sectors to the rate limit; copy_lock held. */
+/* Charge a copy of @sectors to the rate limit. */
 static void metro_resync_charge(struct metro_c *m, sector_t sectors)
 {
 	u64 j;
 
+	lockdep_assert_held(&m->copy_lock);
 	if (!m->resync_rate)
 		return;
 	j = div_u64((u64)sectors * HZ, (u64)m->resync_rate * 2);
@@ -241,12 +264,135 @@ static void metro_resync_charge(struct metro_c *m, sector_t sectors)
 
 /*
  * May chunks be copied: resync started and neither paused nor stopped by
- * a read error, and both legs alive?  copy_lock held.
+ * a read error, and both legs alive?
  */
 static bool metro_copy_allowed(struct metro_c *m)
 {
+	lockdep_assert_held(&m->copy_lock);
 	return m->resync_running && !m->resync_paused && !m->resync_error &&
 	       metro_nr_alive(m) == METRO_NR_LEGS;
+}
+
+/* Who ends a chunk copy's I/O: the copy, or its completion (abandoned). */
+enum {
+	METRO_COPY_PENDING,
+	METRO_COPY_DONE,
+	METRO_COPY_ABANDONED,
+};
+
+/*
+ * A chunk buffer, and the I/O of the copy using it.  A slot keeps its
+ * buffer from chunk to chunk (struct metro_copy); an I/O abandoned on the
+ * deadline takes it over, and its completion frees it.  @state decides,
+ * with cmpxchg, which of the two ends the I/O; @leg, @kind, @error and
+ * @done are the I/O's, set by the copy before it is issued.
+ */
+struct metro_copy_buf {
+	struct metro_pool *pool;
+	atomic_t state;
+	unsigned int leg;
+	unsigned int kind;		/* METRO_LATE_*, if abandoned */
+	unsigned long error;
+	struct completion done;
+	unsigned int nr;
+	struct page_list pl[];		/* @nr pages, chained */
+};
+
+static void metro_copy_buf_free(struct metro_copy_buf *buf)
+{
+	unsigned int i;
+
+	if (!buf)
+		return;
+	for (i = 0; i < buf->nr; i++)
+		if (buf->pl[i].page)
+			__free_page(buf->pl[i].page);
+	kfree(buf);
+}
+
+/* A chunk buffer of the volume's chunk size; NULL without memory. */
+static struct metro_copy_buf *metro_copy_buf_alloc(struct metro_c *m, gfp_t gfp)
+{
+	unsigned int i, n = m->chunk_sectors >> (PAGE_SHIFT - SECTOR_SHIFT);
+	struct metro_copy_buf *buf;
+
+	buf = kzalloc(struct_size(buf, pl, n), gfp);
+	if (!buf)
+		return NULL;
+	buf->pool = m->pool;
+	buf->nr = n;
+	init_completion(&buf->done);
+	for (i = 0; i < n; i++) {
+		buf->pl[i].page = alloc_page(gfp);
+		if (!buf->pl[i].page) {
+			metro_copy_buf_free(buf);
+			return NULL;
+		}
+		buf->pl[i].next = i + 1 < n ? &buf->pl[i + 1] : NULL;
+	}
+	return buf;
+}
+
+static void metro_copy_notify(unsigned long error, void *context)
+{
+	struct metro_copy_buf *buf = context;
+	struct metro_pool *pool = buf->pool;
+	unsigned int leg = buf->leg, kind = buf->kind;
+
+	buf->error = error;
+	if (atomic_cmpxchg(&buf->state, METRO_COPY_PENDING, METRO_COPY_DONE) ==
+	    METRO_COPY_PENDING) {
+		/* The copy may reuse or free @buf as soon as this returns. */
+		complete(&buf->done);
+		return;
+	}
+	/* Abandoned: the buffer is ours to free. */
+	metro_copy_buf_free(buf);
+	metro_pool_late_put(pool, leg, kind);
+}
+
+/*
+ * Read or write (@opf) the chunk at @where of leg @leg through the slot's
+ * buffer, waiting at most the I/O deadline.  0, -EIO, or -ETIMEDOUT: the
+ * I/O was abandoned and took the buffer with it (@c->buf is NULL then).
+ */
+static int metro_copy_io(struct metro_c *m, struct metro_copy *c, blk_opf_t opf,
+			 unsigned int leg, struct dm_io_region *where)
+{
+	struct metro_copy_buf *buf = c->buf;
+	struct dm_io_request req = {
+		.bi_opf = opf,
+		.mem.type = DM_IO_PAGE_LIST,
+		.mem.ptr.pl = buf->pl,
+		.notify.fn = metro_copy_notify,
+		.notify.context = buf,
+		.client = m->pool->copy_io,
+	};
+	unsigned long start = jiffies;
+	bool write = op_is_write(opf);
+
+	where->bdev = m->legs[leg].dev->bdev;
+	buf->leg = leg;
+	buf->kind = write ? METRO_LATE_WRITE : 0;
+	buf->error = 0;
+	reinit_completion(&buf->done);
+	atomic_set(&buf->state, METRO_COPY_PENDING);
+	if (metro_dm_io(&req, 1, where, NULL))
+		return -EIO;
+	if (metro_wait_io(m, &buf->done, start, leg,
+			  write ? "a resync write" : "a resync read"))
+		return buf->error ? -EIO : 0;
+	/* Counted before it may complete and be counted back. */
+	metro_pool_late_get(m->pool, leg, buf->kind);
+	if (atomic_cmpxchg(&buf->state, METRO_COPY_PENDING, METRO_COPY_ABANDONED) ==
+	    METRO_COPY_PENDING) {
+		c->buf = NULL;
+		return -ETIMEDOUT;
+	}
+	/* It completed just now. */
+	metro_pool_late_put(m->pool, leg, buf->kind);
+	wait_for_completion_io(&buf->done);
+	return buf->error ? -EIO : 0;
 }
 
 /* One chunk copy: read it from the source leg, write it to the other. */
@@ -256,58 +402,15 @@ void metro_copy_work(struct work_struct *ws)
 	struct metro_c *m = c->m;
 	sector_t start = metro_chunk_start(m, c);
 	struct dm_io_region where = {
-		.bdev = m->legs[c->src].dev->bdev,
 		.sector = m->data_offset + start,
 		.count = min_t(sector_t, c->chunk_sectors, m->data_size - start),
 	};
-	struct dm_io_request req = {
-		.bi_opf = REQ_OP_READ,
-		.mem.type = DM_IO_PAGE_LIST,
-		.mem.ptr.pl = c->buf,
-		.client = m->copy_io,
-	};
-	unsigned long read_err = 0, write_err = 0;
+	int read, write = 0;
 
-	if (metro_dm_io(&req, 1, &where, &read_err))
-		read_err = 1;
-	if (!read_err) {
-		req.bi_opf = REQ_OP_WRITE;
-		where.bdev = m->legs[c->src ^ 1].dev->bdev;
-		if (metro_dm_io(&req, 1, &where, &write_err))
-			write_err = 1;
-	}
-	metro_copy_done(c, read_err, write_err);
-}
-
-static void metro_copy_buf_free(struct metro_copy *c)
-{
-	struct page_list *pl = c->buf;
-
-	for (; pl; pl = pl->next)
-		if (pl->page)
-			__free_page(pl->page);
-	kfree(c->buf);
-	c->buf = NULL;
-}
-
-/* A chunk buffer for @c, a list of pages in one array; 0 or -ENOMEM. */
-static int metro_copy_buf_alloc(struct metro_c *m, struct metro_copy *c,
-				gfp_t gfp)
-{
-	unsigned int i, n = m->chunk_sectors >> (PAGE_SHIFT - SECTOR_SHIFT);
-
-	c->buf = kcalloc(n, sizeof(*c->buf), gfp);
-	if (!c->buf)
-		return -ENOMEM;
-	for (i = 0; i < n; i++) {
-		c->buf[i].page = alloc_page(gfp);
-		if (!c->buf[i].page) {
-			metro_copy_buf_free(c);
-			return -ENOMEM;
-		}
-		c->buf[i].next = i + 1 < n ? &c->buf[i + 1] : NULL;
-	}
-	return 0;
+	read = metro_copy_io(m, c, REQ_OP_READ, c->src, &where);
+	if (!read)
+		write = metro_copy_io(m, c, REQ_OP_WRITE, c->src ^ 1, &where);
+	metro_copy_done(c, read, write);
 }
 
 /*
@@ -336,13 +439,17 @@ static bool metro_copy_bufs_starved(struct metro_c *m)
 	for (i = 0; i < METRO_RESYNC_SLOTS; i++) {
 		struct metro_copy *c = &m->slots[i];
 
-		if (used & BIT(i))
+		if (used & BIT(i)) {
 			have++;
-		else if (!want)
-			metro_copy_buf_free(c);
-		else if (c->buf || !metro_copy_buf_alloc(m, c, GFP_NOIO |
-					__GFP_NORETRY | __GFP_NOWARN))
-			have++;
+		} else if (!want) {
+			metro_copy_buf_free(c->buf);
+			c->buf = NULL;
+		} else {
+			if (!c->buf)
+				c->buf = metro_copy_buf_alloc(m, GFP_NOIO | __GFP_NORETRY |
+							      __GFP_NOWARN);
+			have += !!c->buf;
+		}
 	}
 	return want && !have;
 }
@@ -351,8 +458,10 @@ void metro_resync_free(struct metro_c *m)
 {
 	unsigned int i;
 
-	for (i = 0; i < METRO_RESYNC_SLOTS; i++)
-		metro_copy_buf_free(&m->slots[i]);
+	for (i = 0; i < METRO_RESYNC_SLOTS; i++) {
+		metro_copy_buf_free(m->slots[i].buf);
+		m->slots[i].buf = NULL;
+	}
 }
 
 void metro_resync_work(struct work_struct *ws)
@@ -417,18 +526,15 @@ void metro_resync_work(struct work_struct *ws)
 							 METRO_YIELD_CHUNK_SECTORS);
 			c->since = jiffies;
 			c->src = src;
-			set_bit(c->region, m->copying);
-			/* Pairs with the barrier in the write path. */
-			smp_mb__after_atomic();
+			metro_gate_claim(&m->gate, c->region);
 			metro_resync_charge(m, m->region_sectors);
 		}
 		if (c->started)
 			continue;
-		if (atomic_read(metro_bucket(m, c->region)) ||
-		    atomic_read(&m->inflight_wide)) {
+		if (metro_gate_busy(&m->gate, c->region)) {
 			delay = METRO_RESYNC_RETRY;
 			if (time_after(jiffies, c->since + METRO_COPY_MAX_WAIT)) {
-				clear_bit(c->region, m->copying);
+				metro_gate_release(&m->gate, c->region);
 				c->used = false;
 				bio_list_merge(&waiters, &m->copy_waiters);
 				bio_list_init(&m->copy_waiters);
@@ -436,7 +542,6 @@ void metro_resync_work(struct work_struct *ws)
 			continue;
 		}
 		c->started = true;
-		c->issued = jiffies;
 		atomic_inc(&m->copies_inflight);
 		start[n++] = c;
 	}
@@ -455,9 +560,10 @@ out:
 		queue_delayed_work(m->wq, &m->resync_work, delay);
 }
 
-/* Restart the ETA measurement; copy_lock held. */
+/* Restart the ETA measurement. */
 static void metro_eta_reset(struct metro_c *m)
 {
+	lockdep_assert_held(&m->copy_lock);
 	WRITE_ONCE(m->eta_since, jiffies);
 	WRITE_ONCE(m->eta_base, atomic_read(&m->nr_out_of_sync));
 }
@@ -484,22 +590,6 @@ void metro_resync_set_rate(struct metro_c *m, unsigned int rate)
 	metro_eta_reset(m);
 	spin_unlock_irq(&m->copy_lock);
 	metro_resync_kick(m);
-}
-
-unsigned long metro_resync_stalled(struct metro_c *m, unsigned long limit)
-{
-	unsigned long stuck = 0, now = jiffies, flags;
-	unsigned int i;
-
-	spin_lock_irqsave(&m->copy_lock, flags);
-	for (i = 0; i < METRO_RESYNC_SLOTS; i++) {
-		struct metro_copy *c = &m->slots[i];
-
-		if (c->used && c->started && time_after(now, c->issued + limit))
-			stuck |= BIT(c->src ^ 1);
-	}
-	spin_unlock_irqrestore(&m->copy_lock, flags);
-	return stuck;
 }
 
 void metro_resync_start(struct metro_c *m)
@@ -532,13 +622,24 @@ static void metro_resync_release(struct metro_c *m)
 
 void metro_resync_stop(struct metro_c *m)
 {
+	int n;
+
 	spin_lock_irq(&m->copy_lock);
 	m->resync_running = false;
 	spin_unlock_irq(&m->copy_lock);
 	cancel_delayed_work_sync(&m->resync_work);
 	metro_resync_release(m);
 
-	wait_event(m->copy_wait, !atomic_read(&m->copies_inflight));
+	/* Each copy waits for its I/O at most the deadline, then gives it up. */
+	while (!wait_event_timeout(m->copy_wait, !atomic_read(&m->copies_inflight),
+				   METRO_WAIT_LOG_PERIOD)) {
+		n = atomic_read(&m->copies_inflight);
+		if (m->io_deadline)
+			DMWARN("%s: waiting for %d resync chunk copies to end", metro_name(m), n);
+		else
+			DMWARN("%s: waiting for %d resync chunk copies whose legs do not answer; without an io_deadline they are not given up",
+			       metro_name(m), n);
+	}
 	/* Let the last completion leave copy_lock, and drop its kick. */
 	spin_lock_irq(&m->copy_lock);
 	spin_unlock_irq(&m->copy_lock);

@@ -10,15 +10,11 @@
 /* Allow copies and kick the engine (resume).  May block. */
 void metro_resync_start(struct metro_c *m);
 
-/* Stop starting copies and wait for those in flight (presuspend, dtr). */
-void metro_resync_stop(struct metro_c *m);
-
 /*
- * Legs whose copies have been in flight for longer than @limit jiffies: the
- * copies' targets (a chunk copy cannot be abandoned; the target is detached
- * and the copy waited for at suspend).  Any context.
+ * Stop starting copies and wait for those in flight (presuspend, dtr): at
+ * most the I/O deadline per chunk copy, which then gives its I/O up.
  */
-unsigned long metro_resync_stalled(struct metro_c *m, unsigned long limit);
+void metro_resync_stop(struct metro_c *m);
 
 /* Kick the engine; any context. */
 void metro_resync_kick(struct metro_c *m);
@@ -59,12 +55,5 @@ enum metro_admit {
 enum metro_admit metro_resync_admit(struct metro_c *m, struct bio *bio,
 				    unsigned long first, unsigned long last,
 				    atomic_t *count);
-
-/* True when some region in first..last is being copied; lockless. */
-static inline bool metro_range_copying(struct metro_c *m, unsigned long first,
-				       unsigned long last)
-{
-	return find_next_bit(m->copying, last + 1, first) <= last;
-}
 
 #endif /* DM_METRO_RESYNC_H */

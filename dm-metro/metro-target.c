@@ -4,9 +4,11 @@
  *
  * Table line, status, messages and on-disk format are described in
  * Documentation/dm-metro.rst.  This file holds the constructor and
- * destructor, the suspend/resume hooks, status and messages; the I/O path
- * is in metro-io.c, the metadata in metro-log.c and resync in
- * metro-resync.c.
+ * destructor, the suspend/resume hooks, status and messages; the bio path
+ * is in metro-io.c, the I/O deadline in metro-deadline.c, the worker in
+ * metro-worker.c, the metadata in metro-log.c and metro-md.c, resync in
+ * metro-resync.c, and what I/O to the legs is allocated from in
+ * metro-pool.c.
  */
 #include <linux/module.h>
 #include <linux/slab.h>
@@ -15,6 +17,7 @@
 #include "metro.h"
 #include "metro-io.h"
 #include "metro-log.h"
+#include "metro-md.h"
 #include "metro-resync.h"
 
 /* Constructor and destructor */
@@ -74,6 +77,7 @@ static int metro_open_legs(struct metro_c *m, char **argv)
 				    "Cannot open leg A: check the device path";
 			return r;
 		}
+		metro_pool_set_leg(m->pool, i, leg->dev->bdev);
 	}
 	for (i = 0; i < METRO_NR_LEGS; i++) {
 		struct metro_leg *leg = &m->legs[i];
@@ -153,41 +157,31 @@ geometry:
 }
 
 /*
- * Every constructed volume, so that a new table can see the I/O an older
- * one abandoned on the same device.  Protected by metro_volumes_lock.
- */
-static LIST_HEAD(metro_volumes);
-static DEFINE_MUTEX(metro_volumes_lock);
-
-/*
- * Refuse a leg whose device still holds I/O that a live table abandoned: a
- * transport that reconnects replays the writes it held, and one landing
- * after the new table copied its region (or wrote it) would leave the legs
- * different where the bitmap says they are equal.  A detached leg gets no
- * new I/O, so once the count is zero it stays zero.
+ * Refuse a leg whose device still holds writes that a table abandoned on
+ * its I/O deadline, live or removed since: a transport that reconnects
+ * replays the writes it held, and one landing after the new table copied
+ * its region (or wrote it) would leave the legs different where the
+ * bitmap says they are equal.  A detached leg gets no new I/O, so once
+ * the count is zero it stays zero.
  */
 static int metro_check_late(struct dm_target *ti, struct metro_c *m)
 {
-	struct metro_c *o;
-	unsigned int i, j;
+	char who[DM_NAME_LEN];
+	unsigned int i;
+	int n;
 
-	lockdep_assert_held(&metro_volumes_lock);
-	list_for_each_entry(o, &metro_volumes, volumes) {
-		for (i = 0; i < METRO_NR_LEGS; i++) {
-			for (j = 0; j < METRO_NR_LEGS; j++) {
-				struct metro_leg *mine = &m->legs[i], *old = &o->legs[j];
-				int n = atomic_read(&old->late);
+	for (i = 0; i < METRO_NR_LEGS; i++) {
+		struct metro_leg *leg = &m->legs[i];
 
-				if (!n || !mine->dev || !old->dev ||
-				    mine->dev->bdev->bd_dev != old->dev->bdev->bd_dev)
-					continue;
-				DMERR("%s: leg %c (%s) still holds %d I/Os that the table of %s abandoned on its I/O deadline; wait until the device completes or fails them (its transport reconnects, or nvme disconnect), then load the table again",
-				      metro_name(m), metro_leg_letter(i), mine->dev->name, n,
-				      metro_name(o));
-				ti->error = "A leg's device still holds I/O that a live metro table abandoned: retry once the device has returned it";
-				return -EBUSY;
-			}
-		}
+		if (!leg->dev)
+			continue;
+		n = metro_pool_check_late(m->pool, leg->dev->bdev->bd_dev, who);
+		if (!n)
+			continue;
+		DMERR("%s: leg %c (%s) still holds %d writes that the table of %s abandoned on its I/O deadline; wait until the device completes or fails them (its transport reconnects, or nvme disconnect), then load the table again",
+		      metro_name(m), metro_leg_letter(i), leg->dev->name, n, who);
+		ti->error = "A leg's device still holds writes that a metro table abandoned: retry once the device has returned them";
+		return -EBUSY;
 	}
 	return 0;
 }
@@ -210,23 +204,20 @@ static void metro_free(struct metro_c *m)
 		destroy_workqueue(m->copy_wq);
 	free_percpu(m->read_ages);
 	metro_resync_free(m);
-	if (m->copy_io)
-		dm_io_client_destroy(m->copy_io);
-	if (m->io_client)
-		dm_io_client_destroy(m->io_client);
-	bioset_exit(&m->bs);
-	metro_bounce_exit(&m->bounce);
 	kfree(m->sb_buf);
 	bitmap_free(m->bm_changed);
 	kvfree(m->disk_bm);
 	kvfree(m->clearing);
-	kvfree(m->copying);
+	kvfree(m->gate.copying);
 	kvfree(m->out_of_sync);
 	kvfree(m->active);
 	kvfree(m->dirty);
 	for (i = 0; i < METRO_NR_LEGS; i++)
 		if (m->legs[i].dev)
 			dm_put_device(m->ti, m->legs[i].dev);
+	/* What the legs may still be doing with abandoned I/O stays there. */
+	if (m->pool)
+		metro_pool_orphan(m->pool);
 	kvfree(m);
 }
 
@@ -244,6 +235,7 @@ static void metro_free(struct metro_c *m)
 static int metro_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 {
 	struct metro_c *m;
+	const char *err;
 	int r;
 
 	if (argc < METRO_NR_LEGS) {
@@ -264,13 +256,9 @@ static int metro_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		INIT_LIST_HEAD(&m->shards[r].clones);
 	}
 	INIT_DELAYED_WORK(&m->watchdog, metro_watchdog);
-	init_waitqueue_head(&m->late_wait);
-	for (r = 0; r < METRO_NR_LEGS; r++) {
-		init_completion(&m->legs[r].md.done);
+	for (r = 0; r < METRO_NR_LEGS; r++)
 		m->legs[r].read_last = jiffies;
-	}
 	mutex_init(&m->md_lock);
-	metro_bounce_setup(&m->bounce);
 	spin_lock_init(&m->lock);
 	spin_lock_init(&m->copy_lock);
 	bio_list_init(&m->deferred);
@@ -293,11 +281,14 @@ static int metro_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	if (r)
 		goto bad;
 
-	m->io_client = dm_io_client_create();
-	if (IS_ERR(m->io_client)) {
-		r = PTR_ERR(m->io_client);
-		m->io_client = NULL;
-		ti->error = "Cannot create dm-io client";
+	m->pool = metro_pool_create(m->name, offsetof(struct metro_clone, bio),
+				    metro_md_req_pad(),
+				    m->io_deadline && m->read_mode == METRO_READ_BOUNCE,
+				    &err);
+	if (!m->pool) {
+		/* ti->error is not const, but only ever points at literals */
+		ti->error = (char *)err;
+		r = -ENOMEM;
 		goto bad;
 	}
 
@@ -313,36 +304,14 @@ static int metro_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	m->dirty = metro_bitmap_alloc(m);
 	m->active = metro_bitmap_alloc(m);
 	m->out_of_sync = metro_bitmap_alloc(m);
-	m->copying = metro_bitmap_alloc(m);
+	m->gate.copying = metro_bitmap_alloc(m);
 	m->clearing = metro_bitmap_alloc(m);
 	m->disk_bm = kvzalloc(m->bm_bytes, GFP_KERNEL);
 	m->bm_changed = bitmap_zalloc(m->bm_blocks, GFP_KERNEL);
-	m->sb_buf = kmalloc(METRO_SB_SIZE, GFP_KERNEL);
-	if (!m->dirty || !m->active || !m->out_of_sync || !m->copying ||
+	m->sb_buf = kmalloc_array(METRO_NR_LEGS, METRO_SB_SIZE, GFP_KERNEL);
+	if (!m->dirty || !m->active || !m->out_of_sync || !m->gate.copying ||
 	    !m->clearing || !m->disk_bm || !m->bm_changed || !m->sb_buf)
 		goto bad;
-
-	r = bioset_init(&m->bs, BIO_POOL_SIZE, offsetof(struct metro_clone, bio),
-			BIOSET_NEED_BVECS | BIOSET_NEED_RESCUER);
-	if (r) {
-		ti->error = "Cannot allocate the bio set";
-		goto bad;
-	}
-	if (m->io_deadline && m->read_mode == METRO_READ_BOUNCE) {
-		r = metro_bounce_init(&m->bounce);
-		if (r) {
-			ti->error = "Cannot allocate the read bounce pages (try read_mode direct)";
-			goto bad;
-		}
-	}
-
-	m->copy_io = dm_io_client_create();
-	if (IS_ERR(m->copy_io)) {
-		r = PTR_ERR(m->copy_io);
-		m->copy_io = NULL;
-		ti->error = "Cannot create dm-io client";
-		goto bad;
-	}
 
 	m->wq = alloc_ordered_workqueue("kmetrod", WQ_MEM_RECLAIM);
 	m->submit_wq = alloc_workqueue("kmetro_submit", WQ_MEM_RECLAIM | WQ_HIGHPRI, 0);
@@ -369,11 +338,7 @@ static int metro_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	ti->per_io_data_size = sizeof(struct metro_io);
 	ti->accounts_remapped_io = true;
 
-	mutex_lock(&metro_volumes_lock);
 	r = metro_check_late(ti, m);
-	if (!r)
-		list_add(&m->volumes, &metro_volumes);
-	mutex_unlock(&metro_volumes_lock);
 	if (r)
 		goto bad;
 	ti->private = m;
@@ -392,11 +357,7 @@ static void metro_dtr(struct dm_target *ti)
 	cancel_delayed_work_sync(&m->clear_work);
 	cancel_delayed_work_sync(&m->watchdog);
 	flush_workqueue(m->wq);
-	/* The bio set and the metadata buffers must outlive late I/O. */
-	metro_wait_late(m);
-	mutex_lock(&metro_volumes_lock);
-	list_del(&m->volumes);
-	mutex_unlock(&metro_volumes_lock);
+	/* I/O abandoned on a stalled leg is not waited for: see metro-pool.h. */
 	metro_free(m);
 }
 
@@ -506,6 +467,7 @@ static void metro_status(struct dm_target *ti, status_type_t type,
 			DMEMIT(" -");
 		else
 			DMEMIT(" %lld", eta);
+		DMEMIT(" %d %d", metro_pool_late(m->pool, 0), metro_pool_late(m->pool, 1));
 		break;
 
 	case STATUSTYPE_TABLE:
@@ -612,7 +574,7 @@ static void metro_io_hints(struct dm_target *ti, struct queue_limits *limits)
 
 static struct target_type metro_target = {
 	.name		 = "metro",
-	.version	 = {1, 6, 0},
+	.version	 = {1, 7, 0},
 	.features	 = 0,
 	.module		 = THIS_MODULE,
 	.ctr		 = metro_ctr,
@@ -632,16 +594,22 @@ static struct target_type metro_target = {
 
 static int __init dm_metro_init(void)
 {
-	int r = dm_register_target(&metro_target);
+	int r = metro_pool_module_init();
 
 	if (r)
+		return r;
+	r = dm_register_target(&metro_target);
+	if (r) {
 		DMERR("register failed %d", r);
+		metro_pool_module_exit();
+	}
 	return r;
 }
 
 static void __exit dm_metro_exit(void)
 {
 	dm_unregister_target(&metro_target);
+	metro_pool_module_exit();
 }
 
 module_init(dm_metro_init);

@@ -1,22 +1,27 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * dm-metro: synchronous two-leg mirror with a write-intent bitmap on each
- * leg.  This header holds the volume structure shared by the target glue
- * (metro-target.c), the I/O path (metro-io.c), the metadata code
- * (metro-log.c) and the resync engine (metro-resync.c).
+ * leg.  This header holds the volume (struct metro_c), its legs and the
+ * per-bio data, shared by the target glue (metro-target.c), the bio path
+ * (metro-io.c), the I/O deadline (metro-deadline.c), the worker
+ * (metro-worker.c), the metadata code (metro-log.c, metro-md.c) and the
+ * resync engine (metro-resync.c).  What the I/O sent to the legs is
+ * allocated from is in struct metro_pool (metro-pool.h), which outlives
+ * the volume when a stalled leg keeps some of it.
  *
  * Locking overview
  * ----------------
- * The write fast path takes no lock: it pairs an atomic per-bucket in-flight
- * counter with the @dirty and @copying bitmaps (see metro_write_fast()).
- * Everything that changes the on-disk bitmap or a superblock runs under
- * @md_lock, normally from the volume's ordered workqueue.  @lock (a
- * spinlock, taken from bio completion context) protects the bio lists that
- * hand work to the worker.  @copy_lock protects the resync slots and the
- * list of writes waiting for a region copy.  With an I/O deadline, every
- * bio sent to a leg is on one of the @shards lists (a spinlock each, picked
- * by CPU) from submission to completion, so that the watchdog can find the
- * bios of a stalled leg and the worker can abandon them.
+ * The write fast path takes no lock: it pairs the range gate's in-flight
+ * counts (metro-gate.h) with the @dirty bitmap and the gate's claims.
+ * Everything that changes the on-disk bitmap, leg state or a superblock
+ * runs under @md_lock, normally from the volume's ordered workqueue.
+ * @lock (a spinlock, taken from bio completion context) protects the bio
+ * lists that hand work to the worker.  @copy_lock protects the resync
+ * slots and the writes waiting for a region copy.  With an I/O deadline,
+ * every clone sent to a leg is on one of the @shards lists (a spinlock
+ * each, picked by CPU) from submission to completion, so that the
+ * watchdog can find the clones of a stalled leg and the worker can
+ * abandon them.
  */
 #ifndef DM_METRO_H
 #define DM_METRO_H
@@ -35,13 +40,11 @@
 
 #include "compat.h"
 #include "metro-format.h"
+#include "metro-gate.h"
+#include "metro-pool.h"
 #include "metro-table.h"	/* option defaults and limits */
 
 #define DM_MSG_PREFIX "metro"
-
-/* Writes in flight are counted per bucket of region numbers. */
-#define METRO_INFLIGHT_BITS	12
-#define METRO_INFLIGHT_BUCKETS	(1U << METRO_INFLIGHT_BITS)
 
 /* Region copies the resync engine may have in flight at once. */
 #define METRO_RESYNC_SLOTS	8
@@ -63,42 +66,21 @@
 #define METRO_SHARDS		16
 
 /*
- * With an I/O deadline, reads are bounced through pages of the volume's
- * struct metro_bounce, one per segment; a read of more segments than this
- * is split so that one clone never needs more pages than the reserve holds.
+ * struct metro_c.work_flags bits: requests to the worker, set with atomic
+ * bitops from any context and taken by the worker (metro-worker.c).
  */
-#define METRO_BOUNCE_MAX_PAGES		BIO_MAX_VECS
-
-/* Most bounce pages a volume keeps for reuse (16 MiB with 4 KiB pages). */
-#define METRO_BOUNCE_CACHE_MAX		4096U
-
-/* struct metro_c.work_flags bits: requests to the worker. */
 #define METRO_WORK_SYNC_DONE	0	/* check for the end of resync */
-#define METRO_WORK_FAIL_LEG	1	/* + leg index: resync write failed */
-#define METRO_WORK_STALLED	3	/* + leg index: the I/O deadline expired */
+#define METRO_WORK_FAIL_LEG	1	/* + leg: a resync copy could not write it */
+#define METRO_WORK_STALLED	3	/* + leg: I/O older than the deadline on it */
 
 /* struct metro_leg.flags bits. */
 #define METRO_LEG_DEAD		0	/* detached after an error: no more I/O */
 
 /*
- * A synchronous metadata write to one leg, waited for with the I/O
- * deadline.  @state (METRO_MD_*) decides, with cmpxchg, whether the
- * completion or the timed-out waiter owns the end of the request; an
- * abandoned request is counted in metro_c.late until it completes.
- */
-enum { METRO_MD_IDLE, METRO_MD_PENDING, METRO_MD_DONE, METRO_MD_ABANDONED };
-struct metro_md_req {
-	struct metro_c *m;
-	atomic_t state;
-	unsigned long error;
-	struct completion done;
-};
-
-/*
  * One leg of the mirror.  @dev and @index never change after the ctr; @dev
  * is NULL for a leg given as "-" (absent from the start, and DEAD).
- * @flags is changed with atomic bitops by the worker only (under md_lock)
- * and read locklessly by the I/O path.  @stale is written under md_lock
+ * @flags is changed with atomic bitops, by the ctr before the table is
+ * live and then under md_lock, and read locklessly by the I/O path.  @stale is written under md_lock
  * while resync is stopped and read locklessly.  @sb is owned by md_lock.
  */
 struct metro_leg {
@@ -116,8 +98,6 @@ struct metro_leg {
 	unsigned long read_last;
 	atomic64_t reads;		/* read bios served, for status */
 	struct metro_sb_info sb;	/* this leg's superblock, last read/written */
-	struct metro_md_req md;		/* metadata write in flight (md_lock) */
-	atomic_t late;			/* abandoned I/O not returned yet */
 };
 
 /*
@@ -128,7 +108,10 @@ struct metro_leg {
  * slot's chunk buffer, kept while copying goes on: the engine allocates and
  * frees it only while the slot is not @used, and @work, which reads the
  * chunk into it and writes it out, owns it while the chunk is in flight.
+ * A chunk copy abandoned on the I/O deadline takes the buffer with it
+ * (metro-resync.c): the slot gets a new one.
  */
+struct metro_copy_buf;
 struct metro_copy {
 	struct metro_c *m;
 	unsigned long region;
@@ -137,29 +120,9 @@ struct metro_copy {
 	sector_t chunk_sectors;		/* chunk size of this region's copy */
 	bool used;			/* slot holds a region (copying bit set) */
 	unsigned long since;		/* jiffies when the chunk became due */
-	unsigned long issued;		/* jiffies when the chunk copy was issued */
 	bool started;			/* copy of @chunk issued */
-	struct page_list *buf;		/* chunk_sectors of pages, or NULL */
+	struct metro_copy_buf *buf;	/* chunk_sectors of pages, or NULL */
 	struct work_struct work;	/* the chunk copy, on copy_wq */
-};
-
-/*
- * Bounce pages of reads under the I/O deadline (only then set up).  Pages
- * a read is done with wait on @free for the next read instead of going
- * back to the page allocator, which would clear them again on the next
- * allocation (init_on_alloc); the watchdog frees those that one of its
- * periods did not use.  @reserve holds enough pages for the largest clone
- * in case the allocator fails; @reserve_lock lets one allocation at a
- * time wait on it, so that two reads cannot each hold half of it.
- */
-struct metro_bounce {
-	/* Protects @free, @nr_free and @low; taken from completion context. */
-	spinlock_t lock;
-	struct list_head free;		/* pages by page->lru */
-	unsigned int nr_free;
-	unsigned int low;		/* fewest on @free since the last trim */
-	mempool_t reserve;
-	struct mutex reserve_lock;
 };
 
 /*
@@ -200,9 +163,9 @@ struct metro_read_ages {
  * @out_of_sync: the legs may differ in this region; only the resync source
  *               may serve reads of it.  Set by writers when degraded and by
  *               the failure path, cleared by resync completion.
- * @copying:     a slot is copying the region; writes into it go through
- *               metro_resync_admit().  Changed under copy_lock, read
- *               locklessly.
+ * @gate.copying: a slot is copying the region; writes into it go
+ *               through metro_resync_admit().  Changed under copy_lock,
+ *               read locklessly (metro-gate.h).
  * @clearing:    scratch bitmap of the clearing pass (md_lock).
  */
 struct metro_c {
@@ -222,14 +185,15 @@ struct metro_c {
 	unsigned long *dirty;
 	unsigned long *active;
 	unsigned long *out_of_sync;
-	unsigned long *copying;
 	unsigned long *clearing;
 	atomic_t nr_out_of_sync;	/* bits set in @out_of_sync */
 	atomic_t nr_dirty;		/* bits set in @dirty, changed under md_lock */
 
-	/* Writes in flight per region bucket, and multi-region writes. */
-	atomic_t inflight[METRO_INFLIGHT_BUCKETS];
-	atomic_t inflight_wide;
+	/* Writes in flight, and the regions copies claim (metro-gate.h). */
+	struct metro_gate gate;
+
+	/* What I/O to the legs is allocated from (metro-pool.h). */
+	struct metro_pool *pool;
 
 	/*
 	 * Serialises all metadata I/O and changes of the on-disk bitmap
@@ -240,7 +204,7 @@ struct metro_c {
 	unsigned long *bm_changed;	/* 4 KiB blocks to write (md_lock) */
 	size_t bm_bytes;
 	unsigned int bm_blocks;
-	void *sb_buf;			/* METRO_SB_SIZE bytes (md_lock) */
+	void *sb_buf;			/* a superblock per leg, encoded (md_lock) */
 	u64 events;			/* current superblock events (md_lock) */
 	bool clean;			/* superblocks say CLEAN (md_lock) */
 
@@ -260,11 +224,7 @@ struct metro_c {
 	struct delayed_work clear_work;
 	struct delayed_work resync_work;
 
-	struct dm_io_client *io_client;	/* metadata I/O */
-	struct dm_io_client *copy_io;	/* resync copies */
 	struct workqueue_struct *copy_wq;	/* unbound: chunk copies */
-	struct bio_set bs;
-	struct metro_bounce bounce;
 
 	/* Resync state.  Slots and @copy_waiters are protected by copy_lock. */
 	spinlock_t copy_lock;
@@ -292,22 +252,17 @@ struct metro_c {
 	unsigned int read_mode;		/* METRO_READ_*, constant */
 	unsigned int failfast;		/* METRO_FAILFAST_* legs, constant */
 
-	/* I/O deadline: bios in flight, the watchdog, abandoned I/O. */
+	/* I/O deadline: clones in flight, remapped reads, the watchdog. */
 	struct metro_shard shards[METRO_SHARDS];
 	struct metro_read_ages __percpu *read_ages;
 	unsigned int read_epoch;	/* written by the watchdog only */
 	struct delayed_work watchdog;
-	atomic_t late;			/* abandoned bios and metadata writes */
-	wait_queue_head_t late_wait;
 
 	/* Read balancing: tie breaker. */
 	atomic_t read_rr;
 
 	/* Statistics. */
 	atomic64_t md_writes;
-
-	/* On the list of all volumes (metro-target.c, metro_volumes_lock). */
-	struct list_head volumes;
 };
 
 /* Kinds of bios, in struct metro_io.kind. */
@@ -319,7 +274,7 @@ enum metro_io_kind {
 
 /*
  * Per-bio data.  Writes (and discards, write zeroes) and flushes are cloned
- * (from @bs) to every live leg and complete when their clones have:
+ * (from the pool's bio set) to every live leg and complete when their clones have:
  * @pending counts the clones and @failed_mask records the legs whose clone
  * failed.  A read goes to one leg, @leg, and is sent again to the other
  * one if it fails there.  A read that may use the reader's pages and has
@@ -333,8 +288,8 @@ struct metro_io {
 	struct metro_c *m;
 	enum metro_io_kind kind;
 	unsigned int leg;		/* read: the leg it went to */
-	bool wide;			/* counted in inflight_wide */
-	bool inflight;			/* holds an inflight count */
+	bool wide;			/* spans regions: counted in gate.wide */
+	bool inflight;			/* counted in the gate */
 	bool shared;			/* clones borrow its pages (see map) */
 	bool remapped;			/* read: passed on as it is */
 	bool read_probe;		/* remapped: first on its leg for a while */
@@ -366,16 +321,26 @@ enum metro_clone_pages {
 };
 
 /*
- * Front pad of a clone from @bs.  With an I/O deadline, @list is on
- * shards[@shard] from submission until completion or until the worker
- * abandons the clone (@abandoned, under the shard lock): the completion of
- * an abandoned clone only frees it, since its metro_io may be gone.
+ * Front pad of a clone from the pool's bio set.  With an I/O deadline,
+ * @list is on shards[@shard] from submission until completion or until
+ * the worker abandons the clone; @state (METRO_CLONE_*) decides, with
+ * atomic exchanges, whether the completion or the worker ends the
+ * original.  The completion of an abandoned clone touches nothing but
+ * the clone and @pool: its metro_io, and the volume, may be gone.
  */
+enum {
+	METRO_CLONE_INFLIGHT,
+	METRO_CLONE_DONE,
+	METRO_CLONE_ABANDONED,
+};
+
 struct metro_clone {
 	struct metro_io *io;
+	struct metro_pool *pool;
 	unsigned int leg;
 	int shard;			/* -1: not tracked */
-	bool abandoned;
+	atomic_t state;			/* tracked clones only */
+	unsigned int late_kind;		/* METRO_LATE_*, should it be abandoned */
 	bool read_probe;		/* read: first on its leg for a while */
 	enum metro_clone_pages pages;
 	unsigned long start;		/* jiffies at submission */
@@ -389,11 +354,6 @@ struct metro_clone {
 static inline unsigned long metro_watchdog_period(struct metro_c *m)
 {
 	return DIV_ROUND_UP(msecs_to_jiffies(m->io_deadline), 4);
-}
-
-static inline atomic_t *metro_bucket(struct metro_c *m, unsigned long region)
-{
-	return &m->inflight[region & (METRO_INFLIGHT_BUCKETS - 1)];
 }
 
 /* "A" or "B", as the table line, the status line and the log name legs. */
@@ -446,24 +406,6 @@ static inline void metro_mark_missed(struct metro_c *m, unsigned long r)
 static inline unsigned int metro_nr_alive(struct metro_c *m)
 {
 	return metro_leg_alive(&m->legs[0]) + metro_leg_alive(&m->legs[1]);
-}
-
-/*
- * Abandoned I/O is counted per volume (the dtr waits for it: the bio set
- * and the buffers must outlive it) and per leg: a new table does not take
- * a device that may still write what an older one abandoned.
- */
-static inline void metro_late_get(struct metro_c *m, unsigned int leg)
-{
-	atomic_inc(&m->legs[leg].late);
-	atomic_inc(&m->late);
-}
-
-static inline void metro_late_put(struct metro_c *m, unsigned int leg)
-{
-	atomic_dec(&m->legs[leg].late);
-	if (atomic_dec_and_test(&m->late))
-		wake_up(&m->late_wait);
 }
 
 /* The volume's name in kernel messages: the one metroctl commands take. */
