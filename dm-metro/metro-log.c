@@ -302,6 +302,13 @@ static void metro_bio_regions(struct metro_c *m, struct bio *bio,
 		metro_region(m, bio_end_sector(bio) - 1) : *first;
 }
 
+/*
+ * Outside md_lock, a region's bit in @disk_bm is set exactly when it is in
+ * @dirty: on disk on every live leg.  A mark that no leg took is undone
+ * in @disk_bm, so that the next write into the region marks it again
+ * instead of finding it marked; a bit it may have left on a disk only
+ * costs a copy at the next resync.
+ */
 int metro_log_mark(struct metro_c *m, struct bio_list *bios)
 {
 	unsigned long r, first, last;
@@ -321,12 +328,13 @@ int metro_log_mark(struct metro_c *m, struct bio_list *bios)
 	}
 	if (changed)
 		ret = metro_write_bitmap(m);
-	if (!ret) {
-		bio_list_for_each(bio, bios) {
-			metro_bio_regions(m, bio, &first, &last);
-			for (r = first; r <= last; r++)
-				if (!test_and_set_bit(r, m->dirty))
-					atomic_inc(&m->nr_dirty);
+	bio_list_for_each(bio, bios) {
+		metro_bio_regions(m, bio, &first, &last);
+		for (r = first; r <= last; r++) {
+			if (ret && !test_bit(r, m->dirty))
+				metro_bm_clear(m->disk_bm, r);
+			else if (!ret && !test_and_set_bit(r, m->dirty))
+				atomic_inc(&m->nr_dirty);
 		}
 	}
 	mutex_unlock(&m->md_lock);
