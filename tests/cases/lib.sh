@@ -55,11 +55,59 @@ reload() { must dmsetup load "$1" --table "$2"; must dmsetup suspend "$1"; must 
 # arguments (e.g. "2 io_deadline 1000") after its two legs
 metro_opts() { reload "$1" "$(dmsetup table "$1" | awk '{print $1, $2, $3, $4, $5}') $2"; }
 
-# linear_leg NAME DEV: dm-linear NAME over all of DEV, to be used as a leg
-# the case can fail (reload it with "error") or stall (suspend it)
+# linear_leg NAME DEV [SECTORS]: dm-linear NAME over all of DEV (or its
+# first SECTORS), to be used as a leg the case can fail (reload it with
+# "error") or stall (suspend it)
 linear_leg() {
-	must dmsetup create "$1" --table "0 $(blockdev --getsz "$2") linear $2 0"
+	must dmsetup create "$1" --table "0 ${3:-$(blockdev --getsz "$2")} linear $2 0"
 	wait_node "/dev/mapper/$1"
+}
+
+# A leg whose metadata can fail or stall apart from its data: meta_leg
+# NAME DEV BM [SB BM_KIND] reloads dm device NAME (made by linear_leg over
+# DEV) as the same mapping in four segments, sectors 0..7, the superblock
+# (8..15), the bitmap (16 .. 16+BM-1, BM = bm_sectors of the leg) and the
+# rest.  SB and BM_KIND (default linear) say what the superblock and the
+# bitmap segments are: "linear", "error", or "delay MS" (dm-delay holding
+# writes MS ms; reads and flushes pass at once).  A reload releases held
+# writes at once (dm-delay's suspend): wait for held_writes 0 first.
+meta_seg() {	# DEV START LEN KIND
+	case $4 in
+	linear) echo "$2 $3 linear $1 $2" ;;
+	error) echo "$2 $3 error" ;;
+	"delay "*) echo "$2 $3 delay $1 $2 0 $1 $2 ${4#delay } $1 $2 0" ;;
+	*) fail "meta_seg: unknown segment kind '$4'" ;;
+	esac
+}
+meta_leg() {
+	local name=$1 dev=$2 bm=$3 sz t
+	sz=$(dmsetup table "$name" | awk '{ n += $2 } END { print n + 0 }')
+	[ "$sz" -gt $((16 + bm)) ] || fail "meta_leg: no dm device $name to reload"
+	t="0 8 linear $dev 0
+$(meta_seg "$dev" 8 8 "${4:-linear}")
+$(meta_seg "$dev" 16 "$bm" "${5:-linear}")
+$((16 + bm)) $((sz - 16 - bm)) linear $dev $((16 + bm))"
+	echo "+ $name: $(tr '\n' ';' <<<"$t")"
+	dmsetup load "$name" <<<"$t" || fail "dmsetup load $name failed"
+	must dmsetup suspend "$name"
+	must dmsetup resume "$name"
+}
+# held_writes NAME: writes the dm-delay segments of NAME hold right now
+held_writes() { dmsetup status "$1" | awk '$3 == "delay" { n += $5 } END { print n + 0 }'; }
+# bm_sectors DEV: the size of the leg's on-disk bitmap (superblock's nr_regions)
+bm_sectors() {
+	local n
+	n=$(sb_u64 "$1" 136)
+	[ -n "$n" ] && [ "$n" -gt 0 ] || fail "cannot read nr_regions from the superblock of $1"
+	echo $((((n + 7) / 8 + 4095) / 4096 * 8))
+}
+# bm_bit DEV N: bit N of the on-disk bitmap of a leg, read with O_DIRECT
+bm_bit() {
+	local byte
+	byte=$(dd if="$1" iflag=direct,skip_bytes,count_bytes bs=4096 skip=$((16 * 512 + $2 / 8 / 4096 * 4096)) \
+		count=4096 status=none | od -An -t u1 -j $(($2 / 8 % 4096)) -N 1 | tr -d ' ')
+	[ -n "$byte" ] || fail "cannot read the bitmap of $1"
+	echo $(((byte >> ($2 % 8)) & 1))
 }
 
 # new_volume NAME LEG_A LEG_B [OPTION...]: metroctl create on blank legs
