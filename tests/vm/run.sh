@@ -112,9 +112,12 @@ else
 	kver=${METRO_KVER:-${hdr#/usr/src/linux-headers-}}
 	[ -n "$kver" ] || die "no kernel headers installed: run 'make deps'"
 	kdir=$BUILD/kernel/$kver
-	if [ ! -f "$kdir/boot/vmlinuz-$kver" ] || [ ! -f "$kdir/lib/modules/$kver/modules.dep" ]; then
+	# tests/deps.sh renames the tree into place with its stamp .fetched in
+	# it, under a lock: a tree with the stamp is whole
+	if [ ! -f "$kdir/.fetched" ]; then
 		echo "run.sh: kernel image $kver not in $kdir; fetching it (tests/deps.sh --kernel-only)" >&2
-		"$TOP/tests/deps.sh" --kernel-only >&2 || die "cannot fetch the kernel image: run 'make deps'"
+		METRO_KVER=$kver "$TOP/tests/deps.sh" --kernel-only >&2 ||
+			die "cannot fetch the kernel image: run 'make deps'"
 	fi
 	kimage=$kdir/boot/vmlinuz-$kver
 	modsrc=$kdir/lib/modules/$kver
