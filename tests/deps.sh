@@ -75,6 +75,10 @@ work=$(mktemp -d "$BUILD/kernel/.fetch-$kver.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 log "fetching linux-image-$kver into $kdir"
 mkdir "$work/deb"
+# apt-get download run by root writes as its _apt user, and downloads as
+# root with a warning when that user cannot write the directory
+chmod 755 "$work"
+[ "$(id -u)" = 0 ] && chown _apt "$work/deb"
 ( cd "$work/deb" && apt-get download "linux-image-$kver" ) || {
 	log "apt-get download failed; trying after apt-get update"
 	apt-get update >/dev/null
