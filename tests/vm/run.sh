@@ -99,9 +99,10 @@ die() { echo "run.sh: $*" >&2; exit 2; }
 # Modules needed to mount the host root over virtio-9p, dependencies first.
 INITRD_MODS="virtio_pci 9pnet_virtio 9p"
 if [ -n "$kernel_dir" ]; then
-	# the debug kernel: everything the VM needs built in, brd a module
-	[ -f "$kernel_dir/bzImage" ] && [ -f "$kernel_dir/kernelrelease" ] ||
-		die "no kernel in $kernel_dir: run tests/debug-kernel/build.sh"
+	# the debug kernel: everything the VM needs built in, brd a module;
+	# build.sh touches done after installing the modules and the image
+	[ -f "$kernel_dir/done" ] ||
+		die "no finished kernel build in $kernel_dir: run tests/debug-kernel/build.sh"
 	kver=$(cat "$kernel_dir/kernelrelease")
 	kimage=$kernel_dir/bzImage
 	modsrc=$kernel_dir/modroot/lib/modules/$kver
