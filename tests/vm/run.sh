@@ -126,55 +126,82 @@ else
 fi
 command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing: run 'make deps'"
 [ -x /bin/busybox ] || die "/bin/busybox missing (busybox-static): run 'make deps'"
+command -v cpio >/dev/null || die "cpio missing: run 'make deps'"
 
 mkdir -p "$VMDIR/logs" "$VMDIR/runs"
 # keep the newest 60 console logs
 ls -t "$VMDIR"/logs/*.log 2>/dev/null | tail -n +60 | while read -r f; do rm -f "$f" "$f.cmd"; done
 
 # --- the initramfs (cached) -----------------------------------------------
-initrd=$VMDIR/initramfs-$kver.cpio.gz
+# The modules it loads, dependencies first, resolved from modules.dep (paths
+# relative to $modsrc).
+initrd_mods=() seen=" "
+add_mod() {
+	local name=$1 line path d
+	line=$(grep -E "(^|/)${name//_/[-_]}\.ko(\.[gx]z|\.zst)?:" "$modsrc/modules.dep" | head -n 1)
+	[ -n "$line" ] || { echo "run.sh: module $name not in $modsrc/modules.dep" >&2; return 1; }
+	path=${line%%:*}
+	[ -f "$modsrc/$path" ] || { echo "run.sh: $modsrc/$path missing" >&2; return 1; }
+	case "$seen" in *" $path "*) return 0 ;; esac
+	for d in ${line#*:}; do
+		add_mod "$(basename "${d%%.ko*}")" || return 1
+	done
+	seen="$seen$path "
+	initrd_mods+=("$path")
+}
+for m in $INITRD_MODS; do add_mod "$m" || die "cannot build the initramfs"; done
+
+# build_initrd: build it in a directory of its own and rename it to $initrd
 build_initrd() {
-	local tmp order=() seen=" "
-	tmp=$(mktemp -d "$VMDIR/initrd.XXXXXX")
-	mkdir -p "$tmp/bin" "$tmp/modules" "$tmp/proc" "$tmp/sys" "$tmp/dev" "$tmp/newroot"
-	cp /bin/busybox "$tmp/bin/busybox"
-	cp "$TOP/tests/vm/initramfs-init" "$tmp/init"
-	chmod 755 "$tmp/init"
-	# resolve dependencies from modules.dep (paths relative to the tree)
-	local dep=$modsrc/modules.dep
-	add_mod() {
-		local name=$1 line path d
-		line=$(grep -E "(^|/)${name//_/[-_]}\.ko(\.[gx]z|\.zst)?:" "$dep" | head -n 1)
-		[ -n "$line" ] || { echo "run.sh: module $name not in $dep" >&2; return 1; }
-		path=${line%%:*}
-		case "$seen" in *" $path "*) return 0 ;; esac
-		for d in ${line#*:}; do
-			add_mod "$(basename "${d%%.ko*}")" || return 1
-		done
-		seen="$seen$path "
-		order+=("$path")
-	}
-	local m p
-	: > "$tmp/modules/order"
-	for m in $INITRD_MODS; do add_mod "$m" || { rm -rf "$tmp"; return 1; }; done
-	for p in "${order[@]}"; do
+	local tmp m p
+	tmp=$(mktemp -d "$VMDIR/.initrd-build.XXXXXX") || return 1
+	mkdir -p "$tmp/root/bin" "$tmp/root/modules" "$tmp/root/proc" "$tmp/root/sys" \
+		"$tmp/root/dev" "$tmp/root/newroot" &&
+		cp /bin/busybox "$tmp/root/bin/busybox" &&
+		cp "$TOP/tests/vm/initramfs-init" "$tmp/root/init" &&
+		chmod 755 "$tmp/root/init" &&
+		: > "$tmp/root/modules/order" || return 1
+	for p in "${initrd_mods[@]}"; do
 		m=$(basename "${p%%.ko*}")
 		case "$p" in
-		*.ko) cp "$modsrc/$p" "$tmp/modules/$m.ko" ;;
-		*.ko.xz) xz -dc "$modsrc/$p" > "$tmp/modules/$m.ko" ;;
-		*.ko.gz) gzip -dc "$modsrc/$p" > "$tmp/modules/$m.ko" ;;
-		*.ko.zst) zstd -qdc "$modsrc/$p" > "$tmp/modules/$m.ko" ;;
-		esac
-		echo "$m" >> "$tmp/modules/order"
+		*.ko) cp "$modsrc/$p" "$tmp/root/modules/$m.ko" ;;
+		*.ko.xz) xz -dc "$modsrc/$p" > "$tmp/root/modules/$m.ko" ;;
+		*.ko.gz) gzip -dc "$modsrc/$p" > "$tmp/root/modules/$m.ko" ;;
+		*.ko.zst) zstd -qdc "$modsrc/$p" > "$tmp/root/modules/$m.ko" ;;
+		esac || return 1
+		echo "$m" >> "$tmp/root/modules/order" || return 1
 	done
-	(cd "$tmp" && find . | cpio -o -H newc --quiet | gzip -1) > "$initrd.tmp.$$" &&
-		mv "$initrd.tmp.$$" "$initrd"
+	(set -o pipefail; cd "$tmp/root" && find . | cpio -o -H newc --quiet | gzip -1) \
+		> "$tmp/initramfs.cpio.gz" &&
+		mv -f "$tmp/initramfs.cpio.gz" "$initrd" || return 1
 	rm -rf "$tmp"
 }
-if [ ! -f "$initrd" ] || [ "$TOP/tests/vm/initramfs-init" -nt "$initrd" ] ||
-   [ "$0" -nt "$initrd" ]; then
-	build_initrd || die "cannot build the initramfs"
+
+# The file is named by a hash of all it is built from: the modules (paths
+# and contents), busybox, the init script and build_initrd itself.  A new
+# kernel tree, module list or recipe gets a new file; a file of that name
+# was renamed there whole.  Built under a lock, so that guests starting at
+# once build it once; under the lock a build directory is a killed build's.
+key=$( {
+	echo "$kver $INITRD_MODS"
+	for p in "${initrd_mods[@]}"; do echo "$p $(sha256sum < "$modsrc/$p")"; done
+	sha256sum < /bin/busybox
+	sha256sum < "$TOP/tests/vm/initramfs-init"
+	declare -f build_initrd
+} | sha256sum | cut -c1-16)
+initrd=$VMDIR/initramfs-$kver-$key.cpio.gz
+exec 8> "$VMDIR/.initramfs.lock"
+flock 8
+if [ -f "$initrd" ]; then
+	touch "$initrd"		# in use: spared by other runs' pruning
+else
+	rm -rf "$VMDIR"/.initrd-build.*
+	build_initrd || { rm -rf "$VMDIR"/.initrd-build.*; die "cannot build the initramfs $initrd"; }
+	# those of other trees or recipes, unused for a day
+	find "$VMDIR" -maxdepth 1 -name 'initramfs-*.cpio.gz' ! -name "${initrd##*/}" \
+		-mmin +1440 -delete
 fi
+exec 8>&-
 
 # --- this run's module tree: the kernel's + dm-metro.ko in extra/ ----------
 run=$(mktemp -d "$VMDIR/runs/run.XXXXXX")
