@@ -33,6 +33,10 @@
 #     --monitor PATH         the qemu monitor (HMP) on a unix socket at PATH
 #     --share DIR            DIR writable in the guest at $METRO_SHARE
 #     -q                     do not stream the console, only print results
+#   tests/vm/run.sh --prepare [--kernel-dir DIR]
+#                            fetch the kernel image and build the initramfs
+#                            if they are not there, boot nothing: run once
+#                            before starting several guests
 #
 # Prints the console (each line prefixed with "| ") while it runs, then one
 # result line per case: "ok - NAME", "ok - NAME # SKIP ...", "not ok - NAME".
@@ -47,9 +51,9 @@ BUILD=${METRO_BUILD:-$TOP/build}
 VMDIR=$BUILD/vm
 
 disks=() envs=() cases=() casedir=$TOP/tests/cases nics=() monitor=(-monitor none) share=()
-scratch= marker= kdelay=0 timeout=1800 ctimeout=300 mem=2048 smp=2 log= quiet=0 icount=()
+scratch= marker= kdelay=0 timeout=1800 ctimeout=300 mem=2048 smp=2 log= quiet=0 icount=() prepare=0
 kernel_dir=${METRO_KERNEL_DIR:-}
-usage() { sed -n '4,42p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '4,46p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--disk) disks+=("$(realpath "$2")"); shift 2 ;;
@@ -80,13 +84,14 @@ while [ $# -gt 0 ]; do
 		envs+=("METRO_SHARE=/tmp/share")
 		shift 2 ;;
 	-q) quiet=1; shift ;;
+	--prepare) prepare=1; shift ;;
 	-h|--help) usage ;;
 	--) shift; cases+=("$@"); break ;;
 	-*) echo "run.sh: unknown option $1" >&2; usage ;;
 	*) cases+=("${1%.sh}"); shift ;;
 	esac
 done
-[ ${#cases[@]} -gt 0 ] || { echo "run.sh: no case given" >&2; usage; }
+[ ${#cases[@]} -gt 0 ] || [ "$prepare" = 1 ] || { echo "run.sh: no case given" >&2; usage; }
 for c in "${cases[@]}"; do
 	c=$(basename "$c")
 	[ -f "$casedir/$c.sh" ] || { echo "run.sh: no case $casedir/$c.sh" >&2; exit 2; }
@@ -202,6 +207,10 @@ else
 		-mmin +1440 -delete
 fi
 exec 8>&-
+if [ "$prepare" = 1 ]; then
+	echo "run.sh: ready to boot $kimage with $initrd"
+	exit 0
+fi
 
 # --- this run's module tree: the kernel's + dm-metro.ko in extra/ ----------
 run=$(mktemp -d "$VMDIR/runs/run.XXXXXX")
