@@ -202,6 +202,19 @@ spawn() {
 	"$@" > "$LOGS/$job.out" 2>&1 &
 }
 
+# The kernel image and the initramfs, made once before the jobs boot their
+# guests side by side.
+if [ "$vm" = 1 ]; then
+	echo "=== VM kernel and initramfs: tests/vm/run.sh --prepare"
+	if ./tests/vm/run.sh --prepare > "$LOGS/vm-prepare.log" 2>&1; then
+		tail -n 1 "$LOGS/vm-prepare.log"
+	else
+		tail -n 20 "$LOGS/vm-prepare.log"
+		result fail vm-prepare "no kernel image or initramfs for the VM, see $LOGS/vm-prepare.log"
+		vm=0
+	fi
+fi
+
 if [ "$vm" = 1 ]; then
 	boot=() host=()
 	for f in tests/cases/*.sh; do
