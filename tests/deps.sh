@@ -47,28 +47,49 @@ if [ "$kernel_only" = 0 ]; then
 fi
 
 # The kernel image matching the newest installed Debian headers (the same
-# choice as the top-level Makefile's KDIR).
+# choice as the top-level Makefile's KDIR), or $METRO_KVER as tests/vm/run.sh
+# boots it.
 hdr=$(ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | sort -V | tail -n 1)
-[ -n "$hdr" ] || { echo "deps: no /usr/src/linux-headers-*-amd64 installed" >&2; exit 1; }
-kver=${hdr#/usr/src/linux-headers-}
+kver=${METRO_KVER:-${hdr#/usr/src/linux-headers-}}
+[ -n "$kver" ] || { echo "deps: no /usr/src/linux-headers-*-amd64 installed" >&2; exit 1; }
 kdir=$BUILD/kernel/$kver
-if [ -f "$kdir/boot/vmlinuz-$kver" ] && [ -f "$kdir/lib/modules/$kver/modules.dep" ]; then
+
+# A tree is complete when it has the stamp .fetched, written last into a
+# temporary tree that is then renamed to $kdir: $kdir never exists half
+# made, and tests/vm/run.sh boots it without taking the lock.  Several runs
+# starting at once (two sites, METRO_JOBS boots) fetch one at a time under
+# the lock; the others then find the stamp.
+mkdir -p "$BUILD/kernel"
+exec 9> "$BUILD/kernel/.lock"
+if ! flock -n 9; then
+	log "waiting for another fetch of the kernel image ($BUILD/kernel/.lock)"
+	flock -w 900 9 || { echo "deps: $BUILD/kernel/.lock held for 15 minutes: is a fetch hung?" >&2; exit 1; }
+fi
+if [ -f "$kdir/.fetched" ]; then
 	log "kernel image $kver already in $kdir"
 	exit 0
 fi
+# Under the lock any work directory is a killed fetch's.
+rm -rf "$BUILD/kernel/.fetch-"*
+work=$(mktemp -d "$BUILD/kernel/.fetch-$kver.XXXXXX")
+trap 'rm -rf "$work"' EXIT
 log "fetching linux-image-$kver into $kdir"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-chmod 755 "$tmp"	# apt's _apt sandbox user must be able to write there
-( cd "$tmp" && apt-get download "linux-image-$kver" ) || {
+mkdir "$work/deb"
+# apt-get download run by root writes as its _apt user, and downloads as
+# root with a warning when that user cannot write the directory
+chmod 755 "$work"
+[ "$(id -u)" = 0 ] && chown _apt "$work/deb"
+( cd "$work/deb" && apt-get download "linux-image-$kver" ) || {
 	log "apt-get download failed; trying after apt-get update"
 	apt-get update >/dev/null
-	( cd "$tmp" && apt-get download "linux-image-$kver" )
+	( cd "$work/deb" && apt-get download "linux-image-$kver" )
 }
-rm -rf "$kdir.new"
-mkdir -p "$kdir.new"
-dpkg-deb -x "$tmp"/linux-image-"$kver"_*.deb "$kdir.new"
-depmod -b "$kdir.new" "$kver"
-rm -rf "$kdir"
-mv "$kdir.new" "$kdir"
+deb=$(ls "$work"/deb/linux-image-"$kver"_*.deb)
+dpkg-deb -x "$deb" "$work/tree"
+depmod -b "$work/tree" "$kver"
+dpkg-deb -f "$deb" Package Version > "$work/tree/.fetched"
+# A tree without the stamp (an older deps.sh's) is replaced; none is
+# booted from, so nothing is copying from it.
+[ -e "$kdir" ] && mv -T "$kdir" "$work/old"
+mv -T "$work/tree" "$kdir"
 log "kernel $kver ready: $kdir/boot/vmlinuz-$kver"

@@ -10,7 +10,8 @@
 # Unit suite: make -C tests/unit run (TAP "ok N - name" / "not ok N - name"),
 # then tests/build-compat.sh (the module against Debian's 6.12 headers) and
 # tests/style-check.sh (W=1, sparse, checkpatch).
-# VM suite: every tests/cases/*.sh.  Cases run in VM boots of many cases
+# VM suite: tests/vm/run.sh --prepare (the kernel image and the initramfs,
+# made once before any guest), then every tests/cases/*.sh.  Cases run in VM boots of many cases
 # each, except those with a "# metro-boot: host" line, which run on the host
 # and boot the VM themselves (crash tests); then every
 # tests/two-site/cases/*.sh (two guests each, tests/two-site/run.sh).  Up to
@@ -33,7 +34,7 @@ for a in "$@"; do
 	--unit-only) vm=0 ;;
 	--vm-only) unit=0 ;;
 	--debug-kernel) unit=0 debug=1 ;;
-	-h|--help) sed -n '4,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '4,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	-*) echo "run-all.sh: unknown option $a" >&2; exit 2 ;;
 	*) only+=("$(basename "${a%.sh}")") ;;
 	esac
@@ -201,6 +202,19 @@ spawn() {
 	echo "=== started $job ($((SECONDS - start))s)"
 	"$@" > "$LOGS/$job.out" 2>&1 &
 }
+
+# The kernel image and the initramfs, made once before the jobs boot their
+# guests side by side.
+if [ "$vm" = 1 ]; then
+	echo "=== VM kernel and initramfs: tests/vm/run.sh --prepare"
+	if ./tests/vm/run.sh --prepare > "$LOGS/vm-prepare.log" 2>&1; then
+		tail -n 1 "$LOGS/vm-prepare.log"
+	else
+		tail -n 20 "$LOGS/vm-prepare.log"
+		result fail vm-prepare "no kernel image or initramfs for the VM, see $LOGS/vm-prepare.log"
+		vm=0
+	fi
+fi
 
 if [ "$vm" = 1 ]; then
 	boot=() host=()

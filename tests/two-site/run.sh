@@ -25,7 +25,8 @@
 #
 # Prints "ok - CASE" or "not ok - CASE" per case: a case passes when every
 # guest it booted and did not kill printed ok.  Exit status 0 when all
-# passed.  Logs: build/test-logs/latest/two-site-CASE-SITE.N.console.
+# passed, 2 when the kernel image or the initramfs cannot be made (run.sh
+# --prepare says why).  Logs: build/test-logs/latest/two-site-CASE-SITE.N.console.
 set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 CASEDIR=$TOP/tests/two-site/cases
@@ -108,6 +109,9 @@ act() {
 	esac
 	touch "$f.done"
 }
+
+# The kernel image and the initramfs, made once before two guests start.
+"$TOP/tests/vm/run.sh" --prepare "${kdir[@]}" > /dev/null || exit 2
 
 fails=0
 for case in "${cases[@]}"; do

@@ -33,6 +33,10 @@
 #     --monitor PATH         the qemu monitor (HMP) on a unix socket at PATH
 #     --share DIR            DIR writable in the guest at $METRO_SHARE
 #     -q                     do not stream the console, only print results
+#   tests/vm/run.sh --prepare [--kernel-dir DIR]
+#                            fetch the kernel image and build the initramfs
+#                            if they are not there, boot nothing: run once
+#                            before starting several guests
 #
 # Prints the console (each line prefixed with "| ") while it runs, then one
 # result line per case: "ok - NAME", "ok - NAME # SKIP ...", "not ok - NAME".
@@ -47,9 +51,9 @@ BUILD=${METRO_BUILD:-$TOP/build}
 VMDIR=$BUILD/vm
 
 disks=() envs=() cases=() casedir=$TOP/tests/cases nics=() monitor=(-monitor none) share=()
-scratch= marker= kdelay=0 timeout=1800 ctimeout=300 mem=2048 smp=2 log= quiet=0 icount=()
+scratch= marker= kdelay=0 timeout=1800 ctimeout=300 mem=2048 smp=2 log= quiet=0 icount=() prepare=0
 kernel_dir=${METRO_KERNEL_DIR:-}
-usage() { sed -n '4,42p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '4,46p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--disk) disks+=("$(realpath "$2")"); shift 2 ;;
@@ -80,13 +84,14 @@ while [ $# -gt 0 ]; do
 		envs+=("METRO_SHARE=/tmp/share")
 		shift 2 ;;
 	-q) quiet=1; shift ;;
+	--prepare) prepare=1; shift ;;
 	-h|--help) usage ;;
 	--) shift; cases+=("$@"); break ;;
 	-*) echo "run.sh: unknown option $1" >&2; usage ;;
 	*) cases+=("${1%.sh}"); shift ;;
 	esac
 done
-[ ${#cases[@]} -gt 0 ] || { echo "run.sh: no case given" >&2; usage; }
+[ ${#cases[@]} -gt 0 ] || [ "$prepare" = 1 ] || { echo "run.sh: no case given" >&2; usage; }
 for c in "${cases[@]}"; do
 	c=$(basename "$c")
 	[ -f "$casedir/$c.sh" ] || { echo "run.sh: no case $casedir/$c.sh" >&2; exit 2; }
@@ -99,9 +104,10 @@ die() { echo "run.sh: $*" >&2; exit 2; }
 # Modules needed to mount the host root over virtio-9p, dependencies first.
 INITRD_MODS="virtio_pci 9pnet_virtio 9p"
 if [ -n "$kernel_dir" ]; then
-	# the debug kernel: everything the VM needs built in, brd a module
-	[ -f "$kernel_dir/bzImage" ] && [ -f "$kernel_dir/kernelrelease" ] ||
-		die "no kernel in $kernel_dir: run tests/debug-kernel/build.sh"
+	# the debug kernel: everything the VM needs built in, brd a module;
+	# build.sh touches done after installing the modules and the image
+	[ -f "$kernel_dir/done" ] ||
+		die "no finished kernel build in $kernel_dir: run tests/debug-kernel/build.sh"
 	kver=$(cat "$kernel_dir/kernelrelease")
 	kimage=$kernel_dir/bzImage
 	modsrc=$kernel_dir/modroot/lib/modules/$kver
@@ -112,9 +118,12 @@ else
 	kver=${METRO_KVER:-${hdr#/usr/src/linux-headers-}}
 	[ -n "$kver" ] || die "no kernel headers installed: run 'make deps'"
 	kdir=$BUILD/kernel/$kver
-	if [ ! -f "$kdir/boot/vmlinuz-$kver" ] || [ ! -f "$kdir/lib/modules/$kver/modules.dep" ]; then
+	# tests/deps.sh renames the tree into place with its stamp .fetched in
+	# it, under a lock: a tree with the stamp is whole
+	if [ ! -f "$kdir/.fetched" ]; then
 		echo "run.sh: kernel image $kver not in $kdir; fetching it (tests/deps.sh --kernel-only)" >&2
-		"$TOP/tests/deps.sh" --kernel-only >&2 || die "cannot fetch the kernel image: run 'make deps'"
+		METRO_KVER=$kver "$TOP/tests/deps.sh" --kernel-only >&2 ||
+			die "cannot fetch the kernel image: run 'make deps'"
 	fi
 	kimage=$kdir/boot/vmlinuz-$kver
 	modsrc=$kdir/lib/modules/$kver
@@ -122,54 +131,85 @@ else
 fi
 command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing: run 'make deps'"
 [ -x /bin/busybox ] || die "/bin/busybox missing (busybox-static): run 'make deps'"
+command -v cpio >/dev/null || die "cpio missing: run 'make deps'"
 
 mkdir -p "$VMDIR/logs" "$VMDIR/runs"
 # keep the newest 60 console logs
 ls -t "$VMDIR"/logs/*.log 2>/dev/null | tail -n +60 | while read -r f; do rm -f "$f" "$f.cmd"; done
 
 # --- the initramfs (cached) -----------------------------------------------
-initrd=$VMDIR/initramfs-$kver.cpio.gz
+# The modules it loads, dependencies first, resolved from modules.dep (paths
+# relative to $modsrc).
+initrd_mods=() seen=" "
+add_mod() {
+	local name=$1 line path d
+	line=$(grep -E "(^|/)${name//_/[-_]}\.ko(\.[gx]z|\.zst)?:" "$modsrc/modules.dep" | head -n 1)
+	[ -n "$line" ] || { echo "run.sh: module $name not in $modsrc/modules.dep" >&2; return 1; }
+	path=${line%%:*}
+	[ -f "$modsrc/$path" ] || { echo "run.sh: $modsrc/$path missing" >&2; return 1; }
+	case "$seen" in *" $path "*) return 0 ;; esac
+	for d in ${line#*:}; do
+		add_mod "$(basename "${d%%.ko*}")" || return 1
+	done
+	seen="$seen$path "
+	initrd_mods+=("$path")
+}
+for m in $INITRD_MODS; do add_mod "$m" || die "cannot build the initramfs"; done
+
+# build_initrd: build it in a directory of its own and rename it to $initrd
 build_initrd() {
-	local tmp order=() seen=" "
-	tmp=$(mktemp -d "$VMDIR/initrd.XXXXXX")
-	mkdir -p "$tmp/bin" "$tmp/modules" "$tmp/proc" "$tmp/sys" "$tmp/dev" "$tmp/newroot"
-	cp /bin/busybox "$tmp/bin/busybox"
-	cp "$TOP/tests/vm/initramfs-init" "$tmp/init"
-	chmod 755 "$tmp/init"
-	# resolve dependencies from modules.dep (paths relative to the tree)
-	local dep=$modsrc/modules.dep
-	add_mod() {
-		local name=$1 line path d
-		line=$(grep -E "(^|/)${name//_/[-_]}\.ko(\.[gx]z|\.zst)?:" "$dep" | head -n 1)
-		[ -n "$line" ] || { echo "run.sh: module $name not in $dep" >&2; return 1; }
-		path=${line%%:*}
-		case "$seen" in *" $path "*) return 0 ;; esac
-		for d in ${line#*:}; do
-			add_mod "$(basename "${d%%.ko*}")" || return 1
-		done
-		seen="$seen$path "
-		order+=("$path")
-	}
-	local m p
-	: > "$tmp/modules/order"
-	for m in $INITRD_MODS; do add_mod "$m" || { rm -rf "$tmp"; return 1; }; done
-	for p in "${order[@]}"; do
+	local tmp m p
+	tmp=$(mktemp -d "$VMDIR/.initrd-build.XXXXXX") || return 1
+	mkdir -p "$tmp/root/bin" "$tmp/root/modules" "$tmp/root/proc" "$tmp/root/sys" \
+		"$tmp/root/dev" "$tmp/root/newroot" &&
+		cp /bin/busybox "$tmp/root/bin/busybox" &&
+		cp "$TOP/tests/vm/initramfs-init" "$tmp/root/init" &&
+		chmod 755 "$tmp/root/init" &&
+		: > "$tmp/root/modules/order" || return 1
+	for p in "${initrd_mods[@]}"; do
 		m=$(basename "${p%%.ko*}")
 		case "$p" in
-		*.ko) cp "$modsrc/$p" "$tmp/modules/$m.ko" ;;
-		*.ko.xz) xz -dc "$modsrc/$p" > "$tmp/modules/$m.ko" ;;
-		*.ko.gz) gzip -dc "$modsrc/$p" > "$tmp/modules/$m.ko" ;;
-		*.ko.zst) zstd -qdc "$modsrc/$p" > "$tmp/modules/$m.ko" ;;
-		esac
-		echo "$m" >> "$tmp/modules/order"
+		*.ko) cp "$modsrc/$p" "$tmp/root/modules/$m.ko" ;;
+		*.ko.xz) xz -dc "$modsrc/$p" > "$tmp/root/modules/$m.ko" ;;
+		*.ko.gz) gzip -dc "$modsrc/$p" > "$tmp/root/modules/$m.ko" ;;
+		*.ko.zst) zstd -qdc "$modsrc/$p" > "$tmp/root/modules/$m.ko" ;;
+		esac || return 1
+		echo "$m" >> "$tmp/root/modules/order" || return 1
 	done
-	(cd "$tmp" && find . | cpio -o -H newc --quiet | gzip -1) > "$initrd.tmp.$$" &&
-		mv "$initrd.tmp.$$" "$initrd"
+	(set -o pipefail; cd "$tmp/root" && find . | cpio -o -H newc --quiet | gzip -1) \
+		> "$tmp/initramfs.cpio.gz" &&
+		mv -f "$tmp/initramfs.cpio.gz" "$initrd" || return 1
 	rm -rf "$tmp"
 }
-if [ ! -f "$initrd" ] || [ "$TOP/tests/vm/initramfs-init" -nt "$initrd" ] ||
-   [ "$0" -nt "$initrd" ]; then
-	build_initrd || die "cannot build the initramfs"
+
+# The file is named by a hash of all it is built from: the modules (paths
+# and contents), busybox, the init script and build_initrd itself.  A new
+# kernel tree, module list or recipe gets a new file; a file of that name
+# was renamed there whole.  Built under a lock, so that guests starting at
+# once build it once; under the lock a build directory is a killed build's.
+key=$( {
+	echo "$kver $INITRD_MODS"
+	for p in "${initrd_mods[@]}"; do echo "$p $(sha256sum < "$modsrc/$p")"; done
+	sha256sum < /bin/busybox
+	sha256sum < "$TOP/tests/vm/initramfs-init"
+	declare -f build_initrd
+} | sha256sum | cut -c1-16)
+initrd=$VMDIR/initramfs-$kver-$key.cpio.gz
+exec 8> "$VMDIR/.initramfs.lock"
+flock 8
+if [ -f "$initrd" ]; then
+	touch "$initrd"		# in use: spared by other runs' pruning
+else
+	rm -rf "$VMDIR"/.initrd-build.*
+	build_initrd || { rm -rf "$VMDIR"/.initrd-build.*; die "cannot build the initramfs $initrd"; }
+	# those of other trees or recipes, unused for a day
+	find "$VMDIR" -maxdepth 1 -name 'initramfs-*.cpio.gz' ! -name "${initrd##*/}" \
+		-mmin +1440 -delete
+fi
+exec 8>&-
+if [ "$prepare" = 1 ]; then
+	echo "run.sh: ready to boot $kimage with $initrd"
+	exit 0
 fi
 
 # --- this run's module tree: the kernel's + dm-metro.ko in extra/ ----------
