@@ -80,13 +80,13 @@ static int live_table_opts(const char *name, struct metro_table_opts *o)
 	uint64_t length;
 	int used = 0;
 
-	if (dm_get_table(name, &length, params, sizeof(params)) != 1 ||
+	if (metro_dm_get_table(name, &length, params, sizeof(params)) != 1 ||
 	    sscanf(params, "%63s %63s %n", tok[0], tok[1], &used) < 2)
 		return -1;
 	return parse_table_opts(params + used, o, &why) ? -1 : 0;
 }
 
-static struct json_object *status_json(const struct dm_metro_dev *d,
+static struct json_object *status_json(const struct metro_dm_dev *d,
 				       const struct metro_status *st,
 				       const struct metro_table_opts *opts)
 {
@@ -131,7 +131,7 @@ static struct json_object *status_json(const struct dm_metro_dev *d,
 	return o;
 }
 
-static void status_text(const struct dm_metro_dev *d, const struct metro_status *st,
+static void status_text(const struct metro_dm_dev *d, const struct metro_status *st,
 			const struct metro_table_opts *opts)
 {
 	char b1[32], b2[32], path[256], desc[160];
@@ -170,7 +170,7 @@ static void status_text(const struct dm_metro_dev *d, const struct metro_status 
 int do_status(int argc, char **argv)
 {
 	static const struct option opts[] = { COMMON_LONGOPTS, { NULL, 0, NULL, 0 } };
-	struct dm_metro_dev *devs = NULL;
+	struct metro_dm_dev *devs = NULL;
 	struct json_object *arr = NULL;
 	const char *only = NULL;
 	int opt, r, n, i, ret = EXIT_OK;
@@ -185,7 +185,7 @@ int do_status(int argc, char **argv)
 	if (argc == 1)
 		only = argv[0];
 
-	if (dm_list_metro(only, &devs, &n))
+	if (metro_dm_list(only, &devs, &n))
 		return EXIT_ERR;
 	if (only && n == 0) {
 		p_err("%s is not a metro volume", only);

@@ -99,16 +99,16 @@ static int parse_devno_tok(const char *tok, dev_t *dev)
 /* Fill @v from the live table and status of @name; messages printed. */
 static int volume_get(const char *name, struct volume *v)
 {
-	struct dm_metro_dev *devs = NULL;
+	struct metro_dm_dev *devs = NULL;
 	char tok[2][64];
 	const char *why;
 	int n = 0, r, i, used = 0;
 
 	memset(v, 0, sizeof(*v));
 	v->name = name;
-	r = dm_get_table(name, &v->length, v->table, sizeof(v->table));
+	r = metro_dm_get_table(name, &v->length, v->table, sizeof(v->table));
 	if (r < 0) {
-		p_err("cannot query device-mapper: %s", dm_last_error());
+		p_err("cannot query device-mapper: %s", metro_dm_last_error());
 		return -EIO;
 	}
 	if (r == 0) {
@@ -121,7 +121,7 @@ static int volume_get(const char *name, struct volume *v)
 		return -EINVAL;
 	}
 	v->opts = v->table + used;
-	if (dm_list_metro(name, &devs, &n))
+	if (metro_dm_list(name, &devs, &n))
 		return -EIO;
 	if (n != 1) {
 		free(devs);
@@ -318,7 +318,7 @@ int do_restore(int argc, char **argv)
 	leg_close(&legs[1]);
 
 	lock = metro_lock();
-	if (dm_reload(v.name, v.length, params))
+	if (metro_dm_reload(v.name, v.length, params))
 		goto out;
 	if (volume_get(v.name, &after))
 		goto out;
@@ -490,7 +490,7 @@ int do_replace(int argc, char **argv)
 			    leg == METRO_LEG_B ? st.st_rdev : v.dev[1], v.opts,
 			    params, sizeof(params));
 	lock = metro_lock();
-	r = dm_reload(v.name, v.length, params);
+	r = metro_dm_reload(v.name, v.length, params);
 	if (r == -EINVAL)
 		p_err("%s is formatted as leg %c of '%s' but not in use; the volume still runs on %s",
 		      newdev, leg_letter(leg), v.name, v.path[leg]);
@@ -624,10 +624,10 @@ int do_resolve(int argc, char **argv)
 	leg_close(&wl);
 
 	lock = metro_lock();
-	dm_uuid_for(ws.vol_uuid, dm_uuid);
-	r = dm_uuid_active(dm_uuid, active, sizeof(active));
+	metro_dm_uuid(ws.vol_uuid, dm_uuid);
+	r = metro_dm_uuid_active(dm_uuid, active, sizeof(active));
 	if (r < 0) {
-		p_err("cannot talk to device-mapper: %s", dm_last_error());
+		p_err("cannot talk to device-mapper: %s", metro_dm_last_error());
 		goto out;
 	}
 	if (r == 1) {
@@ -737,7 +737,7 @@ int do_set(int argc, char **argv)
 	metro_table_opts_format(&o, words);
 	format_table_params(v.dev[0], v.dev[1], words, params, sizeof(params));
 	lock = metro_lock();
-	r = dm_reload(v.name, v.length, params);
+	r = metro_dm_reload(v.name, v.length, params);
 	metro_unlock(lock);
 	if (r)
 		return EXIT_ERR;

@@ -133,8 +133,8 @@ int do_incremental(int argc, char **argv)
 	if (r)
 		return EXIT_ERR;
 
-	dm_uuid_for(sb.vol_uuid, dm_uuid);
-	r = dm_uuid_active(dm_uuid, active, sizeof(active));
+	metro_dm_uuid(sb.vol_uuid, dm_uuid);
+	r = metro_dm_uuid_active(dm_uuid, active, sizeof(active));
 	if (r == 1) {
 		printf("volume '%s' is already active as /dev/mapper/%s\n", sb.name, active);
 		return EXIT_OK;

@@ -65,7 +65,7 @@ static int check_name(const char *cmd, const char *name)
 /* -1 error, 0 free, or 1 after reporting that NAME is taken. */
 static int name_taken(const char *name)
 {
-	int r = dm_name_exists(name);
+	int r = metro_dm_name_exists(name);
 
 	if (r == 1)
 		p_err("a device-mapper device named '%s' already exists", name);
@@ -101,12 +101,12 @@ static int activate_volume(const char *name, const struct metro_sb_info *sb,
 	struct metro_table_opts o = sb->opts;
 	int r, lock, ret = EXIT_ERR;
 
-	dm_uuid_for(sb->vol_uuid, dm_uuid);
+	metro_dm_uuid(sb->vol_uuid, dm_uuid);
 	lock = metro_lock();
-	r = dm_uuid_active(dm_uuid, active_name, sizeof(active_name));
+	r = metro_dm_uuid_active(dm_uuid, active_name, sizeof(active_name));
 	if (r < 0) {
 		p_err("cannot talk to device-mapper: %s (is the dm_mod kernel module loaded?)",
-		      dm_last_error());
+		      metro_dm_last_error());
 		if (hint)
 			p_err("%s", hint);
 		goto out;
@@ -124,13 +124,13 @@ static int activate_volume(const char *name, const struct metro_sb_info *sb,
 	}
 	r = name_taken(name);
 	if (r < 0)
-		p_err("cannot query device-mapper: %s", dm_last_error());
+		p_err("cannot query device-mapper: %s", metro_dm_last_error());
 	if (r)
 		goto out;
 	if (over)
 		table_opts_apply(over, &o);
 	metro_table_opts_format(&o, words);
-	if (dm_activate(name, dm_uuid, sb->data_size, dev_a, dev_b, words)) {
+	if (metro_dm_activate(name, dm_uuid, sb->data_size, dev_a, dev_b, words)) {
 		if (hint)
 			p_err("%s", hint);
 		goto out;
@@ -456,7 +456,7 @@ int do_create(int argc, char **argv)
 		goto out;
 	if (r < 0)
 		p_warn("device-mapper is not available (%s): formatting anyway, activation will fail",
-		       dm_last_error());
+		       metro_dm_last_error());
 
 	if (fill_random(&rnd, sizeof(rnd)))
 		goto out;
@@ -546,7 +546,7 @@ int do_stop(int argc, char **argv)
 	argv += optind;
 	if (argc != 1)
 		return usage_err("stop", "stop: expected NAME, got %d arguments", argc);
-	if (dm_stop(argv[0]))
+	if (metro_dm_stop(argv[0]))
 		return EXIT_ERR;
 	printf("stopped %s\n", argv[0]);
 	return EXIT_OK;

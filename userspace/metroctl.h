@@ -79,7 +79,7 @@ int parse_u64(const char *tok, uint64_t *v);
 int validate_name(const char *name, const char **why);
 void uuid_unparse(const uint8_t uuid[METRO_UUID_LEN], char out[37]);
 void uuid_hex(const uint8_t uuid[METRO_UUID_LEN], char out[33]);
-void dm_uuid_for(const uint8_t vol_uuid[METRO_UUID_LEN], char out[64]);
+void metro_dm_uuid(const uint8_t vol_uuid[METRO_UUID_LEN], char out[64]);
 const char *format_bytes(uint64_t bytes, char *buf, size_t len);
 char *leg_state_words(uint32_t state, char *buf, size_t len);
 struct json_object *leg_state_json(uint32_t state);
@@ -175,26 +175,26 @@ int leg_check_signatures(struct leg *l, char *what, size_t len);
 int leg_sync(struct leg *l);
 
 /* dm.c: the only user of libdevmapper. */
-void dm_setup(void);
+void metro_dm_setup(void);
 /* 1 active, 0 not, -1 error.  @name_out gets the dm name when active. */
-int dm_uuid_active(const char *dm_uuid, char *name_out, size_t len);
-int dm_name_exists(const char *name);
+int metro_dm_uuid_active(const char *dm_uuid, char *name_out, size_t len);
+int metro_dm_name_exists(const char *name);
 /* @opts: the optional arguments of the table line ("" for none). */
-int dm_activate(const char *name, const char *dm_uuid, uint64_t sectors,
+int metro_dm_activate(const char *name, const char *dm_uuid, uint64_t sectors,
 		dev_t leg_a, dev_t leg_b, const char *opts);
-int dm_stop(const char *name);
-struct dm_metro_dev {
+int metro_dm_stop(const char *name);
+struct metro_dm_dev {
 	char name[128];
 	uint64_t length;
 	char params[1024];
 };
 /* Fill a malloc()ed array of metro devices (all, or only @name). */
-int dm_list_metro(const char *only, struct dm_metro_dev **out, int *count);
-const char *dm_last_error(void);
+int metro_dm_list(const char *only, struct metro_dm_dev **out, int *count);
+const char *metro_dm_last_error(void);
 /* The live table of metro device @name: 1 found, 0 not a metro device, <0 error. */
-int dm_get_table(const char *name, uint64_t *length, char *params, size_t len);
+int metro_dm_get_table(const char *name, uint64_t *length, char *params, size_t len);
 /* Load @params as the new table of @name, then suspend and resume it. */
-int dm_reload(const char *name, uint64_t length, const char *params);
+int metro_dm_reload(const char *name, uint64_t length, const char *params);
 
 /* cmd-volume.c */
 /* cmd-udev.c: look for the leg @want of volume @me on every block device. */

@@ -125,7 +125,7 @@ void uuid_hex(const uint8_t u[METRO_UUID_LEN], char out[33])
 		snprintf(out + 2 * i, 3, "%02x", u[i]);
 }
 
-void dm_uuid_for(const uint8_t vol_uuid[METRO_UUID_LEN], char out[64])
+void metro_dm_uuid(const uint8_t vol_uuid[METRO_UUID_LEN], char out[64])
 {
 	char hex[33];
 

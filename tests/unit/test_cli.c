@@ -264,7 +264,7 @@ static void test_uuid_format(void **state)
 	assert_string_equal(s, "01234567-89ab-cdef-fedc-ba9876543210");
 	uuid_hex(u, h);
 	assert_string_equal(h, "0123456789abcdeffedcba9876543210");
-	dm_uuid_for(u, d);
+	metro_dm_uuid(u, d);
 	assert_string_equal(d, "METRO-0123456789abcdeffedcba9876543210");
 }
 
