@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/sysmacros.h>
 
 #include "metroctl.h"
 
@@ -107,8 +108,8 @@ static struct json_object *status_json(const struct metro_dm_dev *d,
 			json_object_object_add(l, "device", NULL);
 			json_object_object_add(l, "devno", NULL);
 		} else {
-			devno_path(st->maj[i], st->min[i], path, sizeof(path));
-			snprintf(devno, sizeof(devno), "%u:%u", st->maj[i], st->min[i]);
+			devno_path(major(st->dev[i]), minor(st->dev[i]), path, sizeof(path));
+			format_leg_dev(st->dev[i], devno, sizeof(devno));
 			json_object_object_add(l, "device", json_object_new_string(path));
 			json_object_object_add(l, "devno", json_object_new_string(devno));
 		}
@@ -148,8 +149,9 @@ static void status_text(const struct metro_dm_dev *d, const struct metro_status 
 		if (st->absent[i]) {
 			snprintf(dev, sizeof(dev), "- (absent)");
 		} else {
-			devno_path(st->maj[i], st->min[i], path, sizeof(path));
-			snprintf(dev, sizeof(dev), "%s (%u:%u)", path, st->maj[i], st->min[i]);
+			devno_path(major(st->dev[i]), minor(st->dev[i]), path, sizeof(path));
+			snprintf(dev, sizeof(dev), "%s (%u:%u)", path, major(st->dev[i]),
+				 minor(st->dev[i]));
 		}
 		printf("  leg %c: %-28s %-11s reads %llu\n", i ? 'B' : 'A', dev,
 		       leg_health_word(st->health[i], st->sync_action),

@@ -80,22 +80,6 @@ static int devno_path(dev_t dev, char *out, size_t len)
 	return -ENOENT;
 }
 
-/* "major:minor" from a table line; "-" (an absent leg) is device 0. */
-static int parse_devno_tok(const char *tok, dev_t *dev)
-{
-	unsigned int ma, mi;
-	char end;
-
-	if (!strcmp(tok, "-")) {
-		*dev = 0;
-		return 0;
-	}
-	if (sscanf(tok, "%u:%u%c", &ma, &mi, &end) != 2)
-		return -EINVAL;
-	*dev = makedev(ma, mi);
-	return 0;
-}
-
 /* Fill @v from the live table and status of @name; messages printed. */
 static int volume_get(const char *name, struct volume *v)
 {
@@ -116,7 +100,7 @@ static int volume_get(const char *name, struct volume *v)
 		return -ENOENT;
 	}
 	if (sscanf(v->table, "%63s %63s %n", tok[0], tok[1], &used) < 2 ||
-	    parse_devno_tok(tok[0], &v->dev[0]) || parse_devno_tok(tok[1], &v->dev[1])) {
+	    parse_leg_dev(tok[0], &v->dev[0]) || parse_leg_dev(tok[1], &v->dev[1])) {
 		p_err("%s: cannot parse the table \"%s\"", name, v->table);
 		return -EINVAL;
 	}

@@ -87,6 +87,8 @@ void shell_quote(const char *s, char *out, size_t len);
 uint64_t bitmap_count(const uint8_t *bm, uint64_t first_bit, uint64_t nbits);
 /* "major:minor" of a leg device for a table line, "-" for none (0). */
 void format_leg_dev(dev_t dev, char *buf, size_t len);
+/* The reverse: "major:minor" or "-" (0); 0 or -EINVAL. */
+int parse_leg_dev(const char *tok, dev_t *dev);
 /* The parameters of a metro table line: "LEG_A LEG_B" and @opts if any. */
 void format_table_params(dev_t leg_a, dev_t leg_b, const char *opts, char *buf, size_t len);
 /* Room for them with any METRO_TABLE_OPTS_LEN options. */
@@ -134,7 +136,7 @@ const char *table_opts_words(const struct metro_table_opts *o, char *buf, size_t
 /* Parsed dm status line of a metro target (status.c). */
 struct metro_status {
 	unsigned int nr_legs;
-	unsigned int maj[METRO_NR_LEGS], min[METRO_NR_LEGS];
+	dev_t dev[METRO_NR_LEGS];	/* 0 for "-" */
 	bool absent[METRO_NR_LEGS];	/* "-" in the table: no device */
 	char health[METRO_NR_LEGS];
 	uint64_t in_sync, total;

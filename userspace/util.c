@@ -264,12 +264,21 @@ int parse_u64(const char *tok, uint64_t *v)
 	return 0;
 }
 
-static int parse_devno(const char *tok, unsigned int *maj, unsigned int *min)
+/*
+ * parse_leg_dev - a leg as the table and status lines print it:
+ * "major:minor" in decimal, or "-" (no device, returned as 0).  0:0 is no
+ * device either and is refused.  Returns 0 or -EINVAL.
+ */
+int parse_leg_dev(const char *tok, dev_t *dev)
 {
 	char buf[32];
 	char *colon;
 	uint64_t a, b;
 
+	if (!strcmp(tok, "-")) {
+		*dev = 0;
+		return 0;
+	}
 	if (strlen(tok) >= sizeof(buf))
 		return -EINVAL;
 	strcpy(buf, tok);
@@ -278,10 +287,9 @@ static int parse_devno(const char *tok, unsigned int *maj, unsigned int *min)
 		return -EINVAL;
 	*colon = '\0';
 	if (parse_u64(buf, &a) || parse_u64(colon + 1, &b) ||
-	    a > 0xfffff || b > 0xfffff)
+	    a > 0xfffff || b > 0xfffff || (!a && !b))
 		return -EINVAL;
-	*maj = (unsigned int)a;
-	*min = (unsigned int)b;
+	*dev = makedev((unsigned int)a, (unsigned int)b);
 	return 0;
 }
 
@@ -310,10 +318,10 @@ int parse_status_line(const char *params, struct metro_status *st, const char **
 		BAD("status line does not start with the leg count 2");
 	st->nr_legs = METRO_NR_LEGS;
 	for (i = 0; i < METRO_NR_LEGS; i++) {
-		/* "-": a leg absent since activation */
-		st->absent[i] = !strcmp(tok[1 + i], "-");
-		if (!st->absent[i] && parse_devno(tok[1 + i], &st->maj[i], &st->min[i]))
+		if (parse_leg_dev(tok[1 + i], &st->dev[i]))
 			BAD("bad leg device number in status line");
+		/* "-": a leg absent since activation */
+		st->absent[i] = !st->dev[i];
 	}
 	if (st->absent[0] && st->absent[1])
 		BAD("both legs absent in status line");

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <cmocka.h>
 
@@ -171,10 +172,8 @@ static void test_status_parse_good(void **state)
 					   &st, &why), 0);
 	assert_null(why);
 	assert_int_equal(st.nr_legs, 2);
-	assert_int_equal(st.maj[0], 7);
-	assert_int_equal(st.min[0], 0);
-	assert_int_equal(st.maj[1], 259);
-	assert_int_equal(st.min[1], 3);
+	assert_int_equal(st.dev[0], makedev(7, 0));
+	assert_int_equal(st.dev[1], makedev(259, 3));
 	assert_int_equal(st.health[0], 'A');
 	assert_int_equal(st.health[1], 'a');
 	assert_int_equal(st.in_sync, 12);
@@ -199,7 +198,8 @@ static void test_status_parse_good(void **state)
 					   &st, &why), 0);
 	assert_true(st.absent[0]);
 	assert_false(st.absent[1]);
-	assert_int_equal(st.maj[1], 7);
+	assert_int_equal(st.dev[0], 0);
+	assert_int_equal(st.dev[1], makedev(7, 1));
 	assert_string_equal(st.sync_action, "degraded");
 	assert_int_equal(st.eta, 120);
 }
@@ -222,6 +222,7 @@ static void test_status_parse_bad(void **state)
 		"2 7:0 7:1 AA 16/16 idle 0 8192 1 2 99999999999999999999",
 		"2 - - DD 16/16 idle 0 8192 1 2 3",		/* both absent */
 		"2 -- 7:1 DA 16/16 idle 0 8192 1 2 3",
+		"2 0:0 7:1 DA 16/16 idle 0 8192 1 2 3",		/* 0:0 is no device */
 		"2 7:0 7:1 AA 16/16 idle 0 8192 1 2 3 x",	/* ETA */
 		"2 7:0 7:1 AA 16/16 idle 0 8192 1 2 3 -5",
 	};
@@ -236,6 +237,40 @@ static void test_status_parse_bad(void **state)
 		assert_non_null(why);
 	}
 	assert_int_equal(parse_status_line(NULL, &st, &why), -EINVAL);
+}
+
+static void test_leg_dev(void **state)
+{
+	static const char *const bad[] = {
+		"", ":", "7", "7:", ":0", "7:0:1", "7-0", " 7:0", "7:0 ", "+7:0", "7:-1",
+		"0x7:0", "1048576:0", "0:1048576", "0:0", "--", "99999999999999999999:1",
+	};
+	char buf[32];
+	dev_t d;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(parse_leg_dev("-", &d), 0);
+	assert_int_equal(d, 0);
+	assert_int_equal(parse_leg_dev("259:3", &d), 0);
+	assert_int_equal(d, makedev(259, 3));
+	assert_int_equal(parse_leg_dev("0:1", &d), 0);
+	assert_int_equal(d, makedev(0, 1));
+	assert_int_equal(parse_leg_dev("1048575:1048575", &d), 0);
+	assert_int_equal(major(d), 1048575);
+	assert_int_equal(minor(d), 1048575);
+	/* What format_leg_dev writes, parse_leg_dev reads back. */
+	format_leg_dev(makedev(8, 17), buf, sizeof(buf));
+	assert_string_equal(buf, "8:17");
+	assert_int_equal(parse_leg_dev(buf, &d), 0);
+	assert_int_equal(d, makedev(8, 17));
+	format_leg_dev(0, buf, sizeof(buf));
+	assert_int_equal(parse_leg_dev(buf, &d), 0);
+	assert_int_equal(d, 0);
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		d = 12345;
+		assert_int_equal(parse_leg_dev(bad[i], &d), -EINVAL);
+	}
 }
 
 static void test_health_words(void **state)
@@ -608,6 +643,7 @@ int main(void)
 		cmocka_unit_test(test_name_accepted_by_decoder),
 		cmocka_unit_test(test_status_parse_good),
 		cmocka_unit_test(test_status_parse_bad),
+		cmocka_unit_test(test_leg_dev),
 		cmocka_unit_test(test_health_words),
 		cmocka_unit_test(test_uuid_format),
 		cmocka_unit_test(test_state_words),
