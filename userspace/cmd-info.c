@@ -13,45 +13,6 @@
 
 #include "metroctl.h"
 
-/*
- * /dev path of a block device number, via sysfs (no udevd needed):
- * /dev/mapper/NAME for device-mapper devices, else /dev/DEVNAME.
- */
-static void devno_path(unsigned int maj, unsigned int min, char *out, size_t len)
-{
-	char p[64], line[256];
-	FILE *f;
-
-	snprintf(p, sizeof(p), "/sys/dev/block/%u:%u/dm/name", maj, min);
-	f = fopen(p, "re");
-	if (f) {
-		if (fgets(line, sizeof(line), f)) {
-			line[strcspn(line, "\n")] = '\0';
-			snprintf(out, len, "/dev/mapper/%.200s", line);
-			if (line[0] && access(out, F_OK) == 0) {
-				fclose(f);
-				return;
-			}
-		}
-		fclose(f);
-	}
-
-	snprintf(p, sizeof(p), "/sys/dev/block/%u:%u/uevent", maj, min);
-	f = fopen(p, "re");
-	if (f) {
-		while (fgets(line, sizeof(line), f)) {
-			if (!strncmp(line, "DEVNAME=", 8)) {
-				line[strcspn(line, "\n")] = '\0';
-				snprintf(out, len, "/dev/%s", line + 8);
-				fclose(f);
-				return;
-			}
-		}
-		fclose(f);
-	}
-	snprintf(out, len, "%u:%u", maj, min);
-}
-
 /* Table options as JSON (status: the live table; examine: the recorded ones). */
 static struct json_object *table_opts_json(const struct metro_table_opts *t)
 {
@@ -108,7 +69,8 @@ static struct json_object *status_json(const struct metro_dm_dev *d,
 			json_object_object_add(l, "device", NULL);
 			json_object_object_add(l, "devno", NULL);
 		} else {
-			devno_path(major(st->dev[i]), minor(st->dev[i]), path, sizeof(path));
+			/* No node in /dev: "major:minor" stands in. */
+			leg_dev_path(st->dev[i], path, sizeof(path));
 			format_leg_dev(st->dev[i], devno, sizeof(devno));
 			json_object_object_add(l, "device", json_object_new_string(path));
 			json_object_object_add(l, "devno", json_object_new_string(devno));
@@ -148,8 +110,9 @@ static void status_text(const struct metro_dm_dev *d, const struct metro_status 
 
 		if (st->absent[i]) {
 			snprintf(dev, sizeof(dev), "- (absent)");
+		} else if (leg_dev_path(st->dev[i], path, sizeof(path))) {
+			snprintf(dev, sizeof(dev), "%s (no node in /dev)", path);
 		} else {
-			devno_path(major(st->dev[i]), minor(st->dev[i]), path, sizeof(path));
 			snprintf(dev, sizeof(dev), "%s (%u:%u)", path, major(st->dev[i]),
 				 minor(st->dev[i]));
 		}

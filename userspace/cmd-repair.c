@@ -39,47 +39,6 @@ static char leg_letter(unsigned int leg)
 	return (char)('A' + leg);
 }
 
-/*
- * A device node for @dev: /dev/mapper/NAME for device-mapper devices, else
- * the kernel name under /dev (devtmpfs), checked against the device number.
- */
-static int devno_path(dev_t dev, char *out, size_t len)
-{
-	char sys[128], buf[256];
-	struct stat st;
-	FILE *f;
-
-	snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u/dm/name", major(dev), minor(dev));
-	f = fopen(sys, "re");
-	if (f) {
-		if (fgets(buf, sizeof(buf), f)) {
-			buf[strcspn(buf, "\n")] = '\0';
-			snprintf(out, len, "/dev/mapper/%s", buf);
-			if (!stat(out, &st) && S_ISBLK(st.st_mode) && st.st_rdev == dev) {
-				fclose(f);
-				return 0;
-			}
-		}
-		fclose(f);
-	}
-	snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u/uevent", major(dev), minor(dev));
-	f = fopen(sys, "re");
-	if (f) {
-		while (fgets(buf, sizeof(buf), f)) {
-			if (strncmp(buf, "DEVNAME=", 8))
-				continue;
-			buf[strcspn(buf, "\n")] = '\0';
-			snprintf(out, len, "/dev/%s", buf + 8);
-			if (!stat(out, &st) && S_ISBLK(st.st_mode) && st.st_rdev == dev) {
-				fclose(f);
-				return 0;
-			}
-		}
-		fclose(f);
-	}
-	return -ENOENT;
-}
-
 /* Fill @v from the live table and status of @name; messages printed. */
 static int volume_get(const char *name, struct volume *v)
 {
@@ -124,10 +83,7 @@ static int volume_get(const char *name, struct volume *v)
 			snprintf(v->path[i], sizeof(v->path[i]), "-");
 			continue;
 		}
-		v->has_node[i] = !devno_path(v->dev[i], v->path[i], sizeof(v->path[i]));
-		if (!v->has_node[i])
-			snprintf(v->path[i], sizeof(v->path[i]), "%u:%u",
-				 major(v->dev[i]), minor(v->dev[i]));
+		v->has_node[i] = !leg_dev_path(v->dev[i], v->path[i], sizeof(v->path[i]));
 	}
 	return 0;
 }

@@ -19,6 +19,58 @@
 
 #define BM_CHUNK (1U << 20)	/* bitmap I/O unit, bytes */
 
+/* @path is a block device node of @dev. */
+static bool is_node_of(const char *path, dev_t dev)
+{
+	struct stat st;
+
+	return !stat(path, &st) && S_ISBLK(st.st_mode) && st.st_rdev == dev;
+}
+
+/*
+ * leg_dev_path - a device node for block device @dev, found through sysfs
+ * (no udev needed): /dev/mapper/NAME for a device-mapper device, else the
+ * kernel's name under /dev (devtmpfs), each checked against @dev.  0 with
+ * the node in @out; -ENOENT when there is none, with "major:minor" in @out.
+ */
+int leg_dev_path(dev_t dev, char *out, size_t len)
+{
+	char sys[128], buf[256];
+	FILE *f;
+
+	snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u/dm/name", major(dev), minor(dev));
+	f = fopen(sys, "re");
+	if (f) {
+		if (fgets(buf, sizeof(buf), f)) {
+			buf[strcspn(buf, "\n")] = '\0';
+			snprintf(out, len, "/dev/mapper/%s", buf);
+			if (buf[0] && is_node_of(out, dev)) {
+				fclose(f);
+				return 0;
+			}
+		}
+		fclose(f);
+	}
+	snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u/uevent", major(dev), minor(dev));
+	f = fopen(sys, "re");
+	if (f) {
+		while (fgets(buf, sizeof(buf), f)) {
+			if (strncmp(buf, "DEVNAME=", 8))
+				continue;
+			buf[strcspn(buf, "\n")] = '\0';
+			snprintf(out, len, "/dev/%s", buf + 8);
+			if (is_node_of(out, dev)) {
+				fclose(f);
+				return 0;
+			}
+			break;
+		}
+		fclose(f);
+	}
+	snprintf(out, len, "%u:%u", major(dev), minor(dev));
+	return -ENOENT;
+}
+
 int leg_open(struct leg *l, const char *path, int mode)
 {
 	bool quiet = mode & LEG_QUIET;

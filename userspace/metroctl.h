@@ -175,6 +175,8 @@ int leg_wipe_signatures(struct leg *l);
 /* A dm-metro superblock or a libblkid signature: 1 and a description. */
 int leg_check_signatures(struct leg *l, char *what, size_t len);
 int leg_sync(struct leg *l);
+/* The /dev node of @dev: 0, or -ENOENT and "major:minor" in @out. */
+int leg_dev_path(dev_t dev, char *out, size_t len);
 
 /* dm.c: the only user of libdevmapper. */
 void metro_dm_setup(void);
