@@ -151,13 +151,31 @@ int parse_status_line(const char *params, struct metro_status *st, const char **
 const char *leg_health_word(char h, const char *sync_action);
 
 /* leg.c: the two legs on disk. */
+/* Where opening a leg and reading its superblock failed. */
+enum leg_step {
+	LEG_STEP_NONE,
+	LEG_STEP_STAT,		/* stat(), or not a block device (-ENOTBLK) */
+	LEG_STEP_OPEN,
+	LEG_STEP_SIZE,		/* BLKGETSIZE64 */
+	LEG_STEP_READ,		/* the superblock's sectors; -ENODATA: device too small */
+	LEG_STEP_DECODE,	/* metro_sb_decode(); -ENODATA: no dm-metro magic */
+	LEG_STEP_TIMEOUT,	/* probe.c: no answer in time (-ETIMEDOUT) */
+	LEG_STEP_PROBE,		/* probe.c: the reading process could not run */
+};
 struct leg {
 	const char *path;
 	int fd;
 	dev_t rdev;
 	uint64_t bytes;
 	uint64_t sectors;
+	enum leg_step step;	/* where leg_open failed */
 };
+/*
+ * The message for @path failing at @step with @err (negative errno; @why
+ * the decoder's reason, @timeout_ms the probe's bound).
+ */
+void leg_report(const char *path, enum leg_step step, int err, const char *why,
+		unsigned int timeout_ms);
 #define LEG_RDONLY	0
 #define LEG_RDWR_EXCL	1
 #define LEG_QUIET	2	/* no messages (incremental scanning) */
@@ -177,6 +195,39 @@ int leg_check_signatures(struct leg *l, char *what, size_t len);
 int leg_sync(struct leg *l);
 /* The /dev node of @dev: 0, or -ENOENT and "major:minor" in @out. */
 int leg_dev_path(dev_t dev, char *out, size_t len);
+
+/*
+ * probe.c: superblocks read in child processes, each answer waited for at
+ * most @timeout_ms: a device that does not answer cannot hang the caller.
+ */
+#define PROBE_TIMEOUT_MS	2000
+struct sb_probe {
+	const char *path;		/* in: the device node */
+	int err;			/* 0, or a negative errno from @step */
+	enum leg_step step;		/* LEG_STEP_TIMEOUT: -ETIMEDOUT, no answer */
+	const char *why;		/* LEG_STEP_DECODE: the decoder's reason */
+	dev_t rdev;
+	uint64_t sectors;
+	struct metro_sb_info info;	/* when !err */
+};
+/* Read the superblocks of @p[0..n-1].path, many at once. */
+void probe_sbs(struct sb_probe *p, unsigned int n, unsigned int timeout_ms);
+/*
+ * One leg, PROBE_TIMEOUT_MS: 0, or the error after its message
+ * (leg_report; with @quiet only the timeout is reported).
+ */
+int probe_leg(const char *path, struct sb_probe *p, bool quiet);
+/* What the child sends back, filled by a reader (tests pass their own). */
+struct probe_reply {
+	int32_t step;			/* enum leg_step when @err */
+	int32_t err;
+	uint64_t rdev;
+	uint64_t sectors;
+	struct metro_sb_disk raw;
+};
+typedef void probe_reader_fn(const char *path, struct probe_reply *rep);
+void probe_sbs_with(struct sb_probe *p, unsigned int n, unsigned int timeout_ms,
+		    probe_reader_fn *reader);
 
 /* dm.c: the only user of libdevmapper. */
 void metro_dm_setup(void);
