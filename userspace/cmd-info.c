@@ -341,21 +341,27 @@ int do_examine(int argc, char **argv)
 	if (export && json_output)
 		return usage_err("examine", "examine: --export and --json exclude each other");
 
-	if (leg_open(&leg, argv[0], export ? LEG_RDONLY | LEG_QUIET : LEG_RDONLY))
-		return EXIT_ERR;
-	if (leg_read_sb(&leg, &sb, export)) {
-		leg_close(&leg);
-		return EXIT_ERR;
-	}
 	if (export) {
+		struct sb_probe p;
 		char u[37], q[300];
 
-		uuid_unparse(sb.vol_uuid, u);
-		shell_quote(sb.name, q, sizeof(q));
+		/*
+		 * udev runs this for every block device: bounded, and quiet
+		 * but for a device that does not answer.
+		 */
+		if (probe_leg(argv[0], &p, true))
+			return EXIT_ERR;
+		uuid_unparse(p.info.vol_uuid, u);
+		shell_quote(p.info.name, q, sizeof(q));
 		printf("METRO_UUID=%s\nMETRO_NAME=%s\nMETRO_LEG=%c\n", u, q,
-		       sb.leg == METRO_LEG_A ? 'A' : 'B');
-		leg_close(&leg);
+		       p.info.leg == METRO_LEG_A ? 'A' : 'B');
 		return EXIT_OK;
+	}
+	if (leg_open(&leg, argv[0], LEG_RDONLY))
+		return EXIT_ERR;
+	if (leg_read_sb(&leg, &sb, false)) {
+		leg_close(&leg);
+		return EXIT_ERR;
 	}
 	r = leg_count_dirty(&leg, &sb, &dirty);
 	leg_close(&leg);

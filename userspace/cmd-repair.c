@@ -515,6 +515,7 @@ int do_resolve(int argc, char **argv)
 	};
 	struct metro_sb_info ws, ls;
 	struct candidate cand;
+	struct sb_probe wp;
 	struct leg wl, ll;
 	const char *winner = NULL, *name, *loser;
 	char dm_uuid[64], active[128], lpath[300];
@@ -546,22 +547,23 @@ int do_resolve(int argc, char **argv)
 		return usage_err("resolve", "invalid volume name '%s'", name);
 
 	wl.fd = ll.fd = -1;
-	if (leg_open(&wl, winner, LEG_RDONLY) || leg_read_sb(&wl, &ws, false))
+	if (probe_leg(winner, &wp, false))
 		goto out;
+	ws = wp.info;
 	w = (int)ws.leg;
 	if (argc == 2) {
 		loser = argv[1];
 	} else {
-		scan_for_leg(&ws, wl.rdev, (uint32_t)(w ^ 1), &cand);
+		scan_for_leg(&ws, wp.rdev, (uint32_t)(w ^ 1), &cand);
 		if (!cand.found) {
-			p_err("no device carries leg %c of '%s': give it as 'metroctl resolve %s --winner %s DEV'",
-			      leg_letter(w ^ 1), ws.name, name, winner);
+			p_err("no device carries leg %c of '%s'%s: give it as 'metroctl resolve %s --winner %s DEV'",
+			      leg_letter(w ^ 1), ws.name,
+			      cand.skipped ? " among those that answered" : "", name, winner);
 			goto out;
 		}
 		snprintf(lpath, sizeof(lpath), "%s", cand.path);
 		loser = lpath;
 	}
-	leg_close(&wl);
 
 	lock = metro_lock();
 	metro_dm_uuid(ws.vol_uuid, dm_uuid);

@@ -166,44 +166,45 @@ void report_split_brain(const char *name, const char *path_a, const struct metro
 int assemble_volume(const char *name, const char *path0, const char *path1, int flags,
 		    const struct table_opt_args *over)
 {
-	struct leg legs[2];
-	struct metro_sb_info sb[2];
-	const char *paths[2] = { path0, path1 };
+	struct sb_probe legs[2] = { { .path = path0 }, { .path = path1 } };
 	const struct metro_sb_info *sa, *sbb;
-	struct leg *la, *lb;
+	struct sb_probe *la, *lb;
 	char u0[37], u1[37], what[700], hint[800];
-	int i, ret = EXIT_ERR;
+	int i;
 
-	for (i = 0; i < 2; i++)
-		legs[i].fd = -1;
+	/* Both at once, each bounded: a leg that does not answer is named. */
+	probe_sbs(legs, 2, PROBE_TIMEOUT_MS);
 	for (i = 0; i < 2; i++) {
-		if (leg_open(&legs[i], paths[i], LEG_RDONLY))
-			goto out;
-		if (leg_read_sb(&legs[i], &sb[i], false))
-			goto out;
+		if (legs[i].err) {
+			leg_report(legs[i].path, legs[i].step, legs[i].err, legs[i].why,
+				   PROBE_TIMEOUT_MS);
+			return EXIT_ERR;
+		}
 	}
 	if (legs[0].rdev == legs[1].rdev) {
 		p_err("%s and %s are the same device", path0, path1);
-		goto out;
+		return EXIT_ERR;
 	}
-	if (memcmp(sb[0].vol_uuid, sb[1].vol_uuid, METRO_UUID_LEN)) {
-		uuid_unparse(sb[0].vol_uuid, u0);
-		uuid_unparse(sb[1].vol_uuid, u1);
+	sa = &legs[0].info;
+	sbb = &legs[1].info;
+	if (memcmp(sa->vol_uuid, sbb->vol_uuid, METRO_UUID_LEN)) {
+		uuid_unparse(sa->vol_uuid, u0);
+		uuid_unparse(sbb->vol_uuid, u1);
 		p_err("%s and %s belong to different volumes (%s '%s' and %s '%s')",
-		      path0, path1, u0, sb[0].name, u1, sb[1].name);
-		goto out;
+		      path0, path1, u0, sa->name, u1, sbb->name);
+		return EXIT_ERR;
 	}
-	if (sb[0].leg == sb[1].leg) {
+	if (sa->leg == sbb->leg) {
 		p_err("%s and %s are both leg %c of volume '%s'", path0, path1,
-		      sb[0].leg == METRO_LEG_A ? 'A' : 'B', sb[0].name);
-		goto out;
+		      sa->leg == METRO_LEG_A ? 'A' : 'B', sa->name);
+		return EXIT_ERR;
 	}
-	if (!same_geometry(&sb[0], &sb[1])) {
+	if (!same_geometry(sa, sbb)) {
 		p_err("the superblocks of %s and %s disagree on the geometry (region size, data offset or size)",
 		      path0, path1);
-		goto out;
+		return EXIT_ERR;
 	}
-	if (sb[0].leg == METRO_LEG_A) {
+	if (sa->leg == METRO_LEG_A) {
 		la = &legs[0];
 		lb = &legs[1];
 	} else {
@@ -211,16 +212,16 @@ int assemble_volume(const char *name, const char *path0, const char *path1, int 
 		lb = &legs[0];
 		if (!flags)
 			printf("%s is leg A and %s is leg B of '%s': using them in that order\n",
-			       la->path, lb->path, sb[0].name);
+			       la->path, lb->path, sa->name);
 	}
 	if (!name)
-		name = sb[0].name;
-	sa = &sb[la - legs];
-	sbb = &sb[lb - legs];
+		name = sa->name;
+	sa = &la->info;
+	sbb = &lb->info;
 	switch (metro_gen_compare(sa, sbb)) {
 	case METRO_GEN_SPLIT:
 		report_split_brain(name, la->path, sa, lb->path, sbb);
-		goto out;
+		return EXIT_ERR;
 	case METRO_GEN_A_NEWER:
 		printf("leg B (%s) missed writes made on leg A: the regions recorded in the bitmaps are resynced from leg A\n",
 		       lb->path);
@@ -235,17 +236,11 @@ int assemble_volume(const char *name, const char *path0, const char *path1, int 
 	snprintf(what, sizeof(what), "%s + %s", la->path, lb->path);
 	snprintf(hint, sizeof(hint), "the legs are formatted: once that is fixed, activate with 'metroctl assemble %s %s %s'",
 		 name, la->path, lb->path);
-	/* The legs are closed before the kernel opens them exclusively. */
-	leg_close(&legs[0]);
-	leg_close(&legs[1]);
 	/* The newer superblock has the options of the last table to run. */
-	ret = activate_volume(name, sb[1].events > sb[0].events ? &sb[1] : &sb[0],
-			      la->rdev, lb->rdev, what,
-			      (flags & ASM_CREATE) ? hint : NULL, flags, over);
-out:
-	leg_close(&legs[0]);
-	leg_close(&legs[1]);
-	return ret;
+	return activate_volume(name, legs[1].info.events > legs[0].info.events ?
+			       &legs[1].info : &legs[0].info,
+			       la->rdev, lb->rdev, what,
+			       (flags & ASM_CREATE) ? hint : NULL, flags, over);
 }
 
 /* Activate the volume of @path alone: the other leg's site is gone. */
@@ -253,17 +248,13 @@ static int assemble_degraded(const char *name, const char *path,
 			     const struct table_opt_args *over)
 {
 	struct metro_sb_info sb;
-	struct leg l;
+	struct sb_probe l;
 	char what[400];
 	int me, other;
 
-	if (leg_open(&l, path, LEG_RDONLY))
+	if (probe_leg(path, &l, false))
 		return EXIT_ERR;
-	if (leg_read_sb(&l, &sb, false)) {
-		leg_close(&l);
-		return EXIT_ERR;
-	}
-	leg_close(&l);
+	sb = l.info;
 	me = (int)sb.leg;
 	other = me ^ 1;
 	if (sb.legs[me].state & METRO_LEG_F_STALE) {

@@ -59,6 +59,12 @@ static void log_from_libdm(int level, const char *file, int line, int dm_errno_o
 	}
 }
 
+/* udevd runs when its control socket exists (it may not: initramfs, the test VM). */
+bool metro_udev_running(void)
+{
+	return access("/run/udev/control", F_OK) == 0;
+}
+
 const char *metro_dm_last_error(void)
 {
 	if (last_error[0])
@@ -74,7 +80,7 @@ void metro_dm_setup(void)
 		return;
 	done = true;
 	dm_log_with_errno_init(log_from_libdm);
-	udev_running = access("/run/udev/control", F_OK) == 0;
+	udev_running = metro_udev_running();
 	if (!udev_running) {
 		dm_udev_set_sync_support(0);
 		dm_udev_set_checking(0);

@@ -231,6 +231,8 @@ void probe_sbs_with(struct sb_probe *p, unsigned int n, unsigned int timeout_ms,
 
 /* dm.c: the only user of libdevmapper. */
 void metro_dm_setup(void);
+/* Is udevd running?  Decides udev cookies here and the udev database in cmd-udev.c. */
+bool metro_udev_running(void);
 /* 1 active, 0 not, -1 error.  @name_out gets the dm name when active. */
 int metro_dm_uuid_active(const char *dm_uuid, char *name_out, size_t len);
 int metro_dm_name_exists(const char *name);
@@ -252,11 +254,15 @@ int metro_dm_get_table(const char *name, uint64_t *length, char *params, size_t 
 int metro_dm_reload(const char *name, uint64_t length, const char *params);
 
 /* cmd-volume.c */
-/* cmd-udev.c: look for the leg @want of volume @me on every block device. */
+/*
+ * cmd-udev.c: look for leg @want of volume @me on the devices the udev
+ * database records as that leg, or on every block device.
+ */
 struct candidate {
 	char path[300];
 	uint64_t events;
 	int found;		/* how many devices carry it */
+	int skipped;		/* devices that did not answer in time */
 };
 void scan_for_leg(const struct metro_sb_info *me, dev_t self, uint32_t want,
 		  struct candidate *c);
