@@ -361,17 +361,26 @@ int metro_dm_list(const char *only, struct metro_dm_dev **out, int *count)
 	return r;
 }
 
+#define METRO_LOCK_PATH	"/run/metroctl.lock"
+
 /*
  * metro_lock - serialise "is the volume active? activate it" between
  * metroctl instances (create racing udev-triggered incremental runs).
  * Returns an fd to pass to metro_unlock, or -1 when no lock is possible.
+ * The holder takes as long as its device-mapper ioctls and superblock
+ * writes take, so the wait is not bounded here; it is said, though.
  */
 int metro_lock(void)
 {
-	int fd = open("/run/metroctl.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	int fd = open(METRO_LOCK_PATH, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 
 	if (fd < 0)
 		return -1;
+	if (!flock(fd, LOCK_EX | LOCK_NB))
+		return fd;
+	if (errno == EWOULDBLOCK)
+		p_warn("waiting for another metroctl to finish: it holds %s ('fuser -v %s' names it)",
+		       METRO_LOCK_PATH, METRO_LOCK_PATH);
 	while (flock(fd, LOCK_EX) && errno == EINTR)
 		;
 	return fd;
