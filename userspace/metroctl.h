@@ -133,7 +133,7 @@ int parse_table_opts(const char *words, struct metro_table_opts *o, const char *
 /* "io_deadline 5000 ms, write_mostly B, ..." for the messages. */
 const char *table_opts_words(const struct metro_table_opts *o, char *buf, size_t len);
 
-/* Parsed dm status line of a metro target (status.c). */
+/* util.c: the parsed dm status line of a metro target (dm-metro.rst, Status). */
 struct metro_status {
 	unsigned int nr_legs;
 	dev_t dev[METRO_NR_LEGS];	/* 0 for "-" */
@@ -146,6 +146,12 @@ struct metro_status {
 	uint64_t md_writes;
 	uint64_t reads[METRO_NR_LEGS];
 	int64_t eta;			/* seconds to the end of resync, -1 unknown */
+	/*
+	 * I/Os abandoned on each leg at the I/O deadline that its device has
+	 * not returned yet (target 1.7); 0 and !late_known from older targets.
+	 */
+	uint64_t late[METRO_NR_LEGS];
+	bool late_known;
 };
 int parse_status_line(const char *params, struct metro_status *st, const char **why);
 const char *leg_health_word(char h, const char *sync_action);

@@ -295,12 +295,17 @@ int parse_leg_dev(const char *tok, dev_t *dev)
 
 /*
  *  2 <dev_a> <dev_b> <health> <in_sync>/<total> <sync_action> <dirty>
- *    <region_sectors> <md_writes> <reads_a> <reads_b> [more fields ...]
+ *    <region_sectors> <md_writes> <reads_a> <reads_b> [<eta>
+ *    [<late_a> <late_b> [more fields ...]]]
+ *
+ * 11 fields from target 1.0, 12 from 1.1 (<eta>), 14 from 1.7 (the I/Os
+ * abandoned on each leg that its device still holds); fields a newer
+ * target appends after those are ignored.
  */
 int parse_status_line(const char *params, struct metro_status *st, const char **why)
 {
 	char buf[1024];
-	char *tok[12], *save = NULL, *p, *slash;
+	char *tok[14], *save = NULL, *p, *slash;
 	int n = 0, i;
 	uint64_t v;
 
@@ -309,7 +314,7 @@ int parse_status_line(const char *params, struct metro_status *st, const char **
 	if (!params || strlen(params) >= sizeof(buf))
 		BAD("status line missing or too long");
 	strcpy(buf, params);
-	for (p = strtok_r(buf, " \t\n", &save); p && n < 12;
+	for (p = strtok_r(buf, " \t\n", &save); p && n < (int)ARRAY_SIZE(tok);
 	     p = strtok_r(NULL, " \t\n", &save))
 		tok[n++] = p;
 	if (n < 11)
@@ -348,10 +353,18 @@ int parse_status_line(const char *params, struct metro_status *st, const char **
 		BAD("bad counter in status line");
 	/* Field 12, the resync ETA in seconds, came with target version 1.1. */
 	st->eta = -1;
-	if (n == 12 && strcmp(tok[11], "-")) {
+	if (n >= 12 && strcmp(tok[11], "-")) {
 		if (parse_u64(tok[11], &v) || v > INT64_MAX)
 			BAD("bad resync ETA in status line");
 		st->eta = (int64_t)v;
+	}
+	/* Fields 13 and 14, the late I/Os of each leg, came with 1.7: both or neither. */
+	if (n == 13)
+		BAD("status line has <late_a> but not <late_b>");
+	if (n == 14) {
+		if (parse_u64(tok[12], &st->late[0]) || parse_u64(tok[13], &st->late[1]))
+			BAD("bad late I/O count in status line");
+		st->late_known = true;
 	}
 #undef BAD
 	*why = NULL;
