@@ -80,6 +80,9 @@ static struct json_object *status_json(const struct metro_dm_dev *d,
 		json_object_object_add(l, "health",
 				       json_object_new_string(leg_health_word(st->health[i], st->sync_action)));
 		json_object_object_add(l, "reads", json_object_new_uint64(st->reads[i]));
+		/* null: the module (before target 1.7) does not say */
+		json_object_object_add(l, "late_ios", st->late_known ?
+				       json_object_new_uint64(st->late[i]) : NULL);
 		json_object_array_add(legs, l);
 	}
 	json_object_object_add(o, "legs", legs);
@@ -120,6 +123,12 @@ static void status_text(const struct metro_dm_dev *d, const struct metro_status 
 		       leg_health_word(st->health[i], st->sync_action),
 		       (unsigned long long)st->reads[i]);
 	}
+	for (i = 0; i < METRO_NR_LEGS; i++)
+		if (st->late[i])
+			printf("  leg %c: %llu I/O%s abandoned on the I/O deadline %s still held by the device (no metro table can use it until it returns %s)\n",
+			       i ? 'B' : 'A', (unsigned long long)st->late[i],
+			       st->late[i] == 1 ? "" : "s", st->late[i] == 1 ? "is" : "are",
+			       st->late[i] == 1 ? "it" : "them");
 	/* Truncate rather than round: never show 100.0% before it is done. */
 	printf("  sync: %.1f%% (%llu/%llu regions in sync), action %s, %llu dirty region%s\n",
 	       (double)((long long)(pct * 10)) / 10.0,

@@ -528,7 +528,10 @@ out:
 int do_stop(int argc, char **argv)
 {
 	static const struct option opts[] = { COMMON_LONGOPTS, { NULL, 0, NULL, 0 } };
-	int opt, r;
+	char status[1024], path[256];
+	struct metro_status st;
+	const char *why;
+	int opt, r, i;
 
 	while ((opt = getopt_long(argc, argv, COMMON_SHORTOPTS, opts, NULL)) != -1)
 		if ((r = common_opt("stop", opt, argv)) >= 0)
@@ -537,8 +540,21 @@ int do_stop(int argc, char **argv)
 	argv += optind;
 	if (argc != 1)
 		return usage_err("stop", "stop: expected NAME, got %d arguments", argc);
-	if (metro_dm_stop(argv[0]))
+	if (metro_dm_stop(argv[0], status, sizeof(status)))
 		return EXIT_ERR;
 	printf("stopped %s\n", argv[0]);
+	/* What the legs still held as it went (target 1.7 says). */
+	if (parse_status_line(status, &st, &why))
+		return EXIT_OK;
+	for (i = 0; i < METRO_NR_LEGS; i++) {
+		bool one = st.late[i] == 1;
+
+		if (!st.late[i])
+			continue;
+		leg_dev_path(st.dev[i], path, sizeof(path));
+		p_warn("leg %c (%s): %llu I/O%s abandoned on the I/O deadline %s still held by the device; dm-metro keeps %s memory until it returns %s, and the device cannot be used in a metro table until then",
+		       'A' + i, path, (unsigned long long)st.late[i], one ? "" : "s",
+		       one ? "is" : "are", one ? "its" : "their", one ? "it" : "them");
+	}
 	return EXIT_OK;
 }

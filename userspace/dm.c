@@ -212,8 +212,11 @@ int metro_dm_activate(const char *name, const char *dm_uuid, uint64_t sectors,
 	return 0;
 }
 
-/* Look @name up: 1 when it is an active metro device, filling @info. */
-static int get_metro(const char *name, struct dm_info *info)
+/*
+ * Look @name up: 1 when it is an active metro device, filling @info and
+ * its status line in @status (@len bytes).
+ */
+static int get_metro(const char *name, struct dm_info *info, char *status, size_t len)
 {
 	struct dm_task *dmt;
 	uint64_t start, length;
@@ -230,14 +233,16 @@ static int get_metro(const char *name, struct dm_info *info)
 	if (!info->exists)
 		goto out;
 	dm_get_next_target(dmt, NULL, &start, &length, &type, &params);
-	if (type && !strcmp(type, "metro"))
+	if (type && !strcmp(type, "metro")) {
+		snprintf(status, len, "%s", params ? params : "");
 		r = 1;
+	}
 out:
 	dm_task_destroy(dmt);
 	return r;
 }
 
-int metro_dm_stop(const char *name)
+int metro_dm_stop(const char *name, char *status, size_t len)
 {
 	struct dm_task *dmt;
 	struct dm_info info;
@@ -245,7 +250,7 @@ int metro_dm_stop(const char *name)
 
 	metro_dm_setup();
 	clear_error();
-	r = get_metro(name, &info);
+	r = get_metro(name, &info, status, len);
 	if (r < 0) {
 		p_err("cannot query device-mapper: %s", metro_dm_last_error());
 		return -EIO;

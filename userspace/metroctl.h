@@ -245,7 +245,8 @@ int metro_dm_name_exists(const char *name);
 /* @opts: the optional arguments of the table line ("" for none). */
 int metro_dm_activate(const char *name, const char *dm_uuid, uint64_t sectors,
 		dev_t leg_a, dev_t leg_b, const char *opts);
-int metro_dm_stop(const char *name);
+/* Remove metro device @name; @status gets its status line as it was just before. */
+int metro_dm_stop(const char *name, char *status, size_t len);
 struct metro_dm_dev {
 	char name[128];
 	uint64_t length;
