@@ -9,47 +9,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/sysmacros.h>
 
 #include "metroctl.h"
-
-/*
- * /dev path of a block device number, via sysfs (no udevd needed):
- * /dev/mapper/NAME for device-mapper devices, else /dev/DEVNAME.
- */
-static void devno_path(unsigned int maj, unsigned int min, char *out, size_t len)
-{
-	char p[64], line[256];
-	FILE *f;
-
-	snprintf(p, sizeof(p), "/sys/dev/block/%u:%u/dm/name", maj, min);
-	f = fopen(p, "re");
-	if (f) {
-		if (fgets(line, sizeof(line), f)) {
-			line[strcspn(line, "\n")] = '\0';
-			snprintf(out, len, "/dev/mapper/%.200s", line);
-			if (line[0] && access(out, F_OK) == 0) {
-				fclose(f);
-				return;
-			}
-		}
-		fclose(f);
-	}
-
-	snprintf(p, sizeof(p), "/sys/dev/block/%u:%u/uevent", maj, min);
-	f = fopen(p, "re");
-	if (f) {
-		while (fgets(line, sizeof(line), f)) {
-			if (!strncmp(line, "DEVNAME=", 8)) {
-				line[strcspn(line, "\n")] = '\0';
-				snprintf(out, len, "/dev/%s", line + 8);
-				fclose(f);
-				return;
-			}
-		}
-		fclose(f);
-	}
-	snprintf(out, len, "%u:%u", maj, min);
-}
 
 /* Table options as JSON (status: the live table; examine: the recorded ones). */
 static struct json_object *table_opts_json(const struct metro_table_opts *t)
@@ -80,13 +42,13 @@ static int live_table_opts(const char *name, struct metro_table_opts *o)
 	uint64_t length;
 	int used = 0;
 
-	if (dm_get_table(name, &length, params, sizeof(params)) != 1 ||
+	if (metro_dm_get_table(name, &length, params, sizeof(params)) != 1 ||
 	    sscanf(params, "%63s %63s %n", tok[0], tok[1], &used) < 2)
 		return -1;
 	return parse_table_opts(params + used, o, &why) ? -1 : 0;
 }
 
-static struct json_object *status_json(const struct dm_metro_dev *d,
+static struct json_object *status_json(const struct metro_dm_dev *d,
 				       const struct metro_status *st,
 				       const struct metro_table_opts *opts)
 {
@@ -107,8 +69,9 @@ static struct json_object *status_json(const struct dm_metro_dev *d,
 			json_object_object_add(l, "device", NULL);
 			json_object_object_add(l, "devno", NULL);
 		} else {
-			devno_path(st->maj[i], st->min[i], path, sizeof(path));
-			snprintf(devno, sizeof(devno), "%u:%u", st->maj[i], st->min[i]);
+			/* No node in /dev: "major:minor" stands in. */
+			leg_dev_path(st->dev[i], path, sizeof(path));
+			format_leg_dev(st->dev[i], devno, sizeof(devno));
 			json_object_object_add(l, "device", json_object_new_string(path));
 			json_object_object_add(l, "devno", json_object_new_string(devno));
 		}
@@ -117,6 +80,9 @@ static struct json_object *status_json(const struct dm_metro_dev *d,
 		json_object_object_add(l, "health",
 				       json_object_new_string(leg_health_word(st->health[i], st->sync_action)));
 		json_object_object_add(l, "reads", json_object_new_uint64(st->reads[i]));
+		/* null: the module (before target 1.7) does not say */
+		json_object_object_add(l, "late_ios", st->late_known ?
+				       json_object_new_uint64(st->late[i]) : NULL);
 		json_object_array_add(legs, l);
 	}
 	json_object_object_add(o, "legs", legs);
@@ -131,7 +97,7 @@ static struct json_object *status_json(const struct dm_metro_dev *d,
 	return o;
 }
 
-static void status_text(const struct dm_metro_dev *d, const struct metro_status *st,
+static void status_text(const struct metro_dm_dev *d, const struct metro_status *st,
 			const struct metro_table_opts *opts)
 {
 	char b1[32], b2[32], path[256], desc[160];
@@ -147,14 +113,22 @@ static void status_text(const struct dm_metro_dev *d, const struct metro_status 
 
 		if (st->absent[i]) {
 			snprintf(dev, sizeof(dev), "- (absent)");
+		} else if (leg_dev_path(st->dev[i], path, sizeof(path))) {
+			snprintf(dev, sizeof(dev), "%s (no node in /dev)", path);
 		} else {
-			devno_path(st->maj[i], st->min[i], path, sizeof(path));
-			snprintf(dev, sizeof(dev), "%s (%u:%u)", path, st->maj[i], st->min[i]);
+			snprintf(dev, sizeof(dev), "%s (%u:%u)", path, major(st->dev[i]),
+				 minor(st->dev[i]));
 		}
 		printf("  leg %c: %-28s %-11s reads %llu\n", i ? 'B' : 'A', dev,
 		       leg_health_word(st->health[i], st->sync_action),
 		       (unsigned long long)st->reads[i]);
 	}
+	for (i = 0; i < METRO_NR_LEGS; i++)
+		if (st->late[i])
+			printf("  leg %c: %llu I/O%s abandoned on the I/O deadline %s still held by the device (no metro table can use it until it returns %s)\n",
+			       i ? 'B' : 'A', (unsigned long long)st->late[i],
+			       st->late[i] == 1 ? "" : "s", st->late[i] == 1 ? "is" : "are",
+			       st->late[i] == 1 ? "it" : "them");
 	/* Truncate rather than round: never show 100.0% before it is done. */
 	printf("  sync: %.1f%% (%llu/%llu regions in sync), action %s, %llu dirty region%s\n",
 	       (double)((long long)(pct * 10)) / 10.0,
@@ -170,7 +144,7 @@ static void status_text(const struct dm_metro_dev *d, const struct metro_status 
 int do_status(int argc, char **argv)
 {
 	static const struct option opts[] = { COMMON_LONGOPTS, { NULL, 0, NULL, 0 } };
-	struct dm_metro_dev *devs = NULL;
+	struct metro_dm_dev *devs = NULL;
 	struct json_object *arr = NULL;
 	const char *only = NULL;
 	int opt, r, n, i, ret = EXIT_OK;
@@ -185,7 +159,7 @@ int do_status(int argc, char **argv)
 	if (argc == 1)
 		only = argv[0];
 
-	if (dm_list_metro(only, &devs, &n))
+	if (metro_dm_list(only, &devs, &n))
 		return EXIT_ERR;
 	if (only && n == 0) {
 		p_err("%s is not a metro volume", only);
@@ -376,21 +350,27 @@ int do_examine(int argc, char **argv)
 	if (export && json_output)
 		return usage_err("examine", "examine: --export and --json exclude each other");
 
-	if (leg_open(&leg, argv[0], export ? LEG_RDONLY | LEG_QUIET : LEG_RDONLY))
-		return EXIT_ERR;
-	if (leg_read_sb(&leg, &sb, export)) {
-		leg_close(&leg);
-		return EXIT_ERR;
-	}
 	if (export) {
+		struct sb_probe p;
 		char u[37], q[300];
 
-		uuid_unparse(sb.vol_uuid, u);
-		shell_quote(sb.name, q, sizeof(q));
+		/*
+		 * udev runs this for every block device: bounded, and quiet
+		 * but for a device that does not answer.
+		 */
+		if (probe_leg(argv[0], &p, true))
+			return EXIT_ERR;
+		uuid_unparse(p.info.vol_uuid, u);
+		shell_quote(p.info.name, q, sizeof(q));
 		printf("METRO_UUID=%s\nMETRO_NAME=%s\nMETRO_LEG=%c\n", u, q,
-		       sb.leg == METRO_LEG_A ? 'A' : 'B');
-		leg_close(&leg);
+		       p.info.leg == METRO_LEG_A ? 'A' : 'B');
 		return EXIT_OK;
+	}
+	if (leg_open(&leg, argv[0], LEG_RDONLY))
+		return EXIT_ERR;
+	if (leg_read_sb(&leg, &sb, false)) {
+		leg_close(&leg);
+		return EXIT_ERR;
 	}
 	r = leg_count_dirty(&leg, &sb, &dirty);
 	leg_close(&leg);

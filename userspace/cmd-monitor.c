@@ -140,12 +140,12 @@ static struct watched *find_watched(struct watched *ws, int n, const char *name)
  */
 static int poll_once(const char *only, struct watched **ws, int *nw, const char *prog)
 {
-	struct dm_metro_dev *devs = NULL;
+	struct metro_dm_dev *devs = NULL;
 	struct metro_status st;
 	const char *why;
 	int n = 0, i, reports = 0;
 
-	if (dm_list_metro(only, &devs, &n))
+	if (metro_dm_list(only, &devs, &n))
 		return -1;
 	for (i = 0; i < *nw; i++)
 		(*ws)[i].seen = false;
@@ -256,7 +256,7 @@ int do_monitor(int argc, char **argv)
 	while (!stop_monitor) {
 		r = poll_once(only, &ws, &nw, prog);
 		if (r < 0) {
-			p_err("cannot query device-mapper: %s", dm_last_error());
+			p_err("cannot query device-mapper: %s", metro_dm_last_error());
 			ret = EXIT_ERR;
 			break;
 		}

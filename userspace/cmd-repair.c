@@ -39,76 +39,19 @@ static char leg_letter(unsigned int leg)
 	return (char)('A' + leg);
 }
 
-/*
- * A device node for @dev: /dev/mapper/NAME for device-mapper devices, else
- * the kernel name under /dev (devtmpfs), checked against the device number.
- */
-static int devno_path(dev_t dev, char *out, size_t len)
-{
-	char sys[128], buf[256];
-	struct stat st;
-	FILE *f;
-
-	snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u/dm/name", major(dev), minor(dev));
-	f = fopen(sys, "re");
-	if (f) {
-		if (fgets(buf, sizeof(buf), f)) {
-			buf[strcspn(buf, "\n")] = '\0';
-			snprintf(out, len, "/dev/mapper/%s", buf);
-			if (!stat(out, &st) && S_ISBLK(st.st_mode) && st.st_rdev == dev) {
-				fclose(f);
-				return 0;
-			}
-		}
-		fclose(f);
-	}
-	snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u/uevent", major(dev), minor(dev));
-	f = fopen(sys, "re");
-	if (f) {
-		while (fgets(buf, sizeof(buf), f)) {
-			if (strncmp(buf, "DEVNAME=", 8))
-				continue;
-			buf[strcspn(buf, "\n")] = '\0';
-			snprintf(out, len, "/dev/%s", buf + 8);
-			if (!stat(out, &st) && S_ISBLK(st.st_mode) && st.st_rdev == dev) {
-				fclose(f);
-				return 0;
-			}
-		}
-		fclose(f);
-	}
-	return -ENOENT;
-}
-
-/* "major:minor" from a table line; "-" (an absent leg) is device 0. */
-static int parse_devno_tok(const char *tok, dev_t *dev)
-{
-	unsigned int ma, mi;
-	char end;
-
-	if (!strcmp(tok, "-")) {
-		*dev = 0;
-		return 0;
-	}
-	if (sscanf(tok, "%u:%u%c", &ma, &mi, &end) != 2)
-		return -EINVAL;
-	*dev = makedev(ma, mi);
-	return 0;
-}
-
 /* Fill @v from the live table and status of @name; messages printed. */
 static int volume_get(const char *name, struct volume *v)
 {
-	struct dm_metro_dev *devs = NULL;
+	struct metro_dm_dev *devs = NULL;
 	char tok[2][64];
 	const char *why;
 	int n = 0, r, i, used = 0;
 
 	memset(v, 0, sizeof(*v));
 	v->name = name;
-	r = dm_get_table(name, &v->length, v->table, sizeof(v->table));
+	r = metro_dm_get_table(name, &v->length, v->table, sizeof(v->table));
 	if (r < 0) {
-		p_err("cannot query device-mapper: %s", dm_last_error());
+		p_err("cannot query device-mapper: %s", metro_dm_last_error());
 		return -EIO;
 	}
 	if (r == 0) {
@@ -116,12 +59,12 @@ static int volume_get(const char *name, struct volume *v)
 		return -ENOENT;
 	}
 	if (sscanf(v->table, "%63s %63s %n", tok[0], tok[1], &used) < 2 ||
-	    parse_devno_tok(tok[0], &v->dev[0]) || parse_devno_tok(tok[1], &v->dev[1])) {
+	    parse_leg_dev(tok[0], &v->dev[0]) || parse_leg_dev(tok[1], &v->dev[1])) {
 		p_err("%s: cannot parse the table \"%s\"", name, v->table);
 		return -EINVAL;
 	}
 	v->opts = v->table + used;
-	if (dm_list_metro(name, &devs, &n))
+	if (metro_dm_list(name, &devs, &n))
 		return -EIO;
 	if (n != 1) {
 		free(devs);
@@ -140,10 +83,7 @@ static int volume_get(const char *name, struct volume *v)
 			snprintf(v->path[i], sizeof(v->path[i]), "-");
 			continue;
 		}
-		v->has_node[i] = !devno_path(v->dev[i], v->path[i], sizeof(v->path[i]));
-		if (!v->has_node[i])
-			snprintf(v->path[i], sizeof(v->path[i]), "%u:%u",
-				 major(v->dev[i]), minor(v->dev[i]));
+		v->has_node[i] = !leg_dev_path(v->dev[i], v->path[i], sizeof(v->path[i]));
 	}
 	return 0;
 }
@@ -318,7 +258,7 @@ int do_restore(int argc, char **argv)
 	leg_close(&legs[1]);
 
 	lock = metro_lock();
-	if (dm_reload(v.name, v.length, params))
+	if (metro_dm_reload(v.name, v.length, params))
 		goto out;
 	if (volume_get(v.name, &after))
 		goto out;
@@ -490,7 +430,7 @@ int do_replace(int argc, char **argv)
 			    leg == METRO_LEG_B ? st.st_rdev : v.dev[1], v.opts,
 			    params, sizeof(params));
 	lock = metro_lock();
-	r = dm_reload(v.name, v.length, params);
+	r = metro_dm_reload(v.name, v.length, params);
 	if (r == -EINVAL)
 		p_err("%s is formatted as leg %c of '%s' but not in use; the volume still runs on %s",
 		      newdev, leg_letter(leg), v.name, v.path[leg]);
@@ -575,6 +515,7 @@ int do_resolve(int argc, char **argv)
 	};
 	struct metro_sb_info ws, ls;
 	struct candidate cand;
+	struct sb_probe wp;
 	struct leg wl, ll;
 	const char *winner = NULL, *name, *loser;
 	char dm_uuid[64], active[128], lpath[300];
@@ -606,28 +547,29 @@ int do_resolve(int argc, char **argv)
 		return usage_err("resolve", "invalid volume name '%s'", name);
 
 	wl.fd = ll.fd = -1;
-	if (leg_open(&wl, winner, LEG_RDONLY) || leg_read_sb(&wl, &ws, false))
+	if (probe_leg(winner, &wp, false))
 		goto out;
+	ws = wp.info;
 	w = (int)ws.leg;
 	if (argc == 2) {
 		loser = argv[1];
 	} else {
-		scan_for_leg(&ws, wl.rdev, (uint32_t)(w ^ 1), &cand);
+		scan_for_leg(&ws, wp.rdev, (uint32_t)(w ^ 1), &cand);
 		if (!cand.found) {
-			p_err("no device carries leg %c of '%s': give it as 'metroctl resolve %s --winner %s DEV'",
-			      leg_letter(w ^ 1), ws.name, name, winner);
+			p_err("no device carries leg %c of '%s'%s: give it as 'metroctl resolve %s --winner %s DEV'",
+			      leg_letter(w ^ 1), ws.name,
+			      cand.skipped ? " among those that answered" : "", name, winner);
 			goto out;
 		}
 		snprintf(lpath, sizeof(lpath), "%s", cand.path);
 		loser = lpath;
 	}
-	leg_close(&wl);
 
 	lock = metro_lock();
-	dm_uuid_for(ws.vol_uuid, dm_uuid);
-	r = dm_uuid_active(dm_uuid, active, sizeof(active));
+	metro_dm_uuid(ws.vol_uuid, dm_uuid);
+	r = metro_dm_uuid_active(dm_uuid, active, sizeof(active));
 	if (r < 0) {
-		p_err("cannot talk to device-mapper: %s", dm_last_error());
+		p_err("cannot talk to device-mapper: %s", metro_dm_last_error());
 		goto out;
 	}
 	if (r == 1) {
@@ -737,7 +679,7 @@ int do_set(int argc, char **argv)
 	metro_table_opts_format(&o, words);
 	format_table_params(v.dev[0], v.dev[1], words, params, sizeof(params));
 	lock = metro_lock();
-	r = dm_reload(v.name, v.length, params);
+	r = metro_dm_reload(v.name, v.length, params);
 	metro_unlock(lock);
 	if (r)
 		return EXIT_ERR;

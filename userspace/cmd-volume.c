@@ -65,7 +65,7 @@ static int check_name(const char *cmd, const char *name)
 /* -1 error, 0 free, or 1 after reporting that NAME is taken. */
 static int name_taken(const char *name)
 {
-	int r = dm_name_exists(name);
+	int r = metro_dm_name_exists(name);
 
 	if (r == 1)
 		p_err("a device-mapper device named '%s' already exists", name);
@@ -101,12 +101,12 @@ static int activate_volume(const char *name, const struct metro_sb_info *sb,
 	struct metro_table_opts o = sb->opts;
 	int r, lock, ret = EXIT_ERR;
 
-	dm_uuid_for(sb->vol_uuid, dm_uuid);
+	metro_dm_uuid(sb->vol_uuid, dm_uuid);
 	lock = metro_lock();
-	r = dm_uuid_active(dm_uuid, active_name, sizeof(active_name));
+	r = metro_dm_uuid_active(dm_uuid, active_name, sizeof(active_name));
 	if (r < 0) {
 		p_err("cannot talk to device-mapper: %s (is the dm_mod kernel module loaded?)",
-		      dm_last_error());
+		      metro_dm_last_error());
 		if (hint)
 			p_err("%s", hint);
 		goto out;
@@ -124,13 +124,13 @@ static int activate_volume(const char *name, const struct metro_sb_info *sb,
 	}
 	r = name_taken(name);
 	if (r < 0)
-		p_err("cannot query device-mapper: %s", dm_last_error());
+		p_err("cannot query device-mapper: %s", metro_dm_last_error());
 	if (r)
 		goto out;
 	if (over)
 		table_opts_apply(over, &o);
 	metro_table_opts_format(&o, words);
-	if (dm_activate(name, dm_uuid, sb->data_size, dev_a, dev_b, words)) {
+	if (metro_dm_activate(name, dm_uuid, sb->data_size, dev_a, dev_b, words)) {
 		if (hint)
 			p_err("%s", hint);
 		goto out;
@@ -166,44 +166,45 @@ void report_split_brain(const char *name, const char *path_a, const struct metro
 int assemble_volume(const char *name, const char *path0, const char *path1, int flags,
 		    const struct table_opt_args *over)
 {
-	struct leg legs[2];
-	struct metro_sb_info sb[2];
-	const char *paths[2] = { path0, path1 };
+	struct sb_probe legs[2] = { { .path = path0 }, { .path = path1 } };
 	const struct metro_sb_info *sa, *sbb;
-	struct leg *la, *lb;
+	struct sb_probe *la, *lb;
 	char u0[37], u1[37], what[700], hint[800];
-	int i, ret = EXIT_ERR;
+	int i;
 
-	for (i = 0; i < 2; i++)
-		legs[i].fd = -1;
+	/* Both at once, each bounded: a leg that does not answer is named. */
+	probe_sbs(legs, 2, PROBE_TIMEOUT_MS);
 	for (i = 0; i < 2; i++) {
-		if (leg_open(&legs[i], paths[i], LEG_RDONLY))
-			goto out;
-		if (leg_read_sb(&legs[i], &sb[i], false))
-			goto out;
+		if (legs[i].err) {
+			leg_report(legs[i].path, legs[i].step, legs[i].err, legs[i].why,
+				   PROBE_TIMEOUT_MS);
+			return EXIT_ERR;
+		}
 	}
 	if (legs[0].rdev == legs[1].rdev) {
 		p_err("%s and %s are the same device", path0, path1);
-		goto out;
+		return EXIT_ERR;
 	}
-	if (memcmp(sb[0].vol_uuid, sb[1].vol_uuid, METRO_UUID_LEN)) {
-		uuid_unparse(sb[0].vol_uuid, u0);
-		uuid_unparse(sb[1].vol_uuid, u1);
+	sa = &legs[0].info;
+	sbb = &legs[1].info;
+	if (memcmp(sa->vol_uuid, sbb->vol_uuid, METRO_UUID_LEN)) {
+		uuid_unparse(sa->vol_uuid, u0);
+		uuid_unparse(sbb->vol_uuid, u1);
 		p_err("%s and %s belong to different volumes (%s '%s' and %s '%s')",
-		      path0, path1, u0, sb[0].name, u1, sb[1].name);
-		goto out;
+		      path0, path1, u0, sa->name, u1, sbb->name);
+		return EXIT_ERR;
 	}
-	if (sb[0].leg == sb[1].leg) {
+	if (sa->leg == sbb->leg) {
 		p_err("%s and %s are both leg %c of volume '%s'", path0, path1,
-		      sb[0].leg == METRO_LEG_A ? 'A' : 'B', sb[0].name);
-		goto out;
+		      sa->leg == METRO_LEG_A ? 'A' : 'B', sa->name);
+		return EXIT_ERR;
 	}
-	if (!same_geometry(&sb[0], &sb[1])) {
+	if (!same_geometry(sa, sbb)) {
 		p_err("the superblocks of %s and %s disagree on the geometry (region size, data offset or size)",
 		      path0, path1);
-		goto out;
+		return EXIT_ERR;
 	}
-	if (sb[0].leg == METRO_LEG_A) {
+	if (sa->leg == METRO_LEG_A) {
 		la = &legs[0];
 		lb = &legs[1];
 	} else {
@@ -211,16 +212,16 @@ int assemble_volume(const char *name, const char *path0, const char *path1, int 
 		lb = &legs[0];
 		if (!flags)
 			printf("%s is leg A and %s is leg B of '%s': using them in that order\n",
-			       la->path, lb->path, sb[0].name);
+			       la->path, lb->path, sa->name);
 	}
 	if (!name)
-		name = sb[0].name;
-	sa = &sb[la - legs];
-	sbb = &sb[lb - legs];
+		name = sa->name;
+	sa = &la->info;
+	sbb = &lb->info;
 	switch (metro_gen_compare(sa, sbb)) {
 	case METRO_GEN_SPLIT:
 		report_split_brain(name, la->path, sa, lb->path, sbb);
-		goto out;
+		return EXIT_ERR;
 	case METRO_GEN_A_NEWER:
 		printf("leg B (%s) missed writes made on leg A: the regions recorded in the bitmaps are resynced from leg A\n",
 		       lb->path);
@@ -235,17 +236,11 @@ int assemble_volume(const char *name, const char *path0, const char *path1, int 
 	snprintf(what, sizeof(what), "%s + %s", la->path, lb->path);
 	snprintf(hint, sizeof(hint), "the legs are formatted: once that is fixed, activate with 'metroctl assemble %s %s %s'",
 		 name, la->path, lb->path);
-	/* The legs are closed before the kernel opens them exclusively. */
-	leg_close(&legs[0]);
-	leg_close(&legs[1]);
 	/* The newer superblock has the options of the last table to run. */
-	ret = activate_volume(name, sb[1].events > sb[0].events ? &sb[1] : &sb[0],
-			      la->rdev, lb->rdev, what,
-			      (flags & ASM_CREATE) ? hint : NULL, flags, over);
-out:
-	leg_close(&legs[0]);
-	leg_close(&legs[1]);
-	return ret;
+	return activate_volume(name, legs[1].info.events > legs[0].info.events ?
+			       &legs[1].info : &legs[0].info,
+			       la->rdev, lb->rdev, what,
+			       (flags & ASM_CREATE) ? hint : NULL, flags, over);
 }
 
 /* Activate the volume of @path alone: the other leg's site is gone. */
@@ -253,17 +248,13 @@ static int assemble_degraded(const char *name, const char *path,
 			     const struct table_opt_args *over)
 {
 	struct metro_sb_info sb;
-	struct leg l;
+	struct sb_probe l;
 	char what[400];
 	int me, other;
 
-	if (leg_open(&l, path, LEG_RDONLY))
+	if (probe_leg(path, &l, false))
 		return EXIT_ERR;
-	if (leg_read_sb(&l, &sb, false)) {
-		leg_close(&l);
-		return EXIT_ERR;
-	}
-	leg_close(&l);
+	sb = l.info;
 	me = (int)sb.leg;
 	other = me ^ 1;
 	if (sb.legs[me].state & METRO_LEG_F_STALE) {
@@ -456,7 +447,7 @@ int do_create(int argc, char **argv)
 		goto out;
 	if (r < 0)
 		p_warn("device-mapper is not available (%s): formatting anyway, activation will fail",
-		       dm_last_error());
+		       metro_dm_last_error());
 
 	if (fill_random(&rnd, sizeof(rnd)))
 		goto out;
@@ -537,7 +528,10 @@ out:
 int do_stop(int argc, char **argv)
 {
 	static const struct option opts[] = { COMMON_LONGOPTS, { NULL, 0, NULL, 0 } };
-	int opt, r;
+	char status[1024], path[256];
+	struct metro_status st;
+	const char *why;
+	int opt, r, i;
 
 	while ((opt = getopt_long(argc, argv, COMMON_SHORTOPTS, opts, NULL)) != -1)
 		if ((r = common_opt("stop", opt, argv)) >= 0)
@@ -546,8 +540,21 @@ int do_stop(int argc, char **argv)
 	argv += optind;
 	if (argc != 1)
 		return usage_err("stop", "stop: expected NAME, got %d arguments", argc);
-	if (dm_stop(argv[0]))
+	if (metro_dm_stop(argv[0], status, sizeof(status)))
 		return EXIT_ERR;
 	printf("stopped %s\n", argv[0]);
+	/* What the legs still held as it went (target 1.7 says). */
+	if (parse_status_line(status, &st, &why))
+		return EXIT_OK;
+	for (i = 0; i < METRO_NR_LEGS; i++) {
+		bool one = st.late[i] == 1;
+
+		if (!st.late[i])
+			continue;
+		leg_dev_path(st.dev[i], path, sizeof(path));
+		p_warn("leg %c (%s): %llu I/O%s abandoned on the I/O deadline %s still held by the device; dm-metro keeps %s memory until it returns %s, and the device cannot be used in a metro table until then",
+		       'A' + i, path, (unsigned long long)st.late[i], one ? "" : "s",
+		       one ? "is" : "are", one ? "its" : "their", one ? "it" : "them");
+	}
 	return EXIT_OK;
 }

@@ -30,7 +30,7 @@ static char last_error[512];
 static char first_error[512];	/* sticky: e.g. "no device-mapper driver" */
 
 /* Route libdevmapper's log lines through our message style. */
-static void dm_log(int level, const char *file, int line, int dm_errno_or_class,
+static void log_from_libdm(int level, const char *file, int line, int dm_errno_or_class,
 		   const char *f, ...)
 {
 	va_list ap;
@@ -59,22 +59,28 @@ static void dm_log(int level, const char *file, int line, int dm_errno_or_class,
 	}
 }
 
-const char *dm_last_error(void)
+/* udevd runs when its control socket exists (it may not: initramfs, the test VM). */
+bool metro_udev_running(void)
+{
+	return access("/run/udev/control", F_OK) == 0;
+}
+
+const char *metro_dm_last_error(void)
 {
 	if (last_error[0])
 		return last_error;
 	return first_error[0] ? first_error : "unknown device-mapper error";
 }
 
-void dm_setup(void)
+void metro_dm_setup(void)
 {
 	static bool done;
 
 	if (done)
 		return;
 	done = true;
-	dm_log_with_errno_init(dm_log);
-	udev_running = access("/run/udev/control", F_OK) == 0;
+	dm_log_with_errno_init(log_from_libdm);
+	udev_running = metro_udev_running();
 	if (!udev_running) {
 		dm_udev_set_sync_support(0);
 		dm_udev_set_checking(0);
@@ -109,13 +115,13 @@ static void clear_error(void)
  * DM_DEVICE_INFO for a device given by UUID (@by_uuid) or by name: 1 if it
  * exists (its name copied to @name_out), 0 if not, -1 on error.
  */
-static int dm_info_lookup(const char *key, bool by_uuid, char *name_out, size_t len)
+static int info_lookup(const char *key, bool by_uuid, char *name_out, size_t len)
 {
 	struct dm_task *dmt;
 	struct dm_info info;
 	int r = -1;
 
-	dm_setup();
+	metro_dm_setup();
 	clear_error();
 	dmt = dm_task_create(DM_DEVICE_INFO);
 	if (!dmt)
@@ -134,14 +140,14 @@ out:
 	return r;
 }
 
-int dm_uuid_active(const char *dm_uuid, char *name_out, size_t len)
+int metro_dm_uuid_active(const char *dm_uuid, char *name_out, size_t len)
 {
-	return dm_info_lookup(dm_uuid, true, name_out, len);
+	return info_lookup(dm_uuid, true, name_out, len);
 }
 
-int dm_name_exists(const char *name)
+int metro_dm_name_exists(const char *name)
 {
-	return dm_info_lookup(name, false, NULL, 0);
+	return info_lookup(name, false, NULL, 0);
 }
 
 /* Is the metro target known to the running kernel (loaded module)? */
@@ -168,21 +174,21 @@ static int metro_target_loaded(void)
 	return found;
 }
 
-int dm_activate(const char *name, const char *dm_uuid, uint64_t sectors,
+int metro_dm_activate(const char *name, const char *dm_uuid, uint64_t sectors,
 		dev_t leg_a, dev_t leg_b, const char *opts)
 {
 	struct dm_task *dmt;
 	char params[TABLE_PARAMS_LEN];
 	int ok;
 
-	dm_setup();
+	metro_dm_setup();
 	clear_error();
 	/* Device number 0 is no device: "-" activates without that leg. */
 	format_table_params(leg_a, leg_b, opts, params, sizeof(params));
 	dmt = dm_task_create(DM_DEVICE_CREATE);
 	if (!dmt) {
 		p_err("cannot talk to device-mapper: %s (is the dm_mod module loaded? are you root?)",
-		      dm_last_error());
+		      metro_dm_last_error());
 		return -EIO;
 	}
 	/* CREATE with a table: create, load and resume, removed again on failure. */
@@ -192,7 +198,7 @@ int dm_activate(const char *name, const char *dm_uuid, uint64_t sectors,
 		ok = run_task_sync(dmt, 0);
 	dm_task_destroy(dmt);
 	if (!ok) {
-		const char *e = dm_last_error();
+		const char *e = metro_dm_last_error();
 		int loaded = metro_target_loaded();
 
 		p_err("the kernel refused to activate %s (table \"0 %llu metro %s\"): %s",
@@ -206,8 +212,11 @@ int dm_activate(const char *name, const char *dm_uuid, uint64_t sectors,
 	return 0;
 }
 
-/* Look @name up: 1 when it is an active metro device, filling @info. */
-static int get_metro(const char *name, struct dm_info *info)
+/*
+ * Look @name up: 1 when it is an active metro device, filling @info and
+ * its status line in @status (@len bytes).
+ */
+static int get_metro(const char *name, struct dm_info *info, char *status, size_t len)
 {
 	struct dm_task *dmt;
 	uint64_t start, length;
@@ -224,24 +233,26 @@ static int get_metro(const char *name, struct dm_info *info)
 	if (!info->exists)
 		goto out;
 	dm_get_next_target(dmt, NULL, &start, &length, &type, &params);
-	if (type && !strcmp(type, "metro"))
+	if (type && !strcmp(type, "metro")) {
+		snprintf(status, len, "%s", params ? params : "");
 		r = 1;
+	}
 out:
 	dm_task_destroy(dmt);
 	return r;
 }
 
-int dm_stop(const char *name)
+int metro_dm_stop(const char *name, char *status, size_t len)
 {
 	struct dm_task *dmt;
 	struct dm_info info;
 	int r, ok;
 
-	dm_setup();
+	metro_dm_setup();
 	clear_error();
-	r = get_metro(name, &info);
+	r = get_metro(name, &info, status, len);
 	if (r < 0) {
-		p_err("cannot query device-mapper: %s", dm_last_error());
+		p_err("cannot query device-mapper: %s", metro_dm_last_error());
 		return -EIO;
 	}
 	if (r == 0) {
@@ -263,13 +274,13 @@ int dm_stop(const char *name)
 	}
 	dm_task_destroy(dmt);
 	if (!ok) {
-		p_err("cannot remove %s: %s", name, dm_last_error());
+		p_err("cannot remove %s: %s", name, metro_dm_last_error());
 		return -EIO;
 	}
 	return 0;
 }
 
-static int add_if_metro(const char *name, struct dm_metro_dev **arr, int *n, int *cap)
+static int add_if_metro(const char *name, struct metro_dm_dev **arr, int *n, int *cap)
 {
 	struct dm_task *dmt;
 	struct dm_info info;
@@ -292,7 +303,7 @@ static int add_if_metro(const char *name, struct dm_metro_dev **arr, int *n, int
 		goto out;
 	if (*n == *cap) {
 		int ncap = *cap ? *cap * 2 : 8;
-		struct dm_metro_dev *a = realloc(*arr, (size_t)ncap * sizeof(*a));
+		struct metro_dm_dev *a = realloc(*arr, (size_t)ncap * sizeof(*a));
 
 		if (!a) {
 			r = -ENOMEM;
@@ -312,21 +323,21 @@ out:
 	return r;
 }
 
-int dm_list_metro(const char *only, struct dm_metro_dev **out, int *count)
+int metro_dm_list(const char *only, struct metro_dm_dev **out, int *count)
 {
 	struct dm_task *dmt;
 	struct dm_names *names;
 	unsigned int next = 0;
 	int n = 0, cap = 0, r = 0;
 
-	dm_setup();
+	metro_dm_setup();
 	clear_error();
 	*out = NULL;
 	*count = 0;
 	if (only) {
 		r = add_if_metro(only, out, &n, &cap);
 		if (r < 0) {
-			p_err("cannot query device-mapper: %s", dm_last_error());
+			p_err("cannot query device-mapper: %s", metro_dm_last_error());
 			return r;
 		}
 		*count = n;
@@ -334,7 +345,7 @@ int dm_list_metro(const char *only, struct dm_metro_dev **out, int *count)
 	}
 	dmt = dm_task_create(DM_DEVICE_LIST);
 	if (!dmt || !dm_task_run(dmt)) {
-		p_err("cannot list device-mapper devices: %s", dm_last_error());
+		p_err("cannot list device-mapper devices: %s", metro_dm_last_error());
 		if (dmt)
 			dm_task_destroy(dmt);
 		return -EIO;
@@ -355,17 +366,26 @@ int dm_list_metro(const char *only, struct dm_metro_dev **out, int *count)
 	return r;
 }
 
+#define METRO_LOCK_PATH	"/run/metroctl.lock"
+
 /*
  * metro_lock - serialise "is the volume active? activate it" between
  * metroctl instances (create racing udev-triggered incremental runs).
  * Returns an fd to pass to metro_unlock, or -1 when no lock is possible.
+ * The holder takes as long as its device-mapper ioctls and superblock
+ * writes take, so the wait is not bounded here; it is said, though.
  */
 int metro_lock(void)
 {
-	int fd = open("/run/metroctl.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	int fd = open(METRO_LOCK_PATH, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 
 	if (fd < 0)
 		return -1;
+	if (!flock(fd, LOCK_EX | LOCK_NB))
+		return fd;
+	if (errno == EWOULDBLOCK)
+		p_warn("waiting for another metroctl to finish: it holds %s ('fuser -v %s' names it)",
+		       METRO_LOCK_PATH, METRO_LOCK_PATH);
 	while (flock(fd, LOCK_EX) && errno == EINTR)
 		;
 	return fd;
@@ -378,11 +398,11 @@ void metro_unlock(int fd)
 }
 
 /*
- * dm_get_table - the live table line of the metro device @name: its length
+ * metro_dm_get_table - the live table line of the metro device @name: its length
  * and its parameters ("<dev_a> <dev_b> [<#opt_args> ...]").  1 when @name
  * is an active metro device, 0 when it is not, negative on error.
  */
-int dm_get_table(const char *name, uint64_t *length, char *params, size_t len)
+int metro_dm_get_table(const char *name, uint64_t *length, char *params, size_t len)
 {
 	struct dm_task *dmt;
 	struct dm_info info;
@@ -390,7 +410,7 @@ int dm_get_table(const char *name, uint64_t *length, char *params, size_t len)
 	char *type = NULL, *p = NULL;
 	int r = -EIO;
 
-	r = dm_name_exists(name);
+	r = metro_dm_name_exists(name);
 	if (r <= 0)
 		return r;
 	r = -EIO;
@@ -415,7 +435,7 @@ out:
 }
 
 /* DM_DEVICE_CLEAR: drop an inactive table that will not be used. */
-static void dm_clear_inactive(const char *name)
+static void clear_inactive(const char *name)
 {
 	struct dm_task *dmt = dm_task_create(DM_DEVICE_CLEAR);
 
@@ -427,23 +447,23 @@ static void dm_clear_inactive(const char *name)
 }
 
 /*
- * dm_reload - replace the live table of @name with "0 @length metro
+ * metro_dm_reload - replace the live table of @name with "0 @length metro
  * @params": load it as the inactive table, then suspend and resume.  The
  * constructor only reads the legs, so when the load is refused the live
  * table is untouched and nothing has been suspended.  Returns 0, -EINVAL
  * when the kernel refused the table (the old one still live) or -EIO when
  * the swap itself failed (look at the device).
  */
-int dm_reload(const char *name, uint64_t length, const char *params)
+int metro_dm_reload(const char *name, uint64_t length, const char *params)
 {
 	struct dm_task *dmt;
 	int ok;
 
-	dm_setup();
+	metro_dm_setup();
 	clear_error();
 	dmt = dm_task_create(DM_DEVICE_RELOAD);
 	if (!dmt) {
-		p_err("cannot talk to device-mapper: %s", dm_last_error());
+		p_err("cannot talk to device-mapper: %s", metro_dm_last_error());
 		return -EIO;
 	}
 	ok = dm_task_set_name(dmt, name) &&
@@ -452,7 +472,7 @@ int dm_reload(const char *name, uint64_t length, const char *params)
 	dm_task_destroy(dmt);
 	if (!ok) {
 		p_err("the kernel refused the table \"0 %llu metro %s\" for %s: %s; the volume runs on unchanged (see 'dmesg' for the metro target's reason)",
-		      (unsigned long long)length, params, name, dm_last_error());
+		      (unsigned long long)length, params, name, metro_dm_last_error());
 		return -EINVAL;
 	}
 
@@ -463,8 +483,8 @@ int dm_reload(const char *name, uint64_t length, const char *params)
 		dm_task_destroy(dmt);
 	if (!ok) {
 		p_err("cannot suspend %s: %s; the volume runs on unchanged", name,
-		      dm_last_error());
-		dm_clear_inactive(name);
+		      metro_dm_last_error());
+		clear_inactive(name);
 		return -EINVAL;
 	}
 
@@ -478,7 +498,7 @@ int dm_reload(const char *name, uint64_t length, const char *params)
 		dm_task_destroy(dmt);
 	if (!ok) {
 		p_err("cannot resume %s with the new table: %s; %s may be left suspended: see 'dmesg' and 'dmsetup info %s'",
-		      name, dm_last_error(), name, name);
+		      name, metro_dm_last_error(), name, name);
 		return -EIO;
 	}
 	return 0;

@@ -19,6 +19,111 @@
 
 #define BM_CHUNK (1U << 20)	/* bitmap I/O unit, bytes */
 
+/* @path is a block device node of @dev. */
+static bool is_node_of(const char *path, dev_t dev)
+{
+	struct stat st;
+
+	return !stat(path, &st) && S_ISBLK(st.st_mode) && st.st_rdev == dev;
+}
+
+/*
+ * leg_dev_path - a device node for block device @dev, found through sysfs
+ * (no udev needed): /dev/mapper/NAME for a device-mapper device, else the
+ * kernel's name under /dev (devtmpfs), each checked against @dev.  0 with
+ * the node in @out; -ENOENT when there is none, with "major:minor" in @out.
+ */
+int leg_dev_path(dev_t dev, char *out, size_t len)
+{
+	char sys[128], buf[256];
+	FILE *f;
+
+	snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u/dm/name", major(dev), minor(dev));
+	f = fopen(sys, "re");
+	if (f) {
+		if (fgets(buf, sizeof(buf), f)) {
+			buf[strcspn(buf, "\n")] = '\0';
+			snprintf(out, len, "/dev/mapper/%s", buf);
+			if (buf[0] && is_node_of(out, dev)) {
+				fclose(f);
+				return 0;
+			}
+		}
+		fclose(f);
+	}
+	snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u/uevent", major(dev), minor(dev));
+	f = fopen(sys, "re");
+	if (f) {
+		while (fgets(buf, sizeof(buf), f)) {
+			if (strncmp(buf, "DEVNAME=", 8))
+				continue;
+			buf[strcspn(buf, "\n")] = '\0';
+			snprintf(out, len, "/dev/%s", buf + 8);
+			if (is_node_of(out, dev)) {
+				fclose(f);
+				return 0;
+			}
+			break;
+		}
+		fclose(f);
+	}
+	snprintf(out, len, "%u:%u", major(dev), minor(dev));
+	return -ENOENT;
+}
+
+void leg_report(const char *path, enum leg_step step, int err, const char *why,
+		unsigned int timeout_ms)
+{
+	switch (step) {
+	case LEG_STEP_STAT:
+		if (err == -ENOTBLK)
+			p_err("%s is not a block device", path);
+		else
+			p_err("%s: %s", path, strerror(-err));
+		break;
+	case LEG_STEP_OPEN:
+		if (err == -EBUSY)
+			p_err("%s is in use (mounted, or held by another device or process)", path);
+		else
+			p_err("cannot open %s: %s", path, strerror(-err));
+		break;
+	case LEG_STEP_SIZE:
+		p_err("%s: cannot get the device size: %s", path, strerror(-err));
+		break;
+	case LEG_STEP_READ:
+		if (err == -ENODATA)
+			p_err("%s is not a dm-metro leg", path);
+		else
+			p_err("cannot read the superblock of %s: %s", path, strerror(-err));
+		break;
+	case LEG_STEP_DECODE:
+		if (err == -ENODATA)
+			p_err("%s is not a dm-metro leg", path);
+		else
+			p_err("%s: bad dm-metro superblock: %s", path, why ? why : strerror(-err));
+		break;
+	case LEG_STEP_TIMEOUT:
+		p_err("%s did not answer a read of its superblock within %u s: is the device, or the server or link behind it, alive?",
+		      path, (timeout_ms + 999) / 1000);
+		break;
+	case LEG_STEP_PROBE:
+	case LEG_STEP_NONE:
+		p_err("cannot read the superblock of %s: %s", path,
+		      err == -EIO ? "the process reading it ended without an answer" :
+		      strerror(-err));
+		break;
+	}
+}
+
+/* Fail @l at @step with @err, saying why unless @quiet. */
+static int open_failed(struct leg *l, enum leg_step step, int err, bool quiet)
+{
+	l->step = step;
+	if (!quiet)
+		leg_report(l->path, step, err, NULL, 0);
+	return err;
+}
+
 int leg_open(struct leg *l, const char *path, int mode)
 {
 	bool quiet = mode & LEG_QUIET;
@@ -30,35 +135,18 @@ int leg_open(struct leg *l, const char *path, int mode)
 	memset(l, 0, sizeof(*l));
 	l->path = path;
 	l->fd = -1;
-	if (stat(path, &st)) {
-		if (!quiet)
-			p_err("%s: %s", path, strerror(errno));
-		return -errno;
-	}
-	if (!S_ISBLK(st.st_mode)) {
-		if (!quiet)
-			p_err("%s is not a block device", path);
-		return -ENOTBLK;
-	}
+	if (stat(path, &st))
+		return open_failed(l, LEG_STEP_STAT, -errno, quiet);
+	if (!S_ISBLK(st.st_mode))
+		return open_failed(l, LEG_STEP_STAT, -ENOTBLK, quiet);
 	fd = open(path, (excl ? O_RDWR | O_EXCL : O_RDONLY | O_NONBLOCK) | O_CLOEXEC);
-	if (fd < 0) {
-		int e = errno;
-
-		if (!quiet) {
-			if (e == EBUSY)
-				p_err("%s is in use (mounted, or held by another device or process)", path);
-			else
-				p_err("cannot open %s: %s", path, strerror(e));
-		}
-		return -e;
-	}
+	if (fd < 0)
+		return open_failed(l, LEG_STEP_OPEN, -errno, quiet);
 	if (ioctl(fd, BLKGETSIZE64, &bytes)) {
-		int e = errno;
+		int e = -errno;
 
-		if (!quiet)
-			p_err("%s: cannot get the device size: %s", path, strerror(e));
 		close(fd);
-		return -e;
+		return open_failed(l, LEG_STEP_SIZE, e, quiet);
 	}
 	l->fd = fd;
 	l->rdev = st.st_rdev;
@@ -141,21 +229,13 @@ int leg_read_sb(struct leg *l, struct metro_sb_info *info, bool quiet)
 		return -ENOMEM;
 	}
 	r = leg_read_raw_sb(l, raw);
-	if (r == -ENODATA) {
+	if (r) {
 		if (!quiet)
-			p_err("%s is not a dm-metro leg", l->path);
-	} else if (r) {
-		if (!quiet)
-			p_err("cannot read the superblock of %s: %s", l->path, strerror(-r));
+			leg_report(l->path, LEG_STEP_READ, r, NULL, 0);
 	} else {
 		r = metro_sb_decode(raw, l->sectors, info, &why);
-		if (r == -ENODATA) {
-			if (!quiet)
-				p_err("%s is not a dm-metro leg", l->path);
-		} else if (r) {
-			if (!quiet)
-				p_err("%s: bad dm-metro superblock: %s", l->path, why);
-		}
+		if (r && !quiet)
+			leg_report(l->path, LEG_STEP_DECODE, r, why, 0);
 	}
 	free(raw);
 	return r;

@@ -79,7 +79,7 @@ int parse_u64(const char *tok, uint64_t *v);
 int validate_name(const char *name, const char **why);
 void uuid_unparse(const uint8_t uuid[METRO_UUID_LEN], char out[37]);
 void uuid_hex(const uint8_t uuid[METRO_UUID_LEN], char out[33]);
-void dm_uuid_for(const uint8_t vol_uuid[METRO_UUID_LEN], char out[64]);
+void metro_dm_uuid(const uint8_t vol_uuid[METRO_UUID_LEN], char out[64]);
 const char *format_bytes(uint64_t bytes, char *buf, size_t len);
 char *leg_state_words(uint32_t state, char *buf, size_t len);
 struct json_object *leg_state_json(uint32_t state);
@@ -87,6 +87,8 @@ void shell_quote(const char *s, char *out, size_t len);
 uint64_t bitmap_count(const uint8_t *bm, uint64_t first_bit, uint64_t nbits);
 /* "major:minor" of a leg device for a table line, "-" for none (0). */
 void format_leg_dev(dev_t dev, char *buf, size_t len);
+/* The reverse: "major:minor" or "-" (0); 0 or -EINVAL. */
+int parse_leg_dev(const char *tok, dev_t *dev);
 /* The parameters of a metro table line: "LEG_A LEG_B" and @opts if any. */
 void format_table_params(dev_t leg_a, dev_t leg_b, const char *opts, char *buf, size_t len);
 /* Room for them with any METRO_TABLE_OPTS_LEN options. */
@@ -131,10 +133,10 @@ int parse_table_opts(const char *words, struct metro_table_opts *o, const char *
 /* "io_deadline 5000 ms, write_mostly B, ..." for the messages. */
 const char *table_opts_words(const struct metro_table_opts *o, char *buf, size_t len);
 
-/* Parsed dm status line of a metro target (status.c). */
+/* util.c: the parsed dm status line of a metro target (dm-metro.rst, Status). */
 struct metro_status {
 	unsigned int nr_legs;
-	unsigned int maj[METRO_NR_LEGS], min[METRO_NR_LEGS];
+	dev_t dev[METRO_NR_LEGS];	/* 0 for "-" */
 	bool absent[METRO_NR_LEGS];	/* "-" in the table: no device */
 	char health[METRO_NR_LEGS];
 	uint64_t in_sync, total;
@@ -144,18 +146,42 @@ struct metro_status {
 	uint64_t md_writes;
 	uint64_t reads[METRO_NR_LEGS];
 	int64_t eta;			/* seconds to the end of resync, -1 unknown */
+	/*
+	 * I/Os abandoned on each leg at the I/O deadline that its device has
+	 * not returned yet (target 1.7); 0 and !late_known from older targets.
+	 */
+	uint64_t late[METRO_NR_LEGS];
+	bool late_known;
 };
 int parse_status_line(const char *params, struct metro_status *st, const char **why);
 const char *leg_health_word(char h, const char *sync_action);
 
 /* leg.c: the two legs on disk. */
+/* Where opening a leg and reading its superblock failed. */
+enum leg_step {
+	LEG_STEP_NONE,
+	LEG_STEP_STAT,		/* stat(), or not a block device (-ENOTBLK) */
+	LEG_STEP_OPEN,
+	LEG_STEP_SIZE,		/* BLKGETSIZE64 */
+	LEG_STEP_READ,		/* the superblock's sectors; -ENODATA: device too small */
+	LEG_STEP_DECODE,	/* metro_sb_decode(); -ENODATA: no dm-metro magic */
+	LEG_STEP_TIMEOUT,	/* probe.c: no answer in time (-ETIMEDOUT) */
+	LEG_STEP_PROBE,		/* probe.c: the reading process could not run */
+};
 struct leg {
 	const char *path;
 	int fd;
 	dev_t rdev;
 	uint64_t bytes;
 	uint64_t sectors;
+	enum leg_step step;	/* where leg_open failed */
 };
+/*
+ * The message for @path failing at @step with @err (negative errno; @why
+ * the decoder's reason, @timeout_ms the probe's bound).
+ */
+void leg_report(const char *path, enum leg_step step, int err, const char *why,
+		unsigned int timeout_ms);
 #define LEG_RDONLY	0
 #define LEG_RDWR_EXCL	1
 #define LEG_QUIET	2	/* no messages (incremental scanning) */
@@ -173,35 +199,77 @@ int leg_wipe_signatures(struct leg *l);
 /* A dm-metro superblock or a libblkid signature: 1 and a description. */
 int leg_check_signatures(struct leg *l, char *what, size_t len);
 int leg_sync(struct leg *l);
+/* The /dev node of @dev: 0, or -ENOENT and "major:minor" in @out. */
+int leg_dev_path(dev_t dev, char *out, size_t len);
+
+/*
+ * probe.c: superblocks read in child processes, each answer waited for at
+ * most @timeout_ms: a device that does not answer cannot hang the caller.
+ */
+#define PROBE_TIMEOUT_MS	2000
+struct sb_probe {
+	const char *path;		/* in: the device node */
+	int err;			/* 0, or a negative errno from @step */
+	enum leg_step step;		/* LEG_STEP_TIMEOUT: -ETIMEDOUT, no answer */
+	const char *why;		/* LEG_STEP_DECODE: the decoder's reason */
+	dev_t rdev;
+	uint64_t sectors;
+	struct metro_sb_info info;	/* when !err */
+};
+/* Read the superblocks of @p[0..n-1].path, many at once. */
+void probe_sbs(struct sb_probe *p, unsigned int n, unsigned int timeout_ms);
+/*
+ * One leg, PROBE_TIMEOUT_MS: 0, or the error after its message
+ * (leg_report; with @quiet only the timeout is reported).
+ */
+int probe_leg(const char *path, struct sb_probe *p, bool quiet);
+/* What the child sends back, filled by a reader (tests pass their own). */
+struct probe_reply {
+	int32_t step;			/* enum leg_step when @err */
+	int32_t err;
+	uint64_t rdev;
+	uint64_t sectors;
+	struct metro_sb_disk raw;
+};
+typedef void probe_reader_fn(const char *path, struct probe_reply *rep);
+void probe_sbs_with(struct sb_probe *p, unsigned int n, unsigned int timeout_ms,
+		    probe_reader_fn *reader);
 
 /* dm.c: the only user of libdevmapper. */
-void dm_setup(void);
+void metro_dm_setup(void);
+/* Is udevd running?  Decides udev cookies here and the udev database in cmd-udev.c. */
+bool metro_udev_running(void);
 /* 1 active, 0 not, -1 error.  @name_out gets the dm name when active. */
-int dm_uuid_active(const char *dm_uuid, char *name_out, size_t len);
-int dm_name_exists(const char *name);
+int metro_dm_uuid_active(const char *dm_uuid, char *name_out, size_t len);
+int metro_dm_name_exists(const char *name);
 /* @opts: the optional arguments of the table line ("" for none). */
-int dm_activate(const char *name, const char *dm_uuid, uint64_t sectors,
+int metro_dm_activate(const char *name, const char *dm_uuid, uint64_t sectors,
 		dev_t leg_a, dev_t leg_b, const char *opts);
-int dm_stop(const char *name);
-struct dm_metro_dev {
+/* Remove metro device @name; @status gets its status line as it was just before. */
+int metro_dm_stop(const char *name, char *status, size_t len);
+struct metro_dm_dev {
 	char name[128];
 	uint64_t length;
 	char params[1024];
 };
 /* Fill a malloc()ed array of metro devices (all, or only @name). */
-int dm_list_metro(const char *only, struct dm_metro_dev **out, int *count);
-const char *dm_last_error(void);
+int metro_dm_list(const char *only, struct metro_dm_dev **out, int *count);
+const char *metro_dm_last_error(void);
 /* The live table of metro device @name: 1 found, 0 not a metro device, <0 error. */
-int dm_get_table(const char *name, uint64_t *length, char *params, size_t len);
+int metro_dm_get_table(const char *name, uint64_t *length, char *params, size_t len);
 /* Load @params as the new table of @name, then suspend and resume it. */
-int dm_reload(const char *name, uint64_t length, const char *params);
+int metro_dm_reload(const char *name, uint64_t length, const char *params);
 
 /* cmd-volume.c */
-/* cmd-udev.c: look for the leg @want of volume @me on every block device. */
+/*
+ * cmd-udev.c: look for leg @want of volume @me on the devices the udev
+ * database records as that leg, or on every block device.
+ */
 struct candidate {
 	char path[300];
 	uint64_t events;
 	int found;		/* how many devices carry it */
+	int skipped;		/* devices that did not answer in time */
 };
 void scan_for_leg(const struct metro_sb_info *me, dev_t self, uint32_t want,
 		  struct candidate *c);

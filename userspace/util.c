@@ -125,7 +125,7 @@ void uuid_hex(const uint8_t u[METRO_UUID_LEN], char out[33])
 		snprintf(out + 2 * i, 3, "%02x", u[i]);
 }
 
-void dm_uuid_for(const uint8_t vol_uuid[METRO_UUID_LEN], char out[64])
+void metro_dm_uuid(const uint8_t vol_uuid[METRO_UUID_LEN], char out[64])
 {
 	char hex[33];
 
@@ -264,12 +264,21 @@ int parse_u64(const char *tok, uint64_t *v)
 	return 0;
 }
 
-static int parse_devno(const char *tok, unsigned int *maj, unsigned int *min)
+/*
+ * parse_leg_dev - a leg as the table and status lines print it:
+ * "major:minor" in decimal, or "-" (no device, returned as 0).  0:0 is no
+ * device either and is refused.  Returns 0 or -EINVAL.
+ */
+int parse_leg_dev(const char *tok, dev_t *dev)
 {
 	char buf[32];
 	char *colon;
 	uint64_t a, b;
 
+	if (!strcmp(tok, "-")) {
+		*dev = 0;
+		return 0;
+	}
 	if (strlen(tok) >= sizeof(buf))
 		return -EINVAL;
 	strcpy(buf, tok);
@@ -278,21 +287,25 @@ static int parse_devno(const char *tok, unsigned int *maj, unsigned int *min)
 		return -EINVAL;
 	*colon = '\0';
 	if (parse_u64(buf, &a) || parse_u64(colon + 1, &b) ||
-	    a > 0xfffff || b > 0xfffff)
+	    a > 0xfffff || b > 0xfffff || (!a && !b))
 		return -EINVAL;
-	*maj = (unsigned int)a;
-	*min = (unsigned int)b;
+	*dev = makedev((unsigned int)a, (unsigned int)b);
 	return 0;
 }
 
 /*
  *  2 <dev_a> <dev_b> <health> <in_sync>/<total> <sync_action> <dirty>
- *    <region_sectors> <md_writes> <reads_a> <reads_b> [more fields ...]
+ *    <region_sectors> <md_writes> <reads_a> <reads_b> [<eta>
+ *    [<late_a> <late_b> [more fields ...]]]
+ *
+ * 11 fields from target 1.0, 12 from 1.1 (<eta>), 14 from 1.7 (the I/Os
+ * abandoned on each leg that its device still holds); fields a newer
+ * target appends after those are ignored.
  */
 int parse_status_line(const char *params, struct metro_status *st, const char **why)
 {
 	char buf[1024];
-	char *tok[12], *save = NULL, *p, *slash;
+	char *tok[14], *save = NULL, *p, *slash;
 	int n = 0, i;
 	uint64_t v;
 
@@ -301,7 +314,7 @@ int parse_status_line(const char *params, struct metro_status *st, const char **
 	if (!params || strlen(params) >= sizeof(buf))
 		BAD("status line missing or too long");
 	strcpy(buf, params);
-	for (p = strtok_r(buf, " \t\n", &save); p && n < 12;
+	for (p = strtok_r(buf, " \t\n", &save); p && n < (int)ARRAY_SIZE(tok);
 	     p = strtok_r(NULL, " \t\n", &save))
 		tok[n++] = p;
 	if (n < 11)
@@ -310,10 +323,10 @@ int parse_status_line(const char *params, struct metro_status *st, const char **
 		BAD("status line does not start with the leg count 2");
 	st->nr_legs = METRO_NR_LEGS;
 	for (i = 0; i < METRO_NR_LEGS; i++) {
-		/* "-": a leg absent since activation */
-		st->absent[i] = !strcmp(tok[1 + i], "-");
-		if (!st->absent[i] && parse_devno(tok[1 + i], &st->maj[i], &st->min[i]))
+		if (parse_leg_dev(tok[1 + i], &st->dev[i]))
 			BAD("bad leg device number in status line");
+		/* "-": a leg absent since activation */
+		st->absent[i] = !st->dev[i];
 	}
 	if (st->absent[0] && st->absent[1])
 		BAD("both legs absent in status line");
@@ -340,10 +353,18 @@ int parse_status_line(const char *params, struct metro_status *st, const char **
 		BAD("bad counter in status line");
 	/* Field 12, the resync ETA in seconds, came with target version 1.1. */
 	st->eta = -1;
-	if (n == 12 && strcmp(tok[11], "-")) {
+	if (n >= 12 && strcmp(tok[11], "-")) {
 		if (parse_u64(tok[11], &v) || v > INT64_MAX)
 			BAD("bad resync ETA in status line");
 		st->eta = (int64_t)v;
+	}
+	/* Fields 13 and 14, the late I/Os of each leg, came with 1.7: both or neither. */
+	if (n == 13)
+		BAD("status line has <late_a> but not <late_b>");
+	if (n == 14) {
+		if (parse_u64(tok[12], &st->late[0]) || parse_u64(tok[13], &st->late[1]))
+			BAD("bad late I/O count in status line");
+		st->late_known = true;
 	}
 #undef BAD
 	*why = NULL;

@@ -30,8 +30,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else {
 		if (why || st.nr_legs != METRO_NR_LEGS || st.in_sync > st.total ||
 		    !st.sync_action[0] || !memchr(st.sync_action, 0, sizeof(st.sync_action)) ||
-		    st.eta < -1 || (st.absent[0] && st.absent[1]))
+		    st.eta < -1 || (st.absent[0] && st.absent[1]) ||
+		    (!st.late_known && (st.late[0] || st.late[1])))
 			abort();
+		for (i = 0; i < METRO_NR_LEGS; i++)
+			if (st.absent[i] != !st.dev[i])
+				abort();
 		for (i = 0; i < METRO_NR_LEGS; i++)
 			if (!strchr("AaD", st.health[i]) || !st.health[i])
 				abort();

@@ -86,6 +86,8 @@ int main(int argc, char **argv)
 		"2 253:0 253:1 Aa 12/32 resync 20 8192 40 7 0 35",
 		"2 - 7:1 DA 30/32 degraded 2 8 3 0 5 -",
 		"2 7:0 7:1 AD 0/1 frozen 1 2097152 0 5 18446744073709551615",
+		"2 253:0 43:0 AD 30/32 degraded 2 8192 9 100 40 - 0 12",
+		"2 253:0 253:1 Aa 12/32 resync 20 8192 40 7 0 35 0 0 extra",
 	};
 	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		snprintf(p, sizeof(p), "%s/size/s%u", dir, i);

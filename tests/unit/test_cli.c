@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <cmocka.h>
 
@@ -171,10 +172,8 @@ static void test_status_parse_good(void **state)
 					   &st, &why), 0);
 	assert_null(why);
 	assert_int_equal(st.nr_legs, 2);
-	assert_int_equal(st.maj[0], 7);
-	assert_int_equal(st.min[0], 0);
-	assert_int_equal(st.maj[1], 259);
-	assert_int_equal(st.min[1], 3);
+	assert_int_equal(st.dev[0], makedev(7, 0));
+	assert_int_equal(st.dev[1], makedev(259, 3));
 	assert_int_equal(st.health[0], 'A');
 	assert_int_equal(st.health[1], 'a');
 	assert_int_equal(st.in_sync, 12);
@@ -186,22 +185,57 @@ static void test_status_parse_good(void **state)
 	assert_int_equal(st.reads[0], 100);
 	assert_int_equal(st.reads[1], 0);
 	assert_int_equal(st.eta, -1);	/* a 1.0 module prints no ETA */
+	assert_false(st.late_known);	/* nor late I/Os */
 	assert_false(st.absent[0]);
 	assert_false(st.absent[1]);
 	/* Extra trailing fields (appended by newer modules) are ignored. */
-	assert_int_equal(parse_status_line("2 7:0 7:1 DA 0/1 idle 0 8 0 5 18446744073709551615 - y 9",
+	assert_int_equal(parse_status_line("2 7:0 7:1 DA 0/1 idle 0 8 0 5 18446744073709551615 - 0 0 y 9",
 					   &st, &why), 0);
 	assert_int_equal(st.reads[1], UINT64_MAX);
 	assert_int_equal(st.health[0], 'D');
 	assert_int_equal(st.eta, -1);
+	assert_true(st.late_known);
 	/* A degraded activation: leg A absent; an ETA. */
 	assert_int_equal(parse_status_line("2 - 7:1 DA 3/4 degraded 1 8 0 0 6 120",
 					   &st, &why), 0);
 	assert_true(st.absent[0]);
 	assert_false(st.absent[1]);
-	assert_int_equal(st.maj[1], 7);
+	assert_int_equal(st.dev[0], 0);
+	assert_int_equal(st.dev[1], makedev(7, 1));
 	assert_string_equal(st.sync_action, "degraded");
 	assert_int_equal(st.eta, 120);
+	assert_false(st.late_known);	/* a 1.1 to 1.6 module: 12 fields */
+	assert_int_equal(st.late[0], 0);
+	assert_int_equal(st.late[1], 0);
+}
+
+/* Target 1.7: <late_a> <late_b> after <eta>. */
+static void test_status_parse_late(void **state)
+{
+	struct metro_status st;
+	const char *why = "unset";
+
+	(void)state;
+	assert_int_equal(parse_status_line("2 7:0 43:16 AD 30/32 degraded 2 8192 9 100 40 - 0 12",
+					   &st, &why), 0);
+	assert_null(why);
+	assert_true(st.late_known);
+	assert_int_equal(st.late[0], 0);
+	assert_int_equal(st.late[1], 12);
+	assert_int_equal(st.eta, -1);
+	assert_int_equal(st.reads[1], 40);
+	assert_int_equal(st.dev[1], makedev(43, 16));
+	/* With an ETA, both legs holding some, and the limits. */
+	assert_int_equal(parse_status_line("2 7:0 7:1 Aa 1/2 resync 1 8 0 0 0 75 3 18446744073709551615",
+					   &st, &why), 0);
+	assert_int_equal(st.eta, 75);
+	assert_int_equal(st.late[0], 3);
+	assert_int_equal(st.late[1], UINT64_MAX);
+	/* A degraded volume: the absent leg holds none. */
+	assert_int_equal(parse_status_line("2 - 7:1 DA 3/4 degraded 1 8 0 0 6 - 0 0",
+					   &st, &why), 0);
+	assert_true(st.late_known);
+	assert_int_equal(st.late[0] + st.late[1], 0);
 }
 
 static void test_status_parse_bad(void **state)
@@ -222,8 +256,16 @@ static void test_status_parse_bad(void **state)
 		"2 7:0 7:1 AA 16/16 idle 0 8192 1 2 99999999999999999999",
 		"2 - - DD 16/16 idle 0 8192 1 2 3",		/* both absent */
 		"2 -- 7:1 DA 16/16 idle 0 8192 1 2 3",
+		"2 0:0 7:1 DA 16/16 idle 0 8192 1 2 3",		/* 0:0 is no device */
 		"2 7:0 7:1 AA 16/16 idle 0 8192 1 2 3 x",	/* ETA */
 		"2 7:0 7:1 AA 16/16 idle 0 8192 1 2 3 -5",
+		"2 7:0 7:1 AA 16/16 idle 0 8192 1 2 3 - 0",	/* late_a alone */
+		"2 7:0 7:1 AA 16/16 idle 0 8192 1 2 3 7 5",
+		"2 7:0 7:1 AA 16/16 idle 0 8192 1 2 3 - x 0",	/* late I/Os */
+		"2 7:0 7:1 AA 16/16 idle 0 8192 1 2 3 - 0 -1",
+		"2 7:0 7:1 AA 16/16 idle 0 8192 1 2 3 - - -",
+		"2 7:0 7:1 AA 16/16 idle 0 8192 1 2 3 - 0 18446744073709551616",
+		"2 7:0 7:1 AA 16/16 idle 0 8192 1 2 3 x 0 0",	/* ETA, 14 fields */
 	};
 	struct metro_status st;
 	const char *why;
@@ -236,6 +278,40 @@ static void test_status_parse_bad(void **state)
 		assert_non_null(why);
 	}
 	assert_int_equal(parse_status_line(NULL, &st, &why), -EINVAL);
+}
+
+static void test_leg_dev(void **state)
+{
+	static const char *const bad[] = {
+		"", ":", "7", "7:", ":0", "7:0:1", "7-0", " 7:0", "7:0 ", "+7:0", "7:-1",
+		"0x7:0", "1048576:0", "0:1048576", "0:0", "--", "99999999999999999999:1",
+	};
+	char buf[32];
+	dev_t d;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(parse_leg_dev("-", &d), 0);
+	assert_int_equal(d, 0);
+	assert_int_equal(parse_leg_dev("259:3", &d), 0);
+	assert_int_equal(d, makedev(259, 3));
+	assert_int_equal(parse_leg_dev("0:1", &d), 0);
+	assert_int_equal(d, makedev(0, 1));
+	assert_int_equal(parse_leg_dev("1048575:1048575", &d), 0);
+	assert_int_equal(major(d), 1048575);
+	assert_int_equal(minor(d), 1048575);
+	/* What format_leg_dev writes, parse_leg_dev reads back. */
+	format_leg_dev(makedev(8, 17), buf, sizeof(buf));
+	assert_string_equal(buf, "8:17");
+	assert_int_equal(parse_leg_dev(buf, &d), 0);
+	assert_int_equal(d, makedev(8, 17));
+	format_leg_dev(0, buf, sizeof(buf));
+	assert_int_equal(parse_leg_dev(buf, &d), 0);
+	assert_int_equal(d, 0);
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		d = 12345;
+		assert_int_equal(parse_leg_dev(bad[i], &d), -EINVAL);
+	}
 }
 
 static void test_health_words(void **state)
@@ -264,7 +340,7 @@ static void test_uuid_format(void **state)
 	assert_string_equal(s, "01234567-89ab-cdef-fedc-ba9876543210");
 	uuid_hex(u, h);
 	assert_string_equal(h, "0123456789abcdeffedcba9876543210");
-	dm_uuid_for(u, d);
+	metro_dm_uuid(u, d);
 	assert_string_equal(d, "METRO-0123456789abcdeffedcba9876543210");
 }
 
@@ -607,7 +683,9 @@ int main(void)
 		cmocka_unit_test(test_name_bad),
 		cmocka_unit_test(test_name_accepted_by_decoder),
 		cmocka_unit_test(test_status_parse_good),
+		cmocka_unit_test(test_status_parse_late),
 		cmocka_unit_test(test_status_parse_bad),
+		cmocka_unit_test(test_leg_dev),
 		cmocka_unit_test(test_health_words),
 		cmocka_unit_test(test_uuid_format),
 		cmocka_unit_test(test_state_words),

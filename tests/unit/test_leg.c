@@ -2,7 +2,8 @@
 /*
  * Unit tests for userspace/leg.c on a regular file standing in for a leg:
  * the bitmap create writes (dirty bits, zero padding), superblock
- * write/read, dirty counting, and the "not a dm-metro leg" cases.
+ * write/read, dirty counting, and the "not a dm-metro leg" cases; and
+ * leg_dev_path on the host's own block devices.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,7 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <unistd.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <cmocka.h>
 
 #include "metroctl.h"
@@ -202,6 +206,43 @@ static void test_not_a_leg(void **state)
 	close(l.fd);
 }
 
+/* leg_dev_path: a node checked against the number, else "major:minor". */
+static void test_dev_path(void **state)
+{
+	struct dirent *de;
+	char out[300], num[32];
+	struct stat st;
+	DIR *d;
+	int checked = 0;
+
+	(void)state;
+	/* No such device: the number stands in. */
+	assert_int_equal(leg_dev_path(makedev(4095, 1048575), out, sizeof(out)), -ENOENT);
+	assert_string_equal(out, "4095:1048575");
+	/* Every block device of this machine that has a node under /dev. */
+	d = opendir("/sys/dev/block");
+	if (!d)
+		skip();
+	while ((de = readdir(d))) {
+		unsigned int ma, mi;
+
+		if (sscanf(de->d_name, "%u:%u", &ma, &mi) != 2)
+			continue;
+		if (leg_dev_path(makedev(ma, mi), out, sizeof(out))) {
+			snprintf(num, sizeof(num), "%u:%u", ma, mi);
+			assert_string_equal(out, num);
+			continue;
+		}
+		assert_int_equal(stat(out, &st), 0);
+		assert_true(S_ISBLK(st.st_mode));
+		assert_int_equal(st.st_rdev, makedev(ma, mi));
+		checked++;
+	}
+	closedir(d);
+	if (!checked)
+		skip();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -213,6 +254,7 @@ int main(void)
 		cmocka_unit_test(test_sb_write_read),
 		cmocka_unit_test(test_count_dirty),
 		cmocka_unit_test(test_not_a_leg),
+		cmocka_unit_test(test_dev_path),
 	};
 
 	return cmocka_run_group_tests_name("leg", tests, NULL, NULL);
