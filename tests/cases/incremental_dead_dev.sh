@@ -20,6 +20,8 @@ M=$METROCTL
 command -v nbd-server >/dev/null && command -v nbd-client >/dev/null ||
 	skip "nbd-server/nbd-client not installed"
 modprobe nbd nbds_max=2 2>/dev/null
+# loaded earlier in this boot with fewer devices: load it again
+[ -b /dev/nbd1 ] || { rmmod nbd 2>/dev/null && modprobe nbd nbds_max=2; }
 [ -b /dev/nbd1 ] || skip "no NBD support in this kernel"
 # how long incremental may take with dead devices present (the probe waits
 # 2 s for them, in parallel; the rest is process start-up under TCG)

@@ -39,7 +39,7 @@ udevadm settle -t 20
 # whose server is stopped (SIGSTOP, nbd-client with no timeout), costs it
 # nothing, and neither does udev's own run of it.
 if command -v nbd-server >/dev/null && command -v nbd-client >/dev/null &&
-	modprobe nbd nbds_max=1 2>/dev/null && [ -b /dev/nbd0 ]; then
+	modprobe nbd nbds_max=2 2>/dev/null && [ -b /dev/nbd0 ]; then
 	printf '[generic]\n\tlistenaddr = 127.0.0.1\n\tport = 10809\n[junk]\n\texportname = /dev/ram2\n' > nbd.conf
 	trap 'pkill -CONT -x nbd-server; nbd-client -d /dev/nbd0 >/dev/null 2>&1; pkill -x nbd-server' EXIT
 	must nbd-server -C "$METRO_TMP/nbd.conf"

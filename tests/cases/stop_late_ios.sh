@@ -15,7 +15,7 @@ M=$METROCTL
 
 command -v nbd-server >/dev/null && command -v nbd-client >/dev/null ||
 	skip "nbd-server/nbd-client not installed"
-modprobe nbd nbds_max=1 2>/dev/null
+modprobe nbd nbds_max=2 2>/dev/null
 [ -b /dev/nbd0 ] || skip "no NBD support in this kernel"
 V=sl A=/dev/ram0 B=/dev/nbd0
 truncate -s 128M legb.img
