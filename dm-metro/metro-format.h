@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR LGPL-2.1-or-later */
 /*
- * dm-metro on-disk format, version 1.
+ * dm-metro on-disk format, versions 1 and 2.
  *
  * This header is shared by the kernel target and by metroctl: it holds the
  * on-disk structures and pure helpers that lay out, encode, decode and
@@ -13,8 +13,15 @@
  *   sector 0      ..  7    unused (left alone: partition tables, boot code)
  *   sector 8      .. 15    superblock (4096 bytes, crc32c protected)
  *   sector 16     ..       write-intent bitmap, one bit per region,
- *                          padded to a multiple of 4096 bytes
+ *                          padded to a multiple of 4096 bytes; version 2
+ *                          (a clustered volume) has nr_slots of them one
+ *                          after the other, one per cluster node
  *   data_offset   ..       the data area (data_size sectors), aligned to 1 MiB
+ *
+ * Version 1 is a single-host volume; version 2 adds the cluster name and
+ * the slot count (fields that version 1 keeps zero).  metroctl writes
+ * version 1 unless the volume is created for a cluster, so that a
+ * single-host volume stays readable by older code.
  *
  * All multi-byte fields are little-endian; the bitmap uses little-endian
  * bit order (bit n lives in byte n / 8, mask 1 << (n % 8)).
@@ -46,7 +53,14 @@
 /* ---------------------------------------------------------------------- */
 
 #define METRO_SB_MAGIC		0x6f72746dU	/* "mtro" read as bytes */
-#define METRO_FORMAT_VERSION	1U
+#define METRO_FORMAT_V1		1U	/* a single host */
+#define METRO_FORMAT_V2		2U	/* clustered: slots, cluster name */
+#define METRO_FORMAT_VERSION	METRO_FORMAT_V1	/* what a single-host volume gets */
+
+/* Bitmap slots of a clustered volume: one per node, at most 8. */
+#define METRO_MAX_SLOTS		8U
+/* corosync's totem.cluster_name, which the kernel DLM checks; with the NUL. */
+#define METRO_CLUSTER_NAME_LEN	64
 
 #define METRO_SECTOR_SHIFT	9
 #define METRO_BLOCK_SIZE	4096U		/* metadata I/O unit, bytes */
@@ -128,7 +142,7 @@ struct metro_sb_disk {
 	__le32	leg;			/*  96 METRO_LEG_A or METRO_LEG_B */
 	__le32	flags;			/* 100 METRO_SB_F_* */
 	__le32	region_sectors;		/* 104 power of two */
-	__le32	reserved0;		/* 108 */
+	__le32	nr_slots;		/* 108 bitmap slots (v2); v1: 0 */
 	__le64	data_offset;		/* 112 sectors */
 	__le64	data_size;		/* 120 sectors, the volume size */
 	__le64	bitmap_offset;		/* 128 sectors, METRO_BITMAP_OFFSET */
@@ -149,7 +163,9 @@ struct metro_sb_disk {
 	__le32	opt_failfast;
 	__u8	reserved1[28];		/* 228 */
 	struct metro_leg_disk legs[METRO_NR_LEGS];	/* 256 */
-	__u8	reserved2[METRO_SB_SIZE - 384];	/* 384 zero */
+	/* 384 v2: the corosync cluster, NUL terminated; v1: zero */
+	char	cluster_name[METRO_CLUSTER_NAME_LEN];
+	__u8	reserved2[METRO_SB_SIZE - 448];	/* 448 zero */
 } __packed;
 
 /* ---------------------------------------------------------------------- */
@@ -183,13 +199,16 @@ struct metro_sb_info {
 	/* the recorded options; the defaults when METRO_SB_O_RECORDED is clear */
 	struct metro_table_opts opts;
 	struct metro_leg_info legs[METRO_NR_LEGS];
+	__u32	nr_slots;		/* 1 for version 1 */
+	char	cluster_name[METRO_CLUSTER_NAME_LEN];	/* "" for version 1 */
 };
 
 /* Geometry derived from a data size and a region size. */
 struct metro_layout {
 	__u64	nr_regions;
 	__u64	bitmap_offset;		/* sectors */
-	__u64	bitmap_bytes;		/* padded to METRO_BLOCK_SIZE */
+	__u64	bitmap_bytes;		/* one slot's, padded to METRO_BLOCK_SIZE */
+	__u32	nr_slots;
 	__u64	data_offset;		/* sectors */
 	__u64	data_size;		/* sectors */
 };
@@ -245,12 +264,13 @@ static inline void metro_bm_clear(__u8 *bm, __u64 nr)
  * is invalid, the data size is 0 or the volume would need more than
  * METRO_MAX_REGIONS regions.
  */
-static inline int metro_layout_compute(__u64 data_size, __u64 region_sectors,
-				       struct metro_layout *l)
+static inline int metro_layout_compute_slots(__u64 data_size, __u64 region_sectors,
+					     __u32 nr_slots, struct metro_layout *l)
 {
 	__u64 nr;
 
-	if (!metro_region_size_valid(region_sectors) || !data_size)
+	if (!metro_region_size_valid(region_sectors) || !data_size ||
+	    !nr_slots || nr_slots > METRO_MAX_SLOTS)
 		return -EINVAL;
 	nr = data_size / region_sectors + !!(data_size % region_sectors);
 	if (nr > METRO_MAX_REGIONS)
@@ -258,11 +278,19 @@ static inline int metro_layout_compute(__u64 data_size, __u64 region_sectors,
 	l->nr_regions = nr;
 	l->bitmap_offset = METRO_BITMAP_OFFSET;
 	l->bitmap_bytes = metro_bitmap_bytes(nr);
-	l->data_offset = metro_round_up(METRO_BITMAP_OFFSET +
+	l->nr_slots = nr_slots;
+	l->data_offset = metro_round_up(METRO_BITMAP_OFFSET + nr_slots *
 					(l->bitmap_bytes >> METRO_SECTOR_SHIFT),
 					METRO_DATA_ALIGN);
 	l->data_size = data_size;
 	return 0;
+}
+
+/* One slot: a single-host volume. */
+static inline int metro_layout_compute(__u64 data_size, __u64 region_sectors,
+				       struct metro_layout *l)
+{
+	return metro_layout_compute_slots(data_size, region_sectors, 1, l);
 }
 
 /*
@@ -270,8 +298,8 @@ static inline int metro_layout_compute(__u64 data_size, __u64 region_sectors,
  * hold with regions of @region_sectors.  Returns 0 or -EINVAL (bad region
  * size) or -ENOSPC (device too small for metadata plus one region).
  */
-static inline int metro_layout_for_device(__u64 dev_sectors, __u64 region_sectors,
-					  struct metro_layout *l)
+static inline int metro_layout_for_device_slots(__u64 dev_sectors, __u64 region_sectors,
+						__u32 nr_slots, struct metro_layout *l)
 {
 	__u64 size, off;
 	int r;
@@ -279,7 +307,8 @@ static inline int metro_layout_for_device(__u64 dev_sectors, __u64 region_sector
 	if (!metro_region_size_valid(region_sectors))
 		return -EINVAL;
 	/* A first guess with the metadata for a full-size volume ... */
-	r = metro_layout_compute(dev_sectors ? dev_sectors : 1, region_sectors, l);
+	r = metro_layout_compute_slots(dev_sectors ? dev_sectors : 1, region_sectors,
+				       nr_slots, l);
 	if (r)
 		return r;
 	off = l->data_offset;
@@ -287,7 +316,41 @@ static inline int metro_layout_for_device(__u64 dev_sectors, __u64 region_sector
 		return -ENOSPC;
 	/* ... which only shrinks when the data area is smaller. */
 	size = dev_sectors - off;
-	return metro_layout_compute(size, region_sectors, l);
+	return metro_layout_compute_slots(size, region_sectors, nr_slots, l);
+}
+
+static inline int metro_layout_for_device(__u64 dev_sectors, __u64 region_sectors,
+					  struct metro_layout *l)
+{
+	return metro_layout_for_device_slots(dev_sectors, region_sectors, 1, l);
+}
+
+/* Is the volume of @sb clustered (version 2, a cluster name)? */
+static inline int metro_sb_clustered(const struct metro_sb_info *sb)
+{
+	return sb->cluster_name[0] != '\0';
+}
+
+/* Sector where bitmap slot @slot starts on each leg of the volume of @sb. */
+static inline __u64 metro_slot_offset(const struct metro_sb_info *sb, unsigned int slot)
+{
+	return sb->bitmap_offset +
+	       (__u64)slot * (metro_bitmap_bytes(sb->nr_regions) >> METRO_SECTOR_SHIFT);
+}
+
+/* A cluster name: 1..63 characters of [A-Za-z0-9._-]. */
+static inline int metro_cluster_name_valid(const char *name)
+{
+	int i;
+
+	for (i = 0; i < METRO_CLUSTER_NAME_LEN && name[i]; i++) {
+		char ch = name[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-'))
+			return 0;
+	}
+	return i > 0 && i < METRO_CLUSTER_NAME_LEN;
 }
 
 static inline __u32 metro_sb_csum(const struct metro_sb_disk *sb)
@@ -322,7 +385,14 @@ static inline void metro_sb_encode(const struct metro_sb_info *in,
 
 	memset(sb, 0, sizeof(*sb));
 	sb->magic = cpu_to_le32(METRO_SB_MAGIC);
-	sb->version = cpu_to_le32(METRO_FORMAT_VERSION);
+	/* A v1 volume stays v1: older code reads it (nr_slots, name zero). */
+	sb->version = cpu_to_le32(in->version == METRO_FORMAT_V2 ? METRO_FORMAT_V2 :
+				  METRO_FORMAT_V1);
+	if (in->version == METRO_FORMAT_V2) {
+		sb->nr_slots = cpu_to_le32(in->nr_slots);
+		memcpy(sb->cluster_name, in->cluster_name, METRO_CLUSTER_NAME_LEN);
+		sb->cluster_name[METRO_CLUSTER_NAME_LEN - 1] = '\0';
+	}
 	sb->sb_size = cpu_to_le32(METRO_SB_SIZE);
 	memcpy(sb->vol_uuid, in->vol_uuid, METRO_UUID_LEN);
 	memcpy(sb->name, in->name, METRO_NAME_LEN);
@@ -387,7 +457,8 @@ static inline int metro_sb_decode(const struct metro_sb_disk *sb,
 		return metro_bad(err, -ENODATA, "no dm-metro superblock (bad magic)");
 	if (le32_to_cpu(sb->csum) != metro_sb_csum(sb))
 		return metro_bad(err, -EBADMSG, "superblock checksum mismatch");
-	if (le32_to_cpu(sb->version) != METRO_FORMAT_VERSION)
+	if (le32_to_cpu(sb->version) != METRO_FORMAT_V1 &&
+	    le32_to_cpu(sb->version) != METRO_FORMAT_V2)
 		return metro_bad(err, -EPROTONOSUPPORT, "unsupported on-disk format version");
 	if (le32_to_cpu(sb->sb_size) != METRO_SB_SIZE)
 		return metro_bad(err, -EINVAL, "bad superblock size");
@@ -399,6 +470,18 @@ static inline int metro_sb_decode(const struct metro_sb_disk *sb,
 	out->leg = le32_to_cpu(sb->leg);
 	out->flags = le32_to_cpu(sb->flags);
 	out->region_sectors = le32_to_cpu(sb->region_sectors);
+	if (out->version == METRO_FORMAT_V1) {
+		if (sb->nr_slots || sb->cluster_name[0])
+			return metro_bad(err, -EINVAL, "reserved field set in a version 1 superblock");
+		out->nr_slots = 1;
+	} else {
+		out->nr_slots = le32_to_cpu(sb->nr_slots);
+		if (!out->nr_slots || out->nr_slots > METRO_MAX_SLOTS)
+			return metro_bad(err, -EINVAL, "bitmap slot count is not between 1 and 8");
+		memcpy(out->cluster_name, sb->cluster_name, METRO_CLUSTER_NAME_LEN);
+		if (!metro_cluster_name_valid(out->cluster_name))
+			return metro_bad(err, -EINVAL, "cluster name empty, not terminated or with characters outside [A-Za-z0-9._-]");
+	}
 	out->data_offset = le64_to_cpu(sb->data_offset);
 	out->data_size = le64_to_cpu(sb->data_size);
 	out->bitmap_offset = le64_to_cpu(sb->bitmap_offset);
@@ -449,13 +532,13 @@ static inline int metro_sb_decode(const struct metro_sb_disk *sb,
 		return metro_bad(err, -EINVAL, "unknown volume flags");
 	if (!metro_region_size_valid(out->region_sectors))
 		return metro_bad(err, -EINVAL, "region size is not a power of two between 4 KiB and 1 GiB");
-	if (metro_layout_compute(out->data_size, out->region_sectors, &l))
+	if (metro_layout_compute_slots(out->data_size, out->region_sectors, out->nr_slots, &l))
 		return metro_bad(err, -EINVAL, "impossible data size for the region size");
 	if (out->nr_regions != l.nr_regions)
 		return metro_bad(err, -EINVAL, "region count does not match data size");
 	if (out->bitmap_offset != METRO_BITMAP_OFFSET)
 		return metro_bad(err, -EINVAL, "bad bitmap offset");
-	bm_sectors = l.bitmap_bytes >> METRO_SECTOR_SHIFT;
+	bm_sectors = out->nr_slots * (l.bitmap_bytes >> METRO_SECTOR_SHIFT);
 	if (out->data_offset % METRO_BLOCK_SECTORS ||
 	    out->data_offset < out->bitmap_offset + bm_sectors)
 		return metro_bad(err, -EINVAL, "data offset overlaps the metadata or is misaligned");

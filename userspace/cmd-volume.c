@@ -328,9 +328,13 @@ int do_create(int argc, char **argv)
 		{ "region-size", required_argument, NULL, 'r' },
 		{ "assume-clean", no_argument, NULL, 'c' },
 		{ "force", no_argument, NULL, 'f' },
+		{ "cluster", required_argument, NULL, OPT_CLUSTER },
+		{ "nodes", required_argument, NULL, OPT_NODES },
 		{ NULL, 0, NULL, 0 },
 	};
 	uint64_t region_bytes = (uint64_t)METRO_DEFAULT_REGION_SECTORS << METRO_SECTOR_SHIFT;
+	const char *cluster = NULL;
+	uint32_t nodes = 0;
 	bool assume_clean = false, force = false;
 	const char *region_arg = NULL, *why;
 	struct table_opt_args topts = { 0 };
@@ -364,6 +368,22 @@ int do_create(int argc, char **argv)
 		case 'f':
 			force = true;
 			break;
+		case OPT_CLUSTER:
+			if (strlen(optarg) >= METRO_CLUSTER_NAME_LEN ||
+			    !metro_cluster_name_valid(optarg))
+				return usage_err("create", "invalid cluster name '%s': 1 to %d characters of A-Z a-z 0-9 . _ - (corosync's totem.cluster_name)",
+						 optarg, METRO_CLUSTER_NAME_LEN - 1);
+			cluster = optarg;
+			break;
+		case OPT_NODES: {
+			uint64_t v;
+
+			if (parse_u64(optarg, &v) || v < 2 || v > METRO_MAX_SLOTS)
+				return usage_err("create", "invalid --nodes '%s': expected 2 to %u",
+						 optarg, METRO_MAX_SLOTS);
+			nodes = (uint32_t)v;
+			break;
+		}
 		case OPT_RESYNC_RATE:
 		case OPT_CLEAR_DELAY:
 		case OPT_IO_DEADLINE:
@@ -391,6 +411,10 @@ int do_create(int argc, char **argv)
 		return usage_err("create", "invalid region size '%s' (%s): must be a power of two between 4 KiB and 1 GiB",
 				 region_arg, format_bytes(region_bytes, buf, sizeof(buf)));
 	region_sectors = region_bytes >> METRO_SECTOR_SHIFT;
+	if (nodes && !cluster)
+		return usage_err("create", "--nodes needs --cluster NAME");
+	if (cluster && !nodes)
+		nodes = 2;
 
 	legs[0].fd = legs[1].fd = -1;
 	if (same_device(argv[1], argv[2]))
@@ -414,11 +438,11 @@ int do_create(int argc, char **argv)
 	}
 
 	small = legs[0].sectors < legs[1].sectors ? legs[0].sectors : legs[1].sectors;
-	r = metro_layout_for_device(small, region_sectors, &lay);
+	r = metro_layout_for_device_slots(small, region_sectors, cluster ? nodes : 1, &lay);
 	if (r == -ENOSPC) {
 		struct metro_layout min;
 
-		metro_layout_compute(1, region_sectors, &min);
+		metro_layout_compute_slots(1, region_sectors, cluster ? nodes : 1, &min);
 		p_err("%s is too small (%s): with %s regions a leg needs at least %s",
 		      legs[0].sectors == small ? legs[0].path : legs[1].path,
 		      format_bytes(small << METRO_SECTOR_SHIFT, buf, sizeof(buf)),
@@ -460,7 +484,10 @@ int do_create(int argc, char **argv)
 	now = time(NULL);
 
 	memset(&info, 0, sizeof(info));
-	info.version = METRO_FORMAT_VERSION;
+	info.version = cluster ? METRO_FORMAT_V2 : METRO_FORMAT_V1;
+	info.nr_slots = cluster ? nodes : 1;
+	if (cluster)
+		snprintf(info.cluster_name, sizeof(info.cluster_name), "%s", cluster);
 	memcpy(info.vol_uuid, rnd.vol, METRO_UUID_LEN);
 	snprintf(info.name, sizeof(info.name), "%s", name);
 	/* The bitmap is exactly the out-of-sync set: a clean, stopped volume. */
@@ -512,6 +539,13 @@ int do_create(int argc, char **argv)
 	       legs[1].path, (unsigned long long)lay.data_offset);
 	printf("  %s\n", assume_clean ? "assumed clean: no initial sync" :
 	       "initial sync from leg A to leg B");
+	if (cluster) {
+		printf("  clustered: cluster %s, %u bitmap slots; run 'metroctl assemble %s LEG_A LEG_B' on each node\n",
+		       cluster, nodes, name);
+		leg_close(&legs[0]);
+		leg_close(&legs[1]);
+		return EXIT_OK;
+	}
 	leg_close(&legs[0]);
 	leg_close(&legs[1]);
 	return assemble_volume(name, argv[1], argv[2], ASM_CREATE, NULL);

@@ -258,23 +258,23 @@ int leg_write_sb(struct leg *l, const struct metro_sb_info *info)
 }
 
 /*
- * Write the whole padded bitmap area: bits 0..nr_regions-1 set when
- * @all_dirty, everything else (and the padding) zero.
+ * Write the whole padded bitmap area, every slot of it: bits
+ * 0..nr_regions-1 of slot 0 set when @all_dirty, everything else (the
+ * other slots, the padding) zero.
  */
 int leg_write_bitmap(struct leg *l, const struct metro_layout *lay, bool all_dirty)
 {
 	uint64_t full_bytes = all_dirty ? lay->nr_regions / 8 : 0;
 	unsigned int tail_bits = all_dirty ? (unsigned int)(lay->nr_regions % 8) : 0;
-	uint64_t off = 0;
+	uint64_t off = 0, total = lay->bitmap_bytes * (lay->nr_slots ? lay->nr_slots : 1);
 	uint8_t *buf;
 	int r = 0;
 
 	buf = malloc(BM_CHUNK);
 	if (!buf)
 		return -ENOMEM;
-	while (off < lay->bitmap_bytes) {
-		size_t n = lay->bitmap_bytes - off < BM_CHUNK ?
-			   (size_t)(lay->bitmap_bytes - off) : BM_CHUNK;
+	while (off < total) {
+		size_t n = total - off < BM_CHUNK ? (size_t)(total - off) : BM_CHUNK;
 		size_t i;
 
 		for (i = 0; i < n; i++) {

@@ -106,6 +106,8 @@ enum {
 	OPT_WRITE_MOSTLY,
 	OPT_READ_MODE,
 	OPT_FAILFAST,
+	OPT_CLUSTER,			/* create --cluster NAME */
+	OPT_NODES,			/* create --nodes N */
 };
 #define TABLE_OPT_RESYNC_RATE	(1U << 0)
 #define TABLE_OPT_CLEAR_DELAY	(1U << 1)

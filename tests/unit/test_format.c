@@ -181,6 +181,117 @@ static void recsum(struct metro_sb_disk *sb)
 	sb->csum = cpu_to_le32(metro_sb_csum(sb));
 }
 
+/*
+ * Version 2 (a clustered volume): slots and cluster name at their
+ * offsets, a round trip, the slots laid out one after the other before
+ * the data, and every v2-only refusal.
+ */
+static void v2_info(struct metro_sb_info *in, uint32_t slots, uint64_t data_size)
+{
+	struct metro_layout l = { 0 };
+
+	memset(in, 0, sizeof(*in));
+	in->version = METRO_FORMAT_V2;
+	memset(in->vol_uuid, 0x11, METRO_UUID_LEN);
+	strcpy(in->name, "vol");
+	in->region_sectors = 8;
+	in->data_size = data_size;
+	assert_int_equal(metro_layout_compute_slots(data_size, 8, slots, &l), 0);
+	in->nr_regions = l.nr_regions;
+	in->bitmap_offset = l.bitmap_offset;
+	in->data_offset = l.data_offset;
+	in->nr_slots = slots;
+	strcpy(in->cluster_name, "metro-test_1.a");
+	in->legs[0].generation = in->legs[1].generation = 7;
+	in->legs[1].state = in->legs[0].state = METRO_LEG_F_ACTIVE;
+}
+
+static void test_format_v2(void **state)
+{
+	struct metro_sb_disk *sb = guarded_alloc();
+	struct metro_sb_info in, out;
+	struct metro_layout l1, l8;
+	const char *err = "unset";
+	uint64_t data = 1ULL << 24;	/* 8 GiB of 4 KiB regions: 512 KiB of bits a slot */
+	int i;
+
+	(void)state;
+	/* Slots one after the other, each padded, the data after them all. */
+	assert_int_equal(metro_layout_compute_slots(data, 8, 1, &l1), 0);
+	assert_int_equal(metro_layout_compute_slots(data, 8, 8, &l8), 0);
+	assert_int_equal(l8.bitmap_bytes, l1.bitmap_bytes);
+	assert_true(l8.data_offset >= METRO_BITMAP_OFFSET + 8 * (l8.bitmap_bytes >> 9));
+	assert_true(l8.data_offset > l1.data_offset);
+	assert_int_equal(l8.data_offset % METRO_DATA_ALIGN, 0);
+	assert_int_equal(metro_layout_compute_slots(data, 8, 0, &l8), -EINVAL);
+	assert_int_equal(metro_layout_compute_slots(data, 8, METRO_MAX_SLOTS + 1, &l8), -EINVAL);
+	/* The one-slot wrappers are the old layout. */
+	assert_int_equal(metro_layout_compute(data, 8, &l8), 0);
+	assert_int_equal(l8.data_offset, l1.data_offset);
+
+	v2_info(&in, 3, data);
+	metro_sb_encode(&in, sb);
+	assert_int_equal(((uint8_t *)sb)[4], 2);
+	assert_int_equal(((uint8_t *)sb)[108], 3);
+	assert_memory_equal((uint8_t *)sb + 384, "metro-test_1.a", 15);
+	for (i = 448; i < 4096; i++)
+		assert_int_equal(((uint8_t *)sb)[i], 0);
+	assert_int_equal(metro_sb_decode(sb, 0, &out, &err), 0);
+	assert_int_equal(out.version, 2);
+	assert_int_equal(out.nr_slots, 3);
+	assert_string_equal(out.cluster_name, "metro-test_1.a");
+	assert_true(metro_sb_clustered(&out));
+	assert_int_equal(metro_slot_offset(&out, 0), METRO_BITMAP_OFFSET);
+	assert_int_equal(metro_slot_offset(&out, 2),
+			 METRO_BITMAP_OFFSET + 2 * (metro_bitmap_bytes(out.nr_regions) >> 9));
+
+	/* A version 1 info stays version 1, byte for byte: no slot count, no name. */
+	in.version = METRO_FORMAT_V1;
+	metro_sb_encode(&in, sb);
+	assert_int_equal(((uint8_t *)sb)[4], 1);
+	for (i = 108; i < 112; i++)
+		assert_int_equal(((uint8_t *)sb)[i], 0);
+	for (i = 384; i < 4096; i++)
+		assert_int_equal(((uint8_t *)sb)[i], 0);
+	/* (its data offset leaves room for 3 slots: legal, room to spare) */
+	assert_int_equal(metro_sb_decode(sb, 0, &out, &err), 0);
+	assert_int_equal(out.nr_slots, 1);
+	assert_false(metro_sb_clustered(&out));
+
+	/* Refusals of version 2 only. */
+	v2_info(&in, 2, data);
+	in.nr_slots = 0;
+	metro_sb_encode(&in, sb);
+	assert_int_equal(metro_sb_decode(sb, 0, &out, &err), -EINVAL);
+	in.nr_slots = METRO_MAX_SLOTS + 1;
+	metro_sb_encode(&in, sb);
+	assert_int_equal(metro_sb_decode(sb, 0, &out, &err), -EINVAL);
+	v2_info(&in, 2, data);
+	in.cluster_name[0] = '\0';
+	metro_sb_encode(&in, sb);
+	assert_int_equal(metro_sb_decode(sb, 0, &out, &err), -EINVAL);
+	assert_non_null(strstr(err, "cluster name"));
+	strcpy(in.cluster_name, "bad name");
+	metro_sb_encode(&in, sb);
+	assert_int_equal(metro_sb_decode(sb, 0, &out, &err), -EINVAL);
+	strcpy(in.cluster_name, "a/b");
+	metro_sb_encode(&in, sb);
+	assert_int_equal(metro_sb_decode(sb, 0, &out, &err), -EINVAL);
+	/* 8 slots no longer fit below the data offset laid out for 2 */
+	v2_info(&in, 2, data);
+	in.nr_slots = 8;
+	metro_sb_encode(&in, sb);
+	assert_int_equal(metro_sb_decode(sb, 0, &out, &err), -EINVAL);
+	assert_non_null(strstr(err, "overlaps"));
+	/* A name of 63 characters is the longest. */
+	v2_info(&in, 2, data);
+	memset(in.cluster_name, 'n', 63);
+	in.cluster_name[63] = '\0';
+	metro_sb_encode(&in, sb);
+	assert_int_equal(metro_sb_decode(sb, 0, &out, &err), 0);
+	guarded_free(sb);
+}
+
 static void test_encode_decode_roundtrip(void **state)
 {
 	struct metro_sb_disk *sb = guarded_alloc();
@@ -325,7 +436,10 @@ static void m_magic(struct metro_sb_disk *sb) { sb->magic = cpu_to_le32(0x6f7274
 static void m_zero_all(struct metro_sb_disk *sb) { memset(sb, 0, 4096); }
 static void m_csum_flip(struct metro_sb_disk *sb) { ((uint8_t *)sb)[4000] ^= 1; }
 static void m_csum_field(struct metro_sb_disk *sb) { sb->csum = cpu_to_le32(le32_to_cpu(sb->csum) + 1); }
-static void m_version2(struct metro_sb_disk *sb) { sb->version = cpu_to_le32(2); }
+static void m_version3(struct metro_sb_disk *sb) { sb->version = cpu_to_le32(3); }
+/* A version 1 superblock with what only version 2 may set. */
+static void m_v1_slots(struct metro_sb_disk *sb) { sb->nr_slots = cpu_to_le32(2); }
+static void m_v1_cluster(struct metro_sb_disk *sb) { sb->cluster_name[0] = 'c'; }
 static void m_version0(struct metro_sb_disk *sb) { sb->version = cpu_to_le32(0); }
 static void m_sb_size(struct metro_sb_disk *sb) { sb->sb_size = cpu_to_le32(512); }
 static void m_sb_size_big(struct metro_sb_disk *sb) { sb->sb_size = cpu_to_le32(0xffffffff); }
@@ -392,9 +506,11 @@ static const struct reject_case reject_cases[] = {
 	{ "reject_all_zero", m_zero_all, 0, 0, -ENODATA },
 	{ "reject_bad_checksum_payload", m_csum_flip, 0, 0, -EBADMSG },
 	{ "reject_bad_checksum_field", m_csum_field, 0, 0, -EBADMSG },
-	{ "reject_version_2", m_version2, 1, 0, -EPROTONOSUPPORT },
+	{ "reject_version_3", m_version3, 1, 0, -EPROTONOSUPPORT },
+	{ "reject_v1_with_slots", m_v1_slots, 1, 0, -EINVAL },
+	{ "reject_v1_with_cluster_name", m_v1_cluster, 1, 0, -EINVAL },
 	{ "reject_version_0", m_version0, 1, 0, -EPROTONOSUPPORT },
-	{ "reject_version_2_bad_csum_is_ebadmsg", m_version2, 0, 0, -EBADMSG },
+	{ "reject_version_3_bad_csum_is_ebadmsg", m_version3, 0, 0, -EBADMSG },
 	{ "reject_sb_size_512", m_sb_size, 1, 0, -EINVAL },
 	{ "reject_sb_size_huge", m_sb_size_big, 1, 0, -EINVAL },
 	{ "reject_unknown_flags", m_flags, 1, 0, -EINVAL },
@@ -860,6 +976,7 @@ int main(void)
 		cmocka_unit_test(test_crc32c_empty_and_chaining),
 		cmocka_unit_test(test_struct_offsets),
 		cmocka_unit_test(test_encode_decode_roundtrip),
+		cmocka_unit_test(test_format_v2),
 		cmocka_unit_test(test_encode_sets_checksum),
 		cmocka_unit_test(test_reject_every_bit_flip),
 		cmocka_unit_test(test_decode_unknown_device_size),
