@@ -24,6 +24,11 @@
  * (the worker does both), so that a later activation knows which leg is
  * stale.
  *
+ * In cluster mode (metro-cluster.h) the fast path is for regions both
+ * marked and owned by this node (m->fast), the worker's writes are
+ * dispatched only while this node owns their regions, and map holds every
+ * bio while the cluster changes its state or recovers.
+ *
  * With an I/O deadline, clones own their data, so that one abandoned on a
  * stalled leg (metro-deadline.c) touches no memory the original's owner
  * got back when it completes late: a write clone has its own bio_vec table
@@ -34,6 +39,7 @@
 #include <linux/mm.h>
 #include <linux/timekeeping.h>
 
+#include "metro-cluster.h"
 #include "metro-io.h"
 #include "metro-resync.h"
 
@@ -329,13 +335,13 @@ static bool metro_write_fast(struct metro_c *m, struct bio *bio,
 	atomic_t *bucket = metro_gate_count(&m->gate, r, false);
 
 	metro_gate_enter(bucket);
-	if (likely(test_bit(r, m->dirty) && !metro_gate_claimed(&m->gate, r, r))) {
+	if (likely(test_bit(r, m->fast) && !metro_gate_claimed(&m->gate, r, r))) {
 		io->inflight = true;
 		metro_dispatch_write(m, bio, io);
 		return true;
 	}
 	atomic_dec(bucket);
-	if (!metro_gate_claimed(&m->gate, r, r) || !test_bit(r, m->dirty))
+	if (!metro_gate_claimed(&m->gate, r, r) || !test_bit(r, m->fast))
 		return false;
 	/* Being copied: our count must not hold a chunk copy back. */
 	metro_resync_kick(m);
@@ -360,6 +366,13 @@ void metro_dispatch_deferred(struct metro_c *m, struct bio *bio)
 
 	for (;;) {
 		metro_gate_enter(count);
+		if (unlikely(!metro_cluster_owns(m, io->region, last))) {
+			/* Given back to another node meanwhile: ask again. */
+			if (metro_gate_leave(&m->gate, count, io->region))
+				metro_resync_kick(m);
+			metro_defer_bio(m, bio, &m->deferred);
+			return;
+		}
 		if (likely(!metro_gate_claimed(&m->gate, io->region, last)))
 			break;
 		/* Our count must not hold a chunk copy back. */
@@ -395,7 +408,8 @@ static int metro_map_write(struct metro_c *m, struct bio *bio,
 
 /*
  * Can @i serve reads of region @r?  Every live leg can, except for regions
- * out of sync, which only a current source leg holds.
+ * out of sync, which only a current source leg holds, and (cluster mode)
+ * any region while another node copies regions this one does not know.
  */
 static bool metro_leg_can_read(struct metro_c *m, unsigned int i, unsigned long r)
 {
@@ -403,7 +417,7 @@ static bool metro_leg_can_read(struct metro_c *m, unsigned int i, unsigned long 
 
 	if (!metro_leg_alive(leg))
 		return false;
-	if (!test_bit(r, m->out_of_sync))
+	if (!test_bit(r, m->out_of_sync) && !READ_ONCE(m->read_source_only))
 		return true;
 	return i == READ_ONCE(m->source) && !READ_ONCE(leg->stale);
 }
@@ -744,6 +758,15 @@ static void metro_limit_owned(struct metro_c *m, struct bio *bio,
 		io->shared = true;
 }
 
+static int metro_map_bio(struct metro_c *m, struct bio *bio, struct metro_io *io)
+{
+	if (unlikely(bio->bi_opf & REQ_PREFLUSH))
+		return metro_map_flush(m, bio, io);
+	if (bio_data_dir(bio) == READ)
+		return metro_map_read(m, bio, io);
+	return metro_map_write(m, bio, io);
+}
+
 int metro_map(struct dm_target *ti, struct bio *bio)
 {
 	struct metro_c *m = ti->private;
@@ -759,11 +782,20 @@ int metro_map(struct dm_target *ti, struct bio *bio)
 	io->remapped = false;
 	metro_limit_owned(m, bio, io);
 
-	if (unlikely(bio->bi_opf & REQ_PREFLUSH))
-		return metro_map_flush(m, bio, io);
-	if (bio_data_dir(bio) == READ)
-		return metro_map_read(m, bio, io);
-	return metro_map_write(m, bio, io);
+	if (metro_cluster_hold(m, bio))
+		return DM_MAPIO_SUBMITTED;
+	return metro_map_bio(m, bio, io);
 }
+
+/*
+ * A bio the cluster mode held in map (metro_cluster_hold()) goes on now;
+ * process context.  It was cut to size in map already.
+ */
+void metro_map_held(struct metro_c *m, struct bio *bio)
+{
+	if (metro_map_bio(m, bio, metro_io(bio)) == DM_MAPIO_REMAPPED)
+		dm_submit_bio_remap(bio, NULL);
+}
+EXPORT_SYMBOL_GPL(metro_map_held);
 
 /* Retry a failed read on the other leg, or fail it.  Worker context. */

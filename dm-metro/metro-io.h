@@ -26,6 +26,8 @@ static inline unsigned long metro_last_region(struct metro_c *m, struct bio *bio
 
 /* metro-io.c: target hooks. */
 int metro_map(struct dm_target *ti, struct bio *bio);
+/* A bio the cluster mode held in map goes on; process context. */
+void metro_map_held(struct metro_c *m, struct bio *bio);
 int metro_end_io(struct dm_target *ti, struct bio *bio, blk_status_t *error);
 
 /* metro-io.c: for the worker and the deadline.  Any context unless noted. */

@@ -24,6 +24,7 @@
 #include <linux/slab.h>
 #include <linux/timekeeping.h>
 
+#include "metro-cluster.h"
 #include "metro-log.h"
 #include "metro-md.h"
 #include "metro-resync.h"
@@ -61,6 +62,7 @@ out:
 	kfree(buf);
 	return r;
 }
+EXPORT_SYMBOL_GPL(metro_log_read_sb);
 
 static u32 metro_leg_state(struct metro_c *m, unsigned int i)
 {
@@ -75,6 +77,9 @@ static u32 metro_leg_state(struct metro_c *m, unsigned int i)
  */
 static void metro_record_opts(struct metro_c *m, struct metro_sb_info *info)
 {
+	/* Each node has its own: a clustered volume keeps those of create. */
+	if (metro_clustered(m))
+		return;
 	info->opt_flags = METRO_SB_O_RECORDED;
 	info->opts.resync_rate = READ_ONCE(m->resync_rate);
 	info->opts.clear_delay = m->clear_delay;
@@ -207,11 +212,34 @@ bool metro_log_leg_failed(struct metro_c *m, unsigned int i, const char *why)
 }
 
 /*
+ * Another node of the cluster detached leg @i (and wrote the superblocks):
+ * this node stops using it too.  What it wrote here may be missing on
+ * that leg, as in metro_log_leg_failed().
+ */
+void metro_log_leg_detached_elsewhere(struct metro_c *m, unsigned int i)
+{
+	unsigned long r;
+
+	lockdep_assert_held(&m->md_lock);
+	if (!metro_leg_alive(&m->legs[i]))
+		return;
+	set_bit(METRO_LEG_DEAD, &m->legs[i].flags);
+	m->source = i ^ 1;
+	m->legs[i ^ 1].stale = false;
+	for_each_set_bit(r, m->dirty, m->nr_regions)
+		metro_set_out_of_sync(m, r);
+	DMERR("%s: another node of the cluster detached leg %c (%s); this node runs on leg %c alone too",
+	      metro_name(m), metro_leg_letter(i),
+	      m->legs[i].dev ? m->legs[i].dev->name : "-", metro_leg_letter(i ^ 1));
+}
+EXPORT_SYMBOL_GPL(metro_log_leg_detached_elsewhere);
+
+/*
  * Commit the superblocks of the live legs.  A leg whose superblock write
  * fails is detached and the other one rewritten, so that the failure is on
  * disk before anybody relies on it.  Returns -EIO when no leg took it.
  */
-int metro_log_commit_sb(struct metro_c *m)
+static int metro_commit_sb(struct metro_c *m)
 {
 	unsigned long failed;
 	unsigned int i;
@@ -232,6 +260,20 @@ int metro_log_commit_sb(struct metro_c *m)
 	}
 }
 
+/* In cluster mode every superblock write is a change of the cluster's state. */
+int metro_log_commit_sb(struct metro_c *m)
+{
+	int r;
+
+	lockdep_assert_held(&m->md_lock);
+	r = metro_cluster_tx_begin(m);
+	if (r)
+		return r;
+	r = metro_commit_sb(m);
+	metro_cluster_tx_end(m);
+	return r;
+}
+
 /*
  * Detach the legs in @failed after a metadata I/O or flush failed on them,
  * then commit the superblocks.  -EIO when a failed leg cannot be detached
@@ -241,13 +283,21 @@ static int metro_detach_failed(struct metro_c *m, unsigned long failed,
 			       const char *why)
 {
 	unsigned int i;
+	int r;
 
 	lockdep_assert_held(&m->md_lock);
 
+	r = metro_cluster_tx_begin(m);
+	if (r)
+		return -EIO;
 	for (i = 0; i < METRO_NR_LEGS; i++)
-		if ((failed & BIT(i)) && !metro_log_leg_failed(m, i, why))
+		if ((failed & BIT(i)) && !metro_log_leg_failed(m, i, why)) {
+			metro_cluster_tx_end(m);
 			return -EIO;
-	return metro_log_commit_sb(m);
+		}
+	r = metro_log_commit_sb(m);
+	metro_cluster_tx_end(m);
+	return r;
 }
 
 /*
@@ -268,7 +318,7 @@ static int metro_write_bitmap(struct metro_c *m)
 		bufs[0] = bufs[1] = m->disk_bm + (size_t)b * METRO_BLOCK_SIZE;
 		failed = metro_md_rw(m, mask & ~all_failed,
 				     REQ_OP_WRITE | REQ_SYNC | REQ_FUA, bufs,
-				     METRO_BITMAP_OFFSET + (sector_t)b * METRO_BLOCK_SECTORS,
+				     m->bm_offset + (sector_t)b * METRO_BLOCK_SECTORS,
 				     (sector_t)(e - b) * METRO_BLOCK_SECTORS);
 		all_failed |= failed;
 		b = e;
@@ -336,6 +386,8 @@ int metro_log_mark(struct metro_c *m, struct bio_list *bios)
 			else if (!ret && !test_and_set_bit(r, m->dirty))
 				atomic_inc(&m->nr_dirty);
 		}
+		if (!ret)
+			metro_cluster_marked(m, first, last);
 	}
 	mutex_unlock(&m->md_lock);
 	return ret;
@@ -419,6 +471,7 @@ static unsigned long metro_collect_quiet(struct metro_c *m, bool all_quiet)
 		if (!all_quiet && test_bit(r, m->active))
 			continue;
 		clear_bit(r, m->dirty);
+		metro_cluster_unmarked(m, r);
 		/* Clear before reading the count: pairs with the write path. */
 		smp_mb__after_atomic();
 		if (metro_gate_busy(&m->gate, r)) {
@@ -465,20 +518,37 @@ void metro_log_suspend(struct metro_c *m)
 		n = metro_collect_quiet(m, true);
 		metro_clear_collected(m, n);
 		bitmap_zero(m->active, m->nr_regions);
-		m->clean = true;
+		/* Clean says every bitmap is: not while other nodes may write. */
+		m->clean = !metro_clustered(m);
 		if (metro_log_commit_sb(m))
 			DMERR("%s: cannot mark the superblocks clean", metro_name(m));
 	}
 	mutex_unlock(&m->md_lock);
 }
 
+static bool metro_sync_done_due(struct metro_c *m)
+{
+	return !atomic_read(&m->nr_out_of_sync) && metro_nr_alive(m) == METRO_NR_LEGS &&
+	       (m->legs[0].stale || m->legs[1].stale || metro_clustered(m));
+}
+
 void metro_log_sync_done(struct metro_c *m)
 {
 	unsigned int i;
-	bool changed = false;
+	bool changed = false, tx = false;
 
 	mutex_lock(&m->md_lock);
-	if (!atomic_read(&m->nr_out_of_sync) && metro_nr_alive(m) == METRO_NR_LEGS) {
+	/*
+	 * Cluster mode: the end of this node's copy is a change of the
+	 * cluster's state (the others read only the source meanwhile), and
+	 * a stale leg is in sync only once no node copies to it any more.
+	 */
+	if (metro_clustered(m) && metro_sync_done_due(m)) {
+		tx = !metro_cluster_tx_begin(m);
+		if (!tx || metro_cluster_others_resyncing(m))
+			goto out;
+	}
+	if (metro_sync_done_due(m)) {
 		for (i = 0; i < METRO_NR_LEGS; i++) {
 			if (m->legs[i].stale) {
 				/* It now holds the source's generation. */
@@ -496,10 +566,70 @@ void metro_log_sync_done(struct metro_c *m)
 				       metro_name(m));
 		}
 	}
+out:
+	if (tx)
+		metro_cluster_tx_end(m);
 	mutex_unlock(&m->md_lock);
 	if (changed)
 		dm_table_event(m->ti->table);
 }
+
+/*
+ * Cluster mode: take over the bits of bitmap slot @slot (another node's,
+ * or one nobody holds) as the live legs hold it: they join this node's
+ * slot, on disk first, and count as out of sync (unless a leg is stale:
+ * they are copied anyway).  With @zero, @slot is then cleared on disk:
+ * its bits live on in this node's slot.  @buf holds bm_bytes.  Needs
+ * md_lock.  0, or -EIO when no leg could be read or written.
+ */
+int metro_log_merge_slot(struct metro_c *m, unsigned int slot, bool zero,
+			 u8 *buf, unsigned long *merged)
+{
+	void *bufs[METRO_NR_LEGS] = { NULL };
+	sector_t off = metro_slot_offset(&m->legs[m->source].sb, slot);
+	unsigned long r, alive = metro_alive_mask(m), failed;
+	unsigned int i;
+	int ret;
+
+	lockdep_assert_held(&m->md_lock);
+	*merged = 0;
+	for_each_set_bit(i, &alive, METRO_NR_LEGS) {
+		bufs[i] = buf;
+		failed = metro_md_rw(m, BIT(i), REQ_OP_READ, bufs, off,
+				     m->bm_bytes >> SECTOR_SHIFT);
+		bufs[i] = NULL;
+		if (failed)
+			return -EIO;
+		for (r = 0; r < m->nr_regions; r++) {
+			if (!metro_bm_test(buf, r) || metro_bm_test(m->disk_bm, r))
+				continue;
+			metro_bm_mark(m, r);
+			if (!test_and_set_bit(r, m->dirty))
+				atomic_inc(&m->nr_dirty);
+			metro_mark_missed(m, r);
+			(*merged)++;
+		}
+	}
+	if (*merged) {
+		ret = metro_write_bitmap(m);
+		if (ret)
+			return ret;
+	}
+	if (!zero)
+		return 0;
+	memset(buf, 0, m->bm_bytes);
+	for_each_set_bit(i, &alive, METRO_NR_LEGS)
+		bufs[i] = buf;
+	failed = metro_md_rw(m, alive & metro_alive_mask(m),
+			     REQ_OP_WRITE | REQ_SYNC | REQ_FUA, bufs, off,
+			     m->bm_bytes >> SECTOR_SHIFT);
+	/* A slot left set only costs another copy of its regions. */
+	if (failed)
+		DMWARN("%s: cannot clear bitmap slot %u on leg(s) %s%s",
+		       metro_name(m), slot, failed & 1 ? "A" : "", failed & 2 ? "B" : "");
+	return 0;
+}
+EXPORT_SYMBOL_GPL(metro_log_merge_slot);
 
 /* Newest superblock among the live legs, by events. */
 static struct metro_sb_info *metro_newest_sb(struct metro_c *m)
@@ -626,6 +756,10 @@ int metro_log_load(struct metro_c *m)
 		return -ENOMEM;
 
 	mutex_lock(&m->md_lock);
+	/* Cluster mode: the joining node's decisions are one change. */
+	ret = metro_cluster_tx_begin(m);
+	if (ret)
+		goto out_unlock;
 	/* Re-read: the previous table may have written them at its suspend. */
 	for (i = 0; i < METRO_NR_LEGS; i++) {
 		struct metro_leg *leg = &m->legs[i];
@@ -658,7 +792,7 @@ int metro_log_load(struct metro_c *m)
 		if (!metro_leg_alive(&m->legs[i]))
 			continue;
 		bufs[i] = buf;
-		if (metro_md_rw(m, BIT(i), REQ_OP_READ, bufs, METRO_BITMAP_OFFSET,
+		if (metro_md_rw(m, BIT(i), REQ_OP_READ, bufs, m->bm_offset,
 				m->bm_bytes >> SECTOR_SHIFT)) {
 			DMERR("%s: leg %c (%s): cannot read the bitmap",
 			      metro_name(m), metro_leg_letter(i),
@@ -716,6 +850,8 @@ int metro_log_load(struct metro_c *m)
 	       metro_leg_word(&m->legs[1]), n_oos, m->nr_regions,
 	       metro_leg_letter(m->source));
 out:
+	metro_cluster_tx_end(m);
+out_unlock:
 	mutex_unlock(&m->md_lock);
 	kvfree(buf);
 	return ret;

@@ -34,7 +34,13 @@ void metro_log_suspend(struct metro_c *m);
  */
 bool metro_log_leg_failed(struct metro_c *m, unsigned int leg, const char *why);
 
-/* Write the superblocks of the live legs (events++); needs md_lock. */
+/* Another cluster node detached leg @leg: stop using it; needs md_lock. */
+void metro_log_leg_detached_elsewhere(struct metro_c *m, unsigned int leg);
+
+/*
+ * Write the superblocks of the live legs (events++); needs md_lock.  In
+ * cluster mode, inside a transaction of the cluster's state.
+ */
 int metro_log_commit_sb(struct metro_c *m);
 
 /* Explain in the kernel log why the legs' generations cannot be ordered. */
@@ -42,6 +48,15 @@ void metro_log_split_brain(struct metro_c *m);
 
 /* 0 when leg @leg (superblock read) may run without the other one. */
 int metro_log_check_alone(struct metro_c *m, unsigned int leg);
+
+/*
+ * Cluster mode: add the bits of bitmap slot @slot to this node's (and to
+ * the regions out of sync), then clear @slot on disk if @zero.  @buf:
+ * bm_bytes of scratch; *@merged: how many regions were new here.  Needs
+ * md_lock.
+ */
+int metro_log_merge_slot(struct metro_c *m, unsigned int slot, bool zero,
+			 u8 *buf, unsigned long *merged);
 
 /* Clear the stale flag once resync has copied everything; takes md_lock. */
 void metro_log_sync_done(struct metro_c *m);

@@ -38,6 +38,7 @@
 #include <linux/overflow.h>
 #include <linux/slab.h>
 
+#include "metro-cluster.h"
 #include "metro-io.h"
 #include "metro-md.h"
 #include "metro-resync.h"
@@ -68,6 +69,7 @@ void metro_resync_kick(struct metro_c *m)
 {
 	mod_delayed_work(m->wq, &m->resync_work, 0);
 }
+EXPORT_SYMBOL_GPL(metro_resync_kick);
 
 /* Chunks of the region of copy @c (the last region may be short). */
 static unsigned int metro_region_chunks(struct metro_c *m, struct metro_copy *c)
@@ -531,6 +533,15 @@ void metro_resync_work(struct work_struct *ws)
 		}
 		if (c->started)
 			continue;
+		/* Cluster mode: a region is copied only by the node owning it. */
+		if (!metro_cluster_copy_owns(m, c->region)) {
+			metro_gate_release(&m->gate, c->region);
+			c->used = false;
+			used--;
+			bio_list_merge(&waiters, &m->copy_waiters);
+			bio_list_init(&m->copy_waiters);
+			continue;
+		}
 		if (metro_gate_busy(&m->gate, c->region)) {
 			delay = METRO_RESYNC_RETRY;
 			if (time_after(jiffies, c->since + METRO_COPY_MAX_WAIT)) {

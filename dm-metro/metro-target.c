@@ -7,14 +7,16 @@
  * destructor, the suspend/resume hooks, status and messages; the bio path
  * is in metro-io.c, the I/O deadline in metro-deadline.c, the worker in
  * metro-worker.c, the metadata in metro-log.c and metro-md.c, resync in
- * metro-resync.c, and what I/O to the legs is allocated from in
- * metro-pool.c.
+ * metro-resync.c, what I/O to the legs is allocated from in
+ * metro-pool.c, and the cluster mode in dm-metro-cluster.ko
+ * (metro-cluster.c), whose registration is here.
  */
 #include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/mm.h>
 
 #include "metro.h"
+#include "metro-cluster.h"
 #include "metro-io.h"
 #include "metro-log.h"
 #include "metro-md.h"
@@ -131,7 +133,8 @@ static int metro_check_legs(struct metro_c *m)
 	}
 	if (a->region_sectors != b->region_sectors ||
 	    a->data_offset != b->data_offset || a->data_size != b->data_size ||
-	    a->nr_regions != b->nr_regions) {
+	    a->nr_regions != b->nr_regions || a->nr_slots != b->nr_slots ||
+	    strcmp(a->cluster_name, b->cluster_name)) {
 		ti->error = "Legs disagree on the volume geometry: re-create or restore the volume";
 		return -EINVAL;
 	}
@@ -153,6 +156,9 @@ geometry:
 	m->nr_regions = a->nr_regions;
 	m->bm_bytes = metro_bitmap_bytes(m->nr_regions);
 	m->bm_blocks = m->bm_bytes / METRO_BLOCK_SIZE;
+	/* A single host writes slot 0; a cluster node the one it joins with. */
+	m->bm_slot = 0;
+	m->bm_offset = metro_slot_offset(a, 0);
 	return 0;
 }
 
@@ -184,6 +190,63 @@ static int metro_check_late(struct dm_target *ti, struct metro_c *m)
 		return -EBUSY;
 	}
 	return 0;
+}
+
+/*
+ * The cluster mode's ops, registered by dm-metro-cluster.ko; a clustered
+ * volume pins that module from its ctr to its dtr.  @metro_cluster_mutex
+ * protects @metro_cluster_registered.
+ */
+static DEFINE_MUTEX(metro_cluster_mutex);
+static const struct metro_cluster_ops *metro_cluster_registered;
+
+int metro_cluster_register(const struct metro_cluster_ops *ops)
+{
+	int r = 0;
+
+	mutex_lock(&metro_cluster_mutex);
+	if (metro_cluster_registered)
+		r = -EBUSY;
+	else
+		metro_cluster_registered = ops;
+	mutex_unlock(&metro_cluster_mutex);
+	return r;
+}
+EXPORT_SYMBOL_GPL(metro_cluster_register);
+
+void metro_cluster_unregister(void)
+{
+	mutex_lock(&metro_cluster_mutex);
+	metro_cluster_registered = NULL;
+	mutex_unlock(&metro_cluster_mutex);
+}
+EXPORT_SYMBOL_GPL(metro_cluster_unregister);
+
+int metro_cluster_get(struct metro_c *m)
+{
+	const struct metro_cluster_ops *ops;
+
+	mutex_lock(&metro_cluster_mutex);
+	if (!metro_cluster_registered) {
+		mutex_unlock(&metro_cluster_mutex);
+		request_module("dm-metro-cluster");
+		mutex_lock(&metro_cluster_mutex);
+	}
+	ops = metro_cluster_registered;
+	if (ops && !try_module_get(ops->owner))
+		ops = NULL;
+	mutex_unlock(&metro_cluster_mutex);
+	if (!ops)
+		return -ENOENT;
+	m->cluster_ops = ops;
+	return 0;
+}
+
+void metro_cluster_put(struct metro_c *m)
+{
+	if (m->cluster_ops)
+		module_put(m->cluster_ops->owner);
+	m->cluster_ops = NULL;
 }
 
 static unsigned long *metro_bitmap_alloc(struct metro_c *m)
@@ -218,6 +281,7 @@ static void metro_free(struct metro_c *m)
 	/* What the legs may still be doing with abandoned I/O stays there. */
 	if (m->pool)
 		metro_pool_orphan(m->pool);
+	metro_cluster_put(m);
 	kvfree(m);
 }
 
@@ -312,6 +376,17 @@ static int metro_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	if (!m->dirty || !m->active || !m->out_of_sync || !m->gate.copying ||
 	    !m->clearing || !m->disk_bm || !m->bm_changed || !m->sb_buf)
 		goto bad;
+	m->fast = m->dirty;
+
+	if (metro_sb_clustered(&m->legs[metro_leg_alive(&m->legs[0]) ? 0 : 1].sb)) {
+		r = metro_cluster_get(m);
+		if (r) {
+			DMERR("%s: the volume is clustered, and dm-metro-cluster cannot be loaded: install it (it needs the dlm module)",
+			      metro_name(m));
+			ti->error = "Clustered volume: cannot load the dm-metro-cluster module";
+			goto bad;
+		}
+	}
 
 	m->wq = alloc_ordered_workqueue("kmetrod", WQ_MEM_RECLAIM);
 	m->submit_wq = alloc_workqueue("kmetro_submit", WQ_MEM_RECLAIM | WQ_HIGHPRI, 0);
@@ -357,6 +432,8 @@ static void metro_dtr(struct dm_target *ti)
 	cancel_delayed_work_sync(&m->clear_work);
 	cancel_delayed_work_sync(&m->watchdog);
 	flush_workqueue(m->wq);
+	if (metro_clustered(m))
+		m->cluster_ops->leave(m);
 	/* I/O abandoned on a stalled leg is not waited for: see metro-pool.h. */
 	metro_free(m);
 }
@@ -390,13 +467,27 @@ static void metro_postsuspend(struct dm_target *ti)
 	/* dm has drained our bios, so the worker has nothing left after this. */
 	flush_workqueue(m->wq);
 	metro_log_suspend(m);
+	/* A suspended node of a cluster holds no lock: the others go on. */
+	if (metro_clustered(m))
+		m->cluster_ops->leave(m);
 }
 
 static int metro_preresume(struct dm_target *ti)
 {
 	struct metro_c *m = ti->private;
+	int r;
 
-	return metro_log_load(m);
+	if (m->cluster_ops && !m->cluster) {
+		r = m->cluster_ops->join(m);
+		if (r)
+			return r;
+	}
+	r = metro_log_load(m);
+	if (!r && metro_clustered(m))
+		r = m->cluster_ops->loaded(m);
+	if (r && metro_clustered(m))
+		m->cluster_ops->leave(m);
+	return r;
 }
 
 static void metro_resume(struct dm_target *ti)
@@ -468,6 +559,8 @@ static void metro_status(struct dm_target *ti, status_type_t type,
 		else
 			DMEMIT(" %lld", eta);
 		DMEMIT(" %d %d", metro_pool_late(m->pool, 0), metro_pool_late(m->pool, 1));
+		if (m->cluster_ops)
+			m->cluster_ops->status(m, result, maxlen, &sz);
 		break;
 
 	case STATUSTYPE_TABLE:
@@ -574,7 +667,7 @@ static void metro_io_hints(struct dm_target *ti, struct queue_limits *limits)
 
 static struct target_type metro_target = {
 	.name		 = "metro",
-	.version	 = {1, 7, 0},
+	.version	 = {1, 8, 0},
 	.features	 = 0,
 	.module		 = THIS_MODULE,
 	.ctr		 = metro_ctr,

@@ -11,6 +11,7 @@
  */
 #include <linux/bio.h>
 
+#include "metro-cluster.h"
 #include "metro-io.h"
 #include "metro-log.h"
 
@@ -30,6 +31,7 @@ void metro_defer_bios(struct metro_c *m, struct bio_list *bios)
 	spin_unlock_irqrestore(&m->lock, flags);
 	metro_wake_worker(m);
 }
+EXPORT_SYMBOL_GPL(metro_defer_bios);
 
 void metro_defer_bio(struct metro_c *m, struct bio *bio, struct bio_list *list)
 {
@@ -68,10 +70,17 @@ static void metro_handle_failed(struct metro_c *m, struct bio_list *bios)
 	struct bio *bio;
 	bool detached = false, committed = true;
 	char why[64];
+	int tx;
 
 	was_alive = metro_alive_mask(m);
 
 	mutex_lock(&m->md_lock);
+	/*
+	 * Cluster mode: the detach is a change of the cluster's state, and
+	 * the transaction brings in what other nodes changed first.  Without
+	 * it nothing is detached, and the writes fail.
+	 */
+	tx = metro_cluster_tx_begin(m);
 	for (i = 0; i < METRO_NR_LEGS; i++) {
 		if (test_and_clear_bit(METRO_WORK_FAIL_LEG + i, &m->work_flags))
 			failed_legs |= BIT(i);
@@ -86,6 +95,8 @@ static void metro_handle_failed(struct metro_c *m, struct bio_list *bios)
 		else
 			failed_legs |= BIT(io->leg);
 	}
+	if (tx)
+		failed_legs = stalled = 0;
 	for_each_set_bit(i, &stalled, METRO_NR_LEGS) {
 		if (!metro_leg_alive(&m->legs[i]))
 			continue;
@@ -112,6 +123,10 @@ static void metro_handle_failed(struct metro_c *m, struct bio_list *bios)
 	}
 	if (detached)
 		committed = !metro_log_commit_sb(m);
+	if (tx)
+		committed = false;
+	else
+		metro_cluster_tx_end(m);
 	mutex_unlock(&m->md_lock);
 	if (detached)
 		dm_table_event(m->ti->table);
@@ -155,6 +170,10 @@ static void metro_handle_deferred(struct metro_c *m, struct bio_list *bios)
 {
 	struct bio *bio;
 
+	/* Cluster mode: writes into regions another node owns wait for them. */
+	metro_cluster_acquire(m, bios);
+	if (bio_list_empty(bios))
+		return;
 	if (metro_log_mark(m, bios)) {
 		DMERR_LIMIT("%s: cannot write the write-intent bitmap to any leg; failing writes",
 			    metro_name(m));

@@ -5,9 +5,10 @@
  * per-bio data, shared by the target glue (metro-target.c), the bio path
  * (metro-io.c), the I/O deadline (metro-deadline.c), the worker
  * (metro-worker.c), the metadata code (metro-log.c, metro-md.c) and the
- * resync engine (metro-resync.c).  What the I/O sent to the legs is
- * allocated from is in struct metro_pool (metro-pool.h), which outlives
- * the volume when a stalled leg keeps some of it.
+ * resync engine (metro-resync.c), and by the cluster mode
+ * (metro-cluster.h, dm-metro-cluster.ko).  What the I/O sent to the legs
+ * is allocated from is in struct metro_pool (metro-pool.h), which
+ * outlives the volume when a stalled leg keeps some of it.
  *
  * Locking overview
  * ----------------
@@ -147,6 +148,9 @@ struct metro_shard {
 #define METRO_READ_EPOCHS	8
 #define METRO_READ_LATE		4
 
+struct metro_cluster;
+struct metro_cluster_ops;
+
 struct metro_read_ages {
 	int n[METRO_NR_LEGS][METRO_READ_EPOCHS];
 };
@@ -260,9 +264,33 @@ struct metro_c {
 
 	/* Read balancing: tie breaker. */
 	atomic_t read_rr;
+	/*
+	 * Cluster mode: another node copies regions this node does not know
+	 * of; read only the source leg meanwhile.  Set by the cluster mode
+	 * under md_lock, read locklessly.
+	 */
+	bool read_source_only;
 
 	/* Statistics. */
 	atomic64_t md_writes;
+
+	/*
+	 * Cluster mode (metro-cluster.h).  @cluster_ops is set by the ctr for
+	 * a clustered volume and pins dm-metro-cluster; @cluster is the
+	 * cluster's side of the volume from its join (preresume) to its
+	 * leave (postsuspend), NULL otherwise and always on a single host.
+	 */
+	const struct metro_cluster_ops *cluster_ops;
+	struct metro_cluster *cluster;
+	/*
+	 * The write fast path takes a region whose bit is set here: @dirty
+	 * on a single host, the cluster's regions both marked and owned
+	 * while joined.  Changed only with the volume suspended.
+	 */
+	unsigned long *fast;
+	/* This node's bitmap slot and where it starts on each leg (sectors). */
+	unsigned int bm_slot;
+	sector_t bm_offset;
 };
 
 /* Kinds of bios, in struct metro_io.kind. */

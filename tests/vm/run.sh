@@ -212,7 +212,7 @@ if [ "$prepare" = 1 ]; then
 	exit 0
 fi
 
-# --- this run's module tree: the kernel's + dm-metro.ko in extra/ ----------
+# --- this run's module tree: the kernel's + dm-metro's modules in extra/ ---
 run=$(mktemp -d "$VMDIR/runs/run.XXXXXX")
 qpid=
 cleanup() {
@@ -225,7 +225,10 @@ mkdir -p "$run/modroot/lib/modules"
 cp -al "$modsrc" "$run/modroot/lib/modules/$kver" || die "cannot copy the module tree"
 mkdir -p "$run/modroot/lib/modules/$kver/extra"
 if [ -f "$ko" ]; then
+	# dm-metro.ko, and dm-metro-cluster.ko where the kernel has the DLM
 	cp "$ko" "$run/modroot/lib/modules/$kver/extra/"
+	[ -f "${ko%/*}/dm-metro-cluster.ko" ] &&
+		cp "${ko%/*}/dm-metro-cluster.ko" "$run/modroot/lib/modules/$kver/extra/"
 	vm=$(modinfo -F vermagic "$ko" 2>/dev/null | awk '{print $1}')
 	[ "$vm" = "$kver" ] || echo "run.sh: warning: $ko is built for '$vm', the VM runs $kver" >&2
 else
