@@ -17,8 +17,19 @@ LEG=/dev/vda
 IP=/usr/sbin/ip
 [ -x $IP ] || IP=/sbin/ip
 
-# a failing site tells the other one, which then stops waiting for it
-fail() { echo "FAIL: $*"; touch "$METRO_SHARE/sig.failed-$SITE"; exit 1; }
+# a failing site tells the other one, which then stops waiting for it; a
+# case may set ON_FAIL to a function that prints what helps (daemon logs)
+ON_FAIL=
+fail() {
+	echo "FAIL: $*"
+	touch "$METRO_SHARE/sig.failed-$SITE"
+	if [ -n "$ON_FAIL" ]; then
+		local f=$ON_FAIL
+		ON_FAIL=
+		$f
+	fi
+	exit 1
+}
 
 # signal TAG / wait_for TAG [TIMEOUT]: rendezvous of the two sites
 signal() { touch "$METRO_SHARE/sig.$1"; }
@@ -133,3 +144,256 @@ link_back_restore() {
 	must mc stop "$v"
 	legs_identical $LEG "$RLEG" || fail "legs differ after the resync"
 }
+
+# --- the cluster stack: corosync, votequorum, qdevice/qnetd, dlm ----------
+#
+# The host root is read-only in the guest: cluster_prepare puts tmpfs over
+# the directories the daemons write (the configuration is written at run
+# time).  Nodes: A is nodeid 1 (ring0 $IP_A), B nodeid 2 (ring0 $IP_B); knet
+# over the A-B link only, no crypto.  Every daemon runs in the foreground in
+# the background of the case, its output in $CLUSTER_LOGS; cluster_logs
+# prints their tails (set ON_FAIL=cluster_logs).
+CLUSTER=metro
+CLUSTER_LOGS=/var/log/cluster
+COROSYNC_CONF=/etc/corosync/corosync.conf
+declare -A CLUSTER_PID=()
+
+# now_ms: milliseconds of this guest's clock, without a fork
+now_ms() { local t=${EPOCHREALTIME/./}; echo $((t / 1000)); }
+# since_ms T0: milliseconds since now_ms printed T0, as seconds "12.345"
+since_ms() { local d=$(($(now_ms) - $1)); printf '%d.%03d' $((d / 1000)) $((d % 1000)); }
+
+cluster_prepare() {
+	local d
+	for d in /etc/corosync /var/lib/corosync /var/log; do
+		mountpoint -q "$d" || must mount -t tmpfs -o mode=755 tmpfs "$d"
+	done
+	mkdir -p "$CLUSTER_LOGS" /var/log/corosync /var/lib/corosync \
+		/run/corosync-qdevice /run/corosync-qnetd /run/dlm_controld /var/log/dlm_controld
+}
+
+# corosync_conf MODE [WITNESS_ADDR]: write corosync.conf for nodes A and B.
+# MODE two_node: votequorum two_node (each site quorate alone once both
+#   were seen: wait_for_all);
+# MODE atb: expected votes 2, auto_tie_breaker with node 1 (site A) as the
+#   tie breaker: on a 50/50 split the partition with node 1 is quorate;
+# MODE qdevice: a qdevice of model net (the witness's qnetd at
+#   WITNESS_ADDR, default this site's address of W), algorithm ffsplit,
+#   1 vote (expected votes 3), TLS off (no NSS certificates on either side).
+# CLUSTER_TOKEN (ms, default corosync's 3000) sets totem.token;
+# QDEVICE_TIMEOUT and QDEVICE_SYNC_TIMEOUT (ms, defaults 10000 and 30000)
+# the qdevice's timeouts; QDEVICE_TIE_BREAKER (default lowest) its
+# ffsplit tie breaker.
+corosync_conf() {
+	local mode=$1 w=${2:-} q
+	case "$mode" in
+	two_node) q="	two_node: 1" ;;
+	atb) q="	auto_tie_breaker: 1
+	auto_tie_breaker_node: 1" ;;
+	qdevice)
+		[ -n "$w" ] || case "$SITE" in A) w=$IP_AW_W ;; B) w=$IP_BW_W ;; esac
+		[ -n "$w" ] || fail "corosync_conf qdevice: no witness address"
+		q="	device {
+		model: net
+		votes: 1
+		timeout: ${QDEVICE_TIMEOUT:-10000}
+		sync_timeout: ${QDEVICE_SYNC_TIMEOUT:-30000}
+		net {
+			host: $w
+			algorithm: ffsplit
+			tie_breaker: ${QDEVICE_TIE_BREAKER:-lowest}
+			tls: off
+		}
+	}" ;;
+	*) fail "corosync_conf: unknown mode '$mode'" ;;
+	esac
+	# every "{" ends its line (corosync's parser)
+	cat > "$COROSYNC_CONF" <<CONF || fail "cannot write $COROSYNC_CONF"
+totem {
+	version: 2
+	cluster_name: $CLUSTER
+	transport: knet
+	crypto_cipher: none
+	crypto_hash: none
+	token: ${CLUSTER_TOKEN:-3000}
+}
+nodelist {
+	node {
+		nodeid: 1
+		name: A
+		ring0_addr: $IP_A
+	}
+	node {
+		nodeid: 2
+		name: B
+		ring0_addr: $IP_B
+	}
+}
+quorum {
+	provider: corosync_votequorum
+$q
+}
+logging {
+	to_stderr: no
+	to_syslog: no
+	to_logfile: yes
+	logfile: $CLUSTER_LOGS/corosync.log
+	timestamp: hires
+}
+CONF
+	log "site $SITE: corosync.conf ($mode):"
+	sed 's/^/    /' "$COROSYNC_CONF"
+}
+
+# daemon_start NAME READY TIMEOUT CMD...: start CMD in the background
+# (output to $CLUSTER_LOGS/NAME.out) and wait until the shell command READY
+# succeeds, for at most TIMEOUT seconds
+daemon_start() {
+	local name=$1 ready=$2 t=$3 t0 i
+	shift 3
+	t0=$(now_ms)
+	echo "+ $* &"
+	"$@" >> "$CLUSTER_LOGS/$name.out" 2>&1 < /dev/null &
+	CLUSTER_PID[$name]=$!
+	for ((i = 0; i < t * 5; i++)); do
+		eval "$ready" >/dev/null 2>&1 && { log "site $SITE: $name ready in $(since_ms "$t0")s"; return 0; }
+		kill -0 "${CLUSTER_PID[$name]}" 2>/dev/null || {
+			tail -n 30 "$CLUSTER_LOGS/$name.out"
+			fail "site $SITE: $name exited at start"
+		}
+		sleep 0.2
+	done
+	tail -n 30 "$CLUSTER_LOGS/$name.out"
+	fail "site $SITE: $name not ready in ${t}s ($ready)"
+}
+
+# daemon_stop NAME [TIMEOUT]: SIGTERM, wait for its exit (default 30 s)
+daemon_stop() {
+	local name=$1 t=${2:-30} p=${CLUSTER_PID[$1]:-} i
+	[ -n "$p" ] || return 0
+	kill "$p" 2>/dev/null
+	for ((i = 0; i < t * 5; i++)); do
+		kill -0 "$p" 2>/dev/null || { wait "$p" 2>/dev/null; unset "CLUSTER_PID[$name]"; return 0; }
+		sleep 0.2
+	done
+	fail "site $SITE: $name (pid $p) did not exit in ${t}s after SIGTERM"
+}
+# daemon_alive NAME: its process is still there
+daemon_alive() { [ -n "${CLUSTER_PID[$1]:-}" ] && kill -0 "${CLUSTER_PID[$1]}" 2>/dev/null; }
+
+# corosync_start: corosync with $COROSYNC_CONF, ready once its cfg answers
+corosync_start() {
+	daemon_start corosync "corosync-cfgtool -s" 60 corosync -f
+}
+corosync_stop() { daemon_stop corosync 60; }
+
+# qdevice_start: corosync-qdevice (model net) at a site, after corosync
+qdevice_start() {
+	daemon_start qdevice "corosync-qdevice-tool -s" 60 corosync-qdevice -f -d
+}
+qdevice_stop() { daemon_stop qdevice 60; }
+
+# qnetd_start: corosync-qnetd at the witness, without TLS (-s off): it then
+# opens no NSS database; ready once corosync-qnetd-tool answers
+qnetd_start() {
+	cluster_prepare
+	daemon_start qnetd "corosync-qnetd-tool -s" 60 corosync-qnetd -f -d -s off -4
+}
+
+# dlm_start: the kernel DLM and dlm_controld (no fencing), ready once
+# dlm_tool status answers
+dlm_start() {
+	local n
+	must modprobe configfs
+	must modprobe dlm
+	mountpoint -q /sys/kernel/config || must mount -t configfs configfs /sys/kernel/config
+	mkdir -p /dev/misc
+	for n in dlm-control dlm-monitor dlm_plock; do
+		[ -e "/dev/$n" ] || fail "no /dev/$n after modprobe dlm"
+		ln -sf "/dev/$n" "/dev/misc/$n"
+	done
+	daemon_start dlm_controld "dlm_tool status" 60 dlm_controld --foreground --enable_fencing 0
+}
+dlm_stop() { daemon_stop dlm_controld 60; }
+
+# quorate: Yes or No (corosync-quorumtool -s), "?" when it does not answer
+quorate() {
+	local q
+	q=$(timeout 10 corosync-quorumtool -s 2>/dev/null | awk '$1 == "Quorate:" { print $2 }')
+	echo "${q:-?}"
+}
+# members: the node ids of the current membership, sorted, one line
+members() {
+	timeout 10 corosync-quorumtool -l 2>/dev/null |
+		awk '$1 ~ /^[1-9][0-9]*$/ && NF >= 3 { print $1 }' | sort -n | tr '\n' ' ' | sed 's/ $//'
+}
+# total_votes: "Total votes:" of corosync-quorumtool -s
+total_votes() { timeout 10 corosync-quorumtool -s 2>/dev/null | awk '/^Total votes:/ { print $3 }'; }
+quorum_status() { timeout 10 corosync-quorumtool -s 2>&1 | sed "s/^/    site $SITE: /"; }
+
+# wait_quorum Yes|No MEMBERS TIMEOUT: until this site says Quorate: Yes or
+# No with exactly MEMBERS (node ids, "1 2"; "" for any) in its membership;
+# sets WAITED to the seconds it took
+wait_quorum() {
+	local want=$1 m=$2 t=$3 t0 q mm
+	t0=$(now_ms)
+	while :; do
+		q=$(quorate)
+		mm=$(members)
+		[ "$q" = "$want" ] && { [ -z "$m" ] || [ "$mm" = "$m" ]; } && break
+		if [ $(($(now_ms) - t0)) -ge $((t * 1000)) ]; then
+			quorum_status
+			fail "site $SITE: not 'Quorate: $want' with members '$m' in ${t}s (Quorate: $q, members '$mm')"
+		fi
+		sleep 0.2
+	done
+	WAITED=$(since_ms "$t0")
+	log "site $SITE: Quorate: $want, members $mm after ${WAITED}s"
+}
+
+# stays_quorate SECONDS: Quorate: Yes at every look (every 0.2 s) for that long
+stays_quorate() {
+	local t0 q
+	t0=$(now_ms)
+	while [ $(($(now_ms) - t0)) -lt $(($1 * 1000)) ]; do
+		q=$(quorate)
+		[ "$q" = Yes ] || { quorum_status; fail "site $SITE lost quorum ($q) $(since_ms "$t0")s into a ${1}s watch"; }
+		sleep 0.2
+	done
+}
+
+# dlm_ls NAME: dlm_tool ls of lockspace NAME; ls_members NAME: its members
+dlm_ls() { timeout 10 dlm_tool ls 2>/dev/null | awk -v n="$1" '$1 == "name" { on = ($2 == n) } on'; }
+ls_members() { dlm_ls "$1" | awk '$1 == "members" { $1 = ""; sub(/^ +/, ""); print; exit }'; }
+
+# cluster_logs: the tails of the daemons' logs (ON_FAIL=cluster_logs)
+cluster_logs() {
+	local f
+	echo "--- site $SITE: cluster state"
+	timeout 10 corosync-quorumtool -s 2>&1 | sed 's/^/    /'
+	timeout 10 dlm_tool ls 2>&1 | sed 's/^/    /'
+	for f in "$CLUSTER_LOGS"/*; do
+		[ -f "$f" ] || continue
+		echo "--- site $SITE: $f (last 40 lines)"
+		tail -n 40 "$f" | sed 's/^/    /'
+	done
+	if daemon_alive dlm_controld; then
+		echo "--- site $SITE: dlm_tool dump (last 40 lines)"
+		timeout 10 dlm_tool dump 2>&1 | tail -n 40 | sed 's/^/    /'
+	fi
+}
+
+# cluster_start MODE: corosync (MODE as for corosync_conf: two_node or
+# atb) and dlm_controld at this site, once both nodes are members and
+# quorate; CLUSTER_NAME is the cluster's name.  ON_FAIL prints the
+# daemons' logs when the case fails.
+CLUSTER_NAME=$CLUSTER
+cluster_start() {
+	cluster_prepare
+	corosync_conf "$1"
+	corosync_start
+	wait_quorum Yes "1 2" 90
+	dlm_start
+	ON_FAIL=cluster_logs
+}
+
