@@ -30,6 +30,10 @@ PACKAGES=(
 	mdadm drbd-utils gnuplot-nox
 	# metroctl_udev case (udevd in the guest)
 	udev
+	# the cluster stack of the two-site cluster cases (tests/two-site/lib.sh):
+	# corosync, the witness (qdevice at the sites, qnetd at a third guest),
+	# the kernel DLM's daemon, GFS2
+	corosync corosync-qdevice corosync-qnetd dlm-controld gfs2-utils
 )
 
 log() { echo "deps: $*"; }
