@@ -93,6 +93,17 @@ static struct json_object *status_json(const struct metro_dm_dev *d,
 			       st->eta < 0 ? NULL : json_object_new_int64(st->eta));
 	json_object_object_add(o, "sync", sync);
 	json_object_object_add(o, "metadata_writes", json_object_new_uint64(st->md_writes));
+	if (st->clustered) {
+		struct json_object *c = json_object_new_object();
+
+		json_object_object_add(c, "slot", st->slot < 0 ? NULL : json_object_new_int(st->slot));
+		json_object_object_add(c, "owned_regions",
+				       st->owned < 0 ? NULL : json_object_new_int(st->owned));
+		json_object_object_add(c, "state", json_object_new_string(st->cluster_state));
+		json_object_object_add(o, "cluster", c);
+	} else {
+		json_object_object_add(o, "cluster", NULL);
+	}
 	json_object_object_add(o, "table_options", opts ? table_opts_json(opts) : NULL);
 	return o;
 }
@@ -137,6 +148,13 @@ static void status_text(const struct metro_dm_dev *d, const struct metro_status 
 	if (st->in_sync < st->total && st->eta >= 0)
 		printf("  resync: about %lldm%02llds left\n", (long long)(st->eta / 60),
 		       (long long)(st->eta % 60));
+	if (st->clustered) {
+		if (st->slot < 0)
+			printf("  cluster: not joined (suspended)\n");
+		else
+			printf("  cluster: bitmap slot %d, %d region%s owned, %s\n", st->slot,
+			       st->owned, st->owned == 1 ? "" : "s", st->cluster_state);
+	}
 	if (opts)
 		printf("  options: %s\n", table_opts_words(opts, desc, sizeof(desc)));
 }

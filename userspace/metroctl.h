@@ -154,6 +154,14 @@ struct metro_status {
 	 */
 	uint64_t late[METRO_NR_LEGS];
 	bool late_known;
+	/*
+	 * A clustered volume (target 1.8): this node's bitmap slot and the
+	 * regions it owns (-1 while suspended), and "running", "held" or
+	 * "recovering".
+	 */
+	bool clustered;
+	int slot, owned;
+	char cluster_state[16];
 };
 int parse_status_line(const char *params, struct metro_status *st, const char **why);
 const char *leg_health_word(char h, const char *sync_action);

@@ -296,16 +296,17 @@ int parse_leg_dev(const char *tok, dev_t *dev)
 /*
  *  2 <dev_a> <dev_b> <health> <in_sync>/<total> <sync_action> <dirty>
  *    <region_sectors> <md_writes> <reads_a> <reads_b> [<eta>
- *    [<late_a> <late_b> [more fields ...]]]
+ *    [<late_a> <late_b> [cluster <slot> <owned> <state> [more fields ...]]]]
  *
  * 11 fields from target 1.0, 12 from 1.1 (<eta>), 14 from 1.7 (the I/Os
- * abandoned on each leg that its device still holds); fields a newer
- * target appends after those are ignored.
+ * abandoned on each leg that its device still holds), 18 for a clustered
+ * volume from 1.8 ("-" for slot and owned while suspended); fields a
+ * newer target appends after those are ignored.
  */
 int parse_status_line(const char *params, struct metro_status *st, const char **why)
 {
 	char buf[1024];
-	char *tok[14], *save = NULL, *p, *slash;
+	char *tok[18], *save = NULL, *p, *slash;
 	int n = 0, i;
 	uint64_t v;
 
@@ -361,10 +362,30 @@ int parse_status_line(const char *params, struct metro_status *st, const char **
 	/* Fields 13 and 14, the late I/Os of each leg, came with 1.7: both or neither. */
 	if (n == 13)
 		BAD("status line has <late_a> but not <late_b>");
-	if (n == 14) {
+	if (n >= 14) {
 		if (parse_u64(tok[12], &st->late[0]) || parse_u64(tok[13], &st->late[1]))
 			BAD("bad late I/O count in status line");
 		st->late_known = true;
+	}
+	/* Fields 15 to 18, "cluster <slot> <owned> <state>", came with 1.8. */
+	if (n >= 15 && !strcmp(tok[14], "cluster")) {
+		if (n < 18)
+			BAD("status line has a truncated cluster field");
+		st->clustered = true;
+		st->slot = st->owned = -1;
+		if (strcmp(tok[15], "-")) {
+			if (parse_u64(tok[15], &v) || v >= METRO_MAX_SLOTS)
+				BAD("bad cluster slot in status line");
+			st->slot = (int)v;
+		}
+		if (strcmp(tok[16], "-")) {
+			if (parse_u64(tok[16], &v) || v > INT32_MAX)
+				BAD("bad owned region count in status line");
+			st->owned = (int)v;
+		}
+		if (strlen(tok[17]) >= sizeof(st->cluster_state))
+			BAD("bad cluster state in status line");
+		strcpy(st->cluster_state, tok[17]);
 	}
 #undef BAD
 	*why = NULL;

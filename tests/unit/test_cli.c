@@ -195,6 +195,24 @@ static void test_status_parse_good(void **state)
 	assert_int_equal(st.health[0], 'D');
 	assert_int_equal(st.eta, -1);
 	assert_true(st.late_known);
+	assert_false(st.clustered);
+	/* A clustered volume (1.8): slot, owned regions, state; then suspended. */
+	assert_int_equal(parse_status_line("2 7:0 7:1 AA 1/1 idle 0 8 0 5 0 0 0 0 cluster 1 42 held extra",
+					   &st, &why), 0);
+	assert_true(st.clustered);
+	assert_int_equal(st.slot, 1);
+	assert_int_equal(st.owned, 42);
+	assert_string_equal(st.cluster_state, "held");
+	assert_int_equal(parse_status_line("2 7:0 7:1 AA 1/1 idle 0 8 0 5 0 0 0 0 cluster - - -",
+					   &st, &why), 0);
+	assert_int_equal(st.slot, -1);
+	assert_int_equal(st.owned, -1);
+	assert_int_equal(parse_status_line("2 7:0 7:1 AA 1/1 idle 0 8 0 5 0 0 0 0 cluster 1 42",
+					   &st, &why), -EINVAL);
+	assert_int_equal(parse_status_line("2 7:0 7:1 AA 1/1 idle 0 8 0 5 0 0 0 0 cluster 8 0 running",
+					   &st, &why), -EINVAL);
+	assert_int_equal(parse_status_line("2 7:0 7:1 AA 1/1 idle 0 8 0 5 0 0 0 0 cluster x 0 running",
+					   &st, &why), -EINVAL);
 	/* A degraded activation: leg A absent; an ETA. */
 	assert_int_equal(parse_status_line("2 - 7:1 DA 3/4 degraded 1 8 0 0 6 120",
 					   &st, &why), 0);
