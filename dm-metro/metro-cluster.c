@@ -153,6 +153,7 @@ struct metro_cluster {
 	struct bio_list held;		/* bios held during a state change */
 	bool holding;
 	bool leaving;			/* no region is kept any more */
+	bool reattaching;		/* see metro_cl_wait_late() */
 
 	struct workqueue_struct *wq;
 	struct delayed_work revoke_work;
@@ -346,6 +347,33 @@ static void metro_state_bast(void *arg, int mode)
 }
 
 /*
+ * Leg @i comes back while this node's transport may still hold writes
+ * that it abandoned on the leg's deadline: one landing after another
+ * node copied its region would leave the legs different.  Wait until the
+ * device has returned them (I/O held meanwhile, and no region given to
+ * another node: see metro_cl_revoke_work()), saying so every
+ * METRO_WAIT_LOG_PERIOD.
+ */
+static void metro_cl_wait_late(struct metro_cluster *c, unsigned int i)
+{
+	struct metro_c *m = c->m;
+	unsigned long start = jiffies, said = jiffies;
+
+	if (!metro_pool_late(m->pool, i))
+		return;
+	WRITE_ONCE(c->reattaching, true);
+	while (metro_pool_late(m->pool, i)) {
+		if (time_after(jiffies, said + METRO_WAIT_LOG_PERIOD)) {
+			DMWARN("%s: leg %c comes back at another node, and its device here still holds %d writes abandoned on its deadline: waiting %us for it to return them (this node's I/O waits)",
+			       metro_name(m), metro_leg_letter(i), metro_pool_late(m->pool, i),
+			       jiffies_to_msecs(jiffies - start) / 1000);
+			said = jiffies;
+		}
+		msleep(50);
+	}
+}
+
+/*
  * Follow the state in the value block (md_lock held): legs another node
  * detached are detached here too, a leg another node brought back is
  * written here again (and read once in sync), and while another node
@@ -387,8 +415,10 @@ static bool metro_cl_apply_lvb(struct metro_cluster *c)
 				      metro_name(m), metro_leg_letter(i));
 				continue;
 			}
+			metro_cl_wait_late(c, i);
 			WRITE_ONCE(leg->stale, !!(legs & METRO_CL_STALE(i)));
 			clear_bit(METRO_LEG_DEAD, &leg->flags);
+			WRITE_ONCE(c->reattaching, false);
 			DMINFO("%s: another node of the cluster brought leg %c (%s) back; it is written here again",
 			       metro_name(m), metro_leg_letter(i), leg->dev->name);
 			changed = true;
@@ -417,32 +447,43 @@ static void metro_cl_apply_work(struct work_struct *ws)
 	mutex_lock(&m->md_lock);
 	changed = metro_cl_apply_lvb(c);
 	mutex_unlock(&m->md_lock);
-	if (changed)
+	if (changed) {
 		dm_table_event(m->ti->table);
+		/* A leg back: this node's own out-of-sync regions can be copied. */
+		metro_resync_kick(m);
+	}
 	metro_cl_release_held(c);
 }
 
-/* Refresh every live leg's superblock from its disk (md_lock, in a tx). */
+/*
+ * Refresh the live legs' superblocks from their disks (md_lock, in a tx):
+ * another node may have written them.  A leg the worker is about to
+ * detach (a failure or stall flagged) is not read, and one whose read
+ * fails keeps what this node knew of it: the transaction is there to
+ * detach such legs.  -EIO only when no leg could be read.
+ */
 static int metro_cl_reread_sbs(struct metro_c *m)
 {
+	unsigned int i, tried = 0, read = 0;
 	const char *err;
-	unsigned int i;
-	int r;
 
 	lockdep_assert_held(&m->md_lock);
 	for (i = 0; i < METRO_NR_LEGS; i++) {
-		if (!metro_leg_alive(&m->legs[i]))
+		if (!metro_leg_alive(&m->legs[i]) ||
+		    test_bit(METRO_WORK_STALLED + i, &m->work_flags) ||
+		    test_bit(METRO_WORK_FAIL_LEG + i, &m->work_flags))
 			continue;
-		r = metro_log_read_sb(m, &m->legs[i], &err);
-		if (r) {
-			DMERR("%s: leg %c (%s): %s", metro_name(m), metro_leg_letter(i),
-			      m->legs[i].dev->name, err);
-			return r;
+		tried++;
+		if (metro_log_read_sb(m, &m->legs[i], &err)) {
+			DMWARN("%s: leg %c (%s): %s", metro_name(m), metro_leg_letter(i),
+			       m->legs[i].dev->name, err);
+			continue;
 		}
+		read++;
 		if (m->legs[i].sb.events > m->events)
 			m->events = m->legs[i].sb.events;
 	}
-	return 0;
+	return tried && !read ? -EIO : 0;
 }
 
 static void metro_cl_tx_end(struct metro_c *m);
@@ -628,6 +669,7 @@ static void metro_cl_revoke_work(struct work_struct *ws)
 	unsigned int i;
 	int r;
 
+	/* Owned bits cleared before the gate is read: pairs with the writers. */
 	smp_mb();
 	for (i = 0; i < METRO_CL_LOCKS; i++) {
 		rl = &c->rl[i];
@@ -637,7 +679,8 @@ static void metro_cl_revoke_work(struct work_struct *ws)
 			continue;
 		}
 		if (metro_gate_busy(&m->gate, rl->region) ||
-		    metro_gate_claimed(&m->gate, rl->region, rl->region)) {
+		    metro_gate_claimed(&m->gate, rl->region, rl->region) ||
+		    READ_ONCE(c->reattaching)) {
 			if (time_after(jiffies, rl->since + METRO_WAIT_LOG_PERIOD)) {
 				DMWARN("%s: another node waits for region %lu; its writes here have not completed for %us",
 				       metro_name(m), rl->region,
@@ -751,6 +794,7 @@ static bool metro_cl_copy_owns(struct metro_c *m, unsigned long r)
 	unsigned long flags;
 	bool owned;
 
+	/* Claimed before the owned bit is read: pairs with the revocation. */
 	smp_mb();
 	if (test_bit(r, c->owned))
 		return true;

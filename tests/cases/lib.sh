@@ -255,7 +255,7 @@ scratch_disk() { disk_by_serial "scratch$1"; }
 # NQN (the defaults, $NQN and $IP_B, are site B's leg in the two-site cases:
 # tests/two-site/lib.sh)
 nvmet_export() {
-	local c=/sys/kernel/config/nvmet dev=$1 nqn=${2:-$NQN} addr=${3:-$IP_B} port
+	local c=/sys/kernel/config/nvmet dev=$1 nqn=${2:-$NQN} addr=${3:-$IP_B} port id
 	# -q: built in (the debug kernel), or a module
 	modprobe -q nvmet-tcp
 	mountpoint -q /sys/kernel/config || must mount -t configfs configfs /sys/kernel/config
@@ -264,6 +264,13 @@ nvmet_export() {
 	echo 1 > "$c/subsystems/$nqn/attr_allow_any_host"
 	must mkdir "$c/subsystems/$nqn/namespaces/1"
 	echo -n "$dev" > "$c/subsystems/$nqn/namespaces/1/device_path"
+	# Identifiers of its own, the same at every export of this NQN, as an
+	# administrator sets them: a host still connected from before this
+	# guest rebooted finds the same namespace again (new random ones make
+	# it drop the namespace: "identifiers changed for nsid 1").
+	id=$(echo -n "$nqn" | md5sum | sed 's/^\(.\{8\}\)\(.\{4\}\)\(.\{4\}\)\(.\{4\}\)\(.\{12\}\).*/\1-\2-\3-\4-\5/')
+	echo "$id" > "$c/subsystems/$nqn/namespaces/1/device_uuid" 2>/dev/null
+	echo "$id" > "$c/subsystems/$nqn/namespaces/1/device_nguid" 2>/dev/null
 	echo 1 > "$c/subsystems/$nqn/namespaces/1/enable" || fail "cannot enable the nvmet namespace"
 	port=$c/ports/1
 	if [ ! -d "$port" ]; then
