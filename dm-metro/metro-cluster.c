@@ -58,6 +58,13 @@
 #define METRO_CL_LOCKS		1024
 #define METRO_CL_HASH_BITS	8
 
+/*
+ * A region granted is kept at least this long, as GFS2 keeps a glock: the
+ * write or copy that asked for it gets to run before another node takes
+ * it back, and regions two nodes write at once move at most every 20 ms.
+ */
+#define METRO_CL_MIN_HOLD	msecs_to_jiffies(20)
+
 /* Bytes of the state lock's value block (a multiple of 8). */
 #define METRO_CL_LVB_LEN	32
 
@@ -114,6 +121,7 @@ struct metro_rlock {
 	struct list_head lru;		/* free list, or owned by last grant */
 	unsigned long since;		/* jiffies: revocation started */
 	bool wanted;			/* asked for before our grant came */
+	unsigned long granted;		/* jiffies: EX granted */
 	struct dlm_lksb lksb;
 	char name[20];
 };
@@ -159,6 +167,7 @@ struct metro_cluster {
 	struct delayed_work revoke_work;
 	struct work_struct apply_work;
 	struct work_struct ask_work;	/* sends the region requests */
+	struct work_struct event_work;	/* a dm event for a change applied in a tx */
 	struct work_struct wake_work;	/* hands @waiting back to the worker */
 };
 
@@ -386,7 +395,7 @@ static bool metro_cl_apply_lvb(struct metro_cluster *c)
 {
 	struct metro_state_lvb *lvb = (struct metro_state_lvb *)c->state.lvb;
 	struct metro_c *m = c->m;
-	bool changed = false;
+	bool changed = false, others;
 	unsigned int i;
 	u32 legs;
 
@@ -434,7 +443,10 @@ static bool metro_cl_apply_lvb(struct metro_cluster *c)
 		if (metro_leg_alive(&m->legs[i]) && !m->legs[i].stale &&
 		    (!metro_leg_alive(&m->legs[i ^ 1]) || m->legs[i ^ 1].stale))
 			WRITE_ONCE(m->source, i);
-	WRITE_ONCE(m->read_source_only, !!(c->resyncing & ~BIT(m->bm_slot)));
+	others = !!(c->resyncing & ~BIT(m->bm_slot));
+	if (others != READ_ONCE(m->read_source_only))
+		changed = true;		/* the engine starts or stops copying */
+	WRITE_ONCE(m->read_source_only, others);
 	return changed;
 }
 
@@ -453,6 +465,13 @@ static void metro_cl_apply_work(struct work_struct *ws)
 		metro_resync_kick(m);
 	}
 	metro_cl_release_held(c);
+}
+
+static void metro_cl_event_work(struct work_struct *ws)
+{
+	struct metro_cluster *c = container_of(ws, struct metro_cluster, event_work);
+
+	dm_table_event(c->m->ti->table);
 }
 
 /*
@@ -510,7 +529,11 @@ static int metro_cl_tx_begin(struct metro_c *m)
 		metro_dunlock(&c->token);
 		goto fail;
 	}
-	metro_cl_apply_lvb(c);
+	/* What another node changed; its apply work will find nothing left. */
+	if (metro_cl_apply_lvb(c)) {
+		queue_work(c->wq, &c->event_work);	/* not under md_lock */
+		metro_resync_kick(m);
+	}
 	r = metro_cl_reread_sbs(m);
 	if (r) {
 		c->tx_depth = 1;
@@ -621,6 +644,7 @@ static void metro_rl_ast(void *arg)
 	spin_lock_irqsave(&c->lock, flags);
 	if (rl->state == METRO_RL_ASKING && !status) {
 		rl->state = METRO_RL_OWNED;
+		rl->granted = jiffies;
 		list_add_tail(&rl->lru, &c->lru);
 		c->nr_owned++;
 		set_bit(rl->region, c->owned);
@@ -680,7 +704,8 @@ static void metro_cl_revoke_work(struct work_struct *ws)
 		}
 		if (metro_gate_busy(&m->gate, rl->region) ||
 		    metro_gate_claimed(&m->gate, rl->region, rl->region) ||
-		    READ_ONCE(c->reattaching)) {
+		    READ_ONCE(c->reattaching) ||
+		    (!c->leaving && time_before(jiffies, rl->granted + METRO_CL_MIN_HOLD))) {
 			if (time_after(jiffies, rl->since + METRO_WAIT_LOG_PERIOD)) {
 				DMWARN("%s: another node waits for region %lu; its writes here have not completed for %us",
 				       metro_name(m), rl->region,
@@ -1060,6 +1085,7 @@ static int metro_cl_join(struct metro_c *m)
 	INIT_WORK(&c->apply_work, metro_cl_apply_work);
 	INIT_WORK(&c->wake_work, metro_cl_wake_work);
 	INIT_WORK(&c->ask_work, metro_cl_ask_work);
+	INIT_WORK(&c->event_work, metro_cl_event_work);
 	INIT_WORK(&c->recovery_work, metro_cl_recovery_work);
 	metro_dlock_init(c, &c->slot, "slot");
 	metro_dlock_init(c, &c->token, "token");

@@ -266,13 +266,15 @@ static void metro_resync_charge(struct metro_c *m, sector_t sectors)
 
 /*
  * May chunks be copied: resync started and neither paused nor stopped by
- * a read error, and both legs alive?
+ * a read error, and both legs alive?  In cluster mode not while another
+ * node copies: it copies this node's regions too (it read every slot),
+ * and two engines would take the same regions from each other.
  */
 static bool metro_copy_allowed(struct metro_c *m)
 {
 	lockdep_assert_held(&m->copy_lock);
 	return m->resync_running && !m->resync_paused && !m->resync_error &&
-	       metro_nr_alive(m) == METRO_NR_LEGS;
+	       metro_nr_alive(m) == METRO_NR_LEGS && !READ_ONCE(m->read_source_only);
 }
 
 /* Who ends a chunk copy's I/O: the copy, or its completion (abandoned). */
