@@ -104,6 +104,8 @@ static const struct cmd cmds[] = {
 	  "report leg failures, resyncs and volumes coming and going" },
 	{ "incremental", do_incremental, "DEV",
 	  "assemble the volume of DEV once both legs are present (udev)" },
+	{ "fence", do_fence, "--subsys NQN[,NQN...] [-o off|on|reboot|status|monitor|metadata]",
+	  "cut every fabric host off this site's nvmet exports (fence agent fence_metro)" },
 	{ "help", do_help, "[COMMAND]", "show this help" },
 	{ NULL, NULL, NULL, NULL },
 };
@@ -203,10 +205,14 @@ int main(int argc, char **argv)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
 	};
+	const char *base = strrchr(argv[0], '/');
 	const struct cmd *c;
 	int opt;
 
 	opterr = 0;
+	/* called as fence_metro (a link to metroctl): a fence agent */
+	if (!strcmp(base ? base + 1 : argv[0], "fence_metro"))
+		return fence_agent_main(argc, argv);
 	/* '+': stop at the command; its own options are parsed later. */
 	while ((opt = getopt_long(argc, argv, "+hVjpv", opts, NULL)) != -1) {
 		switch (opt) {

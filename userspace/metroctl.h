@@ -56,6 +56,28 @@ int do_replace(int argc, char **argv);
 int do_resolve(int argc, char **argv);
 int do_set(int argc, char **argv);
 int do_monitor(int argc, char **argv);
+int do_fence(int argc, char **argv);
+
+/* cmd-fence.c: fabric fencing (fence_metro), also unit tested */
+#define FENCE_MAX_SUBSYS 8
+/* Exit codes of the fence agent API: status answers 0 (on) or 2 (off). */
+#define FENCE_OK	0
+#define FENCE_FAILED	1
+#define FENCE_IS_OFF	2
+/* What one run is asked to do (parsed from argv or stdin). */
+struct fence_req {
+	const char *action;		/* off, on, reboot, status, monitor, metadata */
+	const char *subsys[FENCE_MAX_SUBSYS];
+	unsigned int nr_subsys;
+	const char *nodeid;		/* the victim, for the log only */
+	const char *configfs;		/* nvmet's configfs directory */
+};
+/* One key=value of the fence agent API (KV is modified): 0 or -EINVAL. */
+int fence_parse_kv(struct fence_req *rq, char *kv);
+/* Carry the request out: FENCE_OK, FENCE_FAILED or FENCE_IS_OFF. */
+int fence_run(struct fence_req *rq);
+/* main() when called as fence_metro: arguments on stdin or argv. */
+int fence_agent_main(int argc, char **argv);
 
 /* Common per-command option parsing (-j/--json, -p/--pretty, -v, -h). */
 void json_print(struct json_object *obj);
