@@ -2,8 +2,9 @@
 #
 # Helpers of the two-site cases (tests/two-site/cases/*.sh), on top of
 # tests/cases/lib.sh.  Every case runs in both guests (tests/two-site/run.sh)
-# and branches on $METRO_SITE (A or B); $METRO_BOOT counts the boots of this
-# site within the case.  Each site's own leg is /dev/vda.
+# and branches on $METRO_SITE (A or B, and W for the witness guest of a
+# case with "# two-site-witness: yes"); $METRO_BOOT counts the boots of
+# this site within the case.  Each site's own leg is /dev/vda.
 . "$(dirname "${BASH_SOURCE[0]}")/../cases/lib.sh" || exit 1
 
 [ -n "${METRO_SITE:-}" ] && [ -d "${METRO_SHARE:-}" ] ||
@@ -12,6 +13,9 @@ SITE=$METRO_SITE
 PEER=B
 [ "$SITE" = B ] && PEER=A
 IP_A=10.99.0.1 IP_B=10.99.0.2
+# the witness links (METRO_WITNESS=1): A-W and B-W, each a /24 of its own
+IP_AW_A=10.99.1.1 IP_AW_W=10.99.1.3 IP_BW_B=10.99.2.2 IP_BW_W=10.99.2.3
+WITNESS=${METRO_WITNESS:-0}
 NQN=nqn.2026-12.org.dm-metro:site-b
 LEG=/dev/vda
 IP=/usr/sbin/ip
@@ -58,19 +62,55 @@ host_do() {
 	fail "the host did not carry out '$*'"
 }
 
-# net_up: the inter-site link up with this site's address, peer reachable
-net_up() {
-	local me=$IP_A peer=$IP_B i
-	[ "$SITE" = B ] && me=$IP_B peer=$IP_A
-	must modprobe virtio_net
-	for i in $(seq 50); do [ -e /sys/class/net/eth0 ] && break; sleep 0.1; done
-	must $IP link set eth0 up
-	must $IP addr add "$me/24" dev eth0
+# nic_up DEV ADDR PEER: DEV up with ADDR/24, until PEER answers a ping
+nic_up() {
+	local i
+	for i in $(seq 50); do [ -e "/sys/class/net/$1" ] && break; sleep 0.1; done
+	must $IP link set "$1" up
+	must $IP addr add "$2/24" dev "$1"
 	for i in $(seq 60); do
-		busybox ping -c 1 -W 1 "$peer" >/dev/null 2>&1 && { log "site $SITE: $peer answers"; return 0; }
+		busybox ping -c 1 -W 1 "$3" >/dev/null 2>&1 && { log "site $SITE: $3 answers over $1"; return 0; }
 		sleep 0.5
 	done
-	fail "site $SITE: no answer from $peer over eth0"
+	fail "site $SITE: no answer from $3 over $1"
+}
+
+# net_up: the inter-site link up with this site's address, peer reachable;
+# with a witness, also the link to it (eth1)
+net_up() {
+	must modprobe virtio_net
+	case "$SITE" in
+	A) nic_up eth0 $IP_A $IP_B
+	   [ "$WITNESS" = 1 ] && nic_up eth1 $IP_AW_A $IP_AW_W ;;
+	B) nic_up eth0 $IP_B $IP_A
+	   [ "$WITNESS" = 1 ] && nic_up eth1 $IP_BW_B $IP_BW_W ;;
+	esac
+	return 0
+}
+
+# witness_serve: the whole case at the witness guest W: corosync-qnetd on
+# its two links, until the sites signal "done" (or one of them fails);
+# then what qnetd saw is printed and the case passes
+witness_serve() {
+	local i
+	must modprobe virtio_net
+	# the sites ping W's addresses until they answer
+	for i in $(seq 50); do [ -e /sys/class/net/eth1 ] && break; sleep 0.1; done
+	must $IP link set eth0 up
+	must $IP addr add "$IP_AW_W/24" dev eth0
+	must $IP link set eth1 up
+	must $IP addr add "$IP_BW_W/24" dev eth1
+	qnetd_start
+	signal witness-up
+	for ((i = 0; i < 9000; i++)); do
+		[ -e "$METRO_SHARE/sig.done" ] && break
+		[ -e "$METRO_SHARE/sig.failed-A" ] || [ -e "$METRO_SHARE/sig.failed-B" ] && break
+		sleep 0.1
+	done
+	log "witness: clusters and clients of corosync-qnetd:"
+	timeout 10 corosync-qnetd-tool -l -v 2>&1 | sed 's/^/    /'
+	[ -e "$METRO_SHARE/sig.done" ] || fail "the sites did not finish (see their logs)"
+	pass "witness served the case"
 }
 
 # site_b_serve_leg: at site B, export its leg, tell site A, and end the
@@ -165,7 +205,16 @@ since_ms() { local d=$(($(now_ms) - $1)); printf '%d.%03d' $((d / 1000)) $((d % 
 
 cluster_prepare() {
 	local d
-	for d in /etc/corosync /var/lib/corosync /var/log; do
+	# dlm_controld reads /etc/dlm/dlm.conf, a directory Debian's package
+	# does not make: an overlay on /etc gives the guest one
+	if [ ! -d /etc/dlm ]; then
+		modprobe -q overlay
+		mkdir -p /run/etc-overlay/upper /run/etc-overlay/work
+		must mount -t overlay overlay \
+			-o lowerdir=/etc,upperdir=/run/etc-overlay/upper,workdir=/run/etc-overlay/work /etc
+		must mkdir /etc/dlm
+	fi
+	for d in /etc/corosync /etc/dlm /var/lib/corosync /var/log; do
 		mountpoint -q "$d" || must mount -t tmpfs -o mode=755 tmpfs "$d"
 	done
 	mkdir -p "$CLUSTER_LOGS" /var/log/corosync /var/lib/corosync \
@@ -300,8 +349,12 @@ qnetd_start() {
 	daemon_start qnetd "corosync-qnetd-tool -s" 60 corosync-qnetd -f -d -s off -4
 }
 
-# dlm_start: the kernel DLM and dlm_controld (no fencing), ready once
-# dlm_tool status answers
+# dlm_start: the kernel DLM and dlm_controld, ready once dlm_tool status
+# answers.  With DLM_FENCE set (the nvmet subsystems exporting this site's
+# leg), a lost node is fenced by fence_metro before the DLM's recovery
+# gives its locks to the survivors (dlm.conf fence_all); without it,
+# dlm_controld runs with fencing off.
+DLM_FENCE=
 dlm_start() {
 	local n
 	must modprobe configfs
@@ -312,7 +365,17 @@ dlm_start() {
 		[ -e "/dev/$n" ] || fail "no /dev/$n after modprobe dlm"
 		ln -sf "/dev/$n" "/dev/misc/$n"
 	done
-	daemon_start dlm_controld "dlm_tool status" 60 dlm_controld --foreground --enable_fencing 0
+	if [ -n "$DLM_FENCE" ]; then
+		cat > /etc/dlm/dlm.conf <<CONF || fail "cannot write /etc/dlm/dlm.conf"
+enable_fencing=1
+fence_all $(dirname "$METROCTL")/fence_metro subsys=$DLM_FENCE
+CONF
+		log "site $SITE: /etc/dlm/dlm.conf:"
+		sed 's/^/    /' /etc/dlm/dlm.conf
+		daemon_start dlm_controld "dlm_tool status" 60 dlm_controld --foreground
+	else
+		daemon_start dlm_controld "dlm_tool status" 60 dlm_controld --foreground --enable_fencing 0
+	fi
 }
 dlm_stop() { daemon_stop dlm_controld 60; }
 
@@ -383,15 +446,19 @@ cluster_logs() {
 	fi
 }
 
-# cluster_start MODE: corosync (MODE as for corosync_conf: two_node or
-# atb) and dlm_controld at this site, once both nodes are members and
-# quorate; CLUSTER_NAME is the cluster's name.  ON_FAIL prints the
-# daemons' logs when the case fails.
+# cluster_start MODE: corosync (MODE as for corosync_conf: two_node, atb
+# or qdevice, the witness W then up first) and dlm_controld at this site,
+# once both nodes are members and quorate; CLUSTER_NAME is the cluster's
+# name.  ON_FAIL prints the daemons' logs when the case fails.
 CLUSTER_NAME=$CLUSTER
 cluster_start() {
 	cluster_prepare
 	corosync_conf "$1"
 	corosync_start
+	if [ "$1" = qdevice ]; then
+		wait_for witness-up 120
+		qdevice_start
+	fi
 	wait_quorum Yes "1 2" 90
 	dlm_start
 	ON_FAIL=cluster_logs

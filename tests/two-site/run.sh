@@ -6,11 +6,16 @@
 # tests/vm/run.sh and joined by one private link: a virtio-net NIC (eth0)
 # in each guest over a pair of unix datagram sockets, addresses set only in
 # the guests (10.99.0.1 and 10.99.0.2); nothing reaches the host's network.
+# A case whose script has the line "# two-site-witness: yes" also gets a
+# third guest, W (the witness: corosync-qnetd), with a link of its own to
+# each site (A eth1 10.99.1.1 - W eth0 10.99.1.3, B eth1 10.99.2.2 - W
+# eth1 10.99.2.3): cutting the A-B link leaves both witness links up.
 # Each site has its own virtio disk (its leg, /dev/vda) in an image file
 # that outlives the guest, and both see a directory shared with this script
 # ($METRO_SHARE in the guests) through which the cases wait for each other
 # and ask the host to act (tests/two-site/lib.sh):
-#   link off | link on   cut or restore the link (qemu set_link, both NICs)
+#   link off | link on   cut or restore the A-B link (qemu set_link, both
+#                        NICs; the witness links stay up)
 #   kill A | kill B      kill -9 that site's guest (a site lost); then
 #                        signals killed-A or killed-B
 #   boot A | boot B      boot that site again, same disk (METRO_BOOT counts)
@@ -67,21 +72,31 @@ EOF
 declare -A pid boot killed
 # start SITE: boot the site's guest (again) in the background
 start() {
-	local s=$1 peer=A mac=52:54:00:99:00:0b
-	[ "$s" = A ] && peer=B mac=52:54:00:99:00:0a
+	local s=$1 nets=() disks=() k mem=1024
 	boot[$s]=$((${boot[$s]:-0} + 1))
-	rm -f "$run/$s.sock" "$run/mon$s.sock"
-	[ -f "$run/disk$s.img" ] || truncate -s "${disk_mib}M" "$run/disk$s.img"
-	local disks=(--disk "$run/disk$s.img") k
-	for ((k = 2; k <= ndisks; k++)); do
-		[ -f "$run/disk$s$k.img" ] || truncate -s "${disk_mib}M" "$run/disk$s$k.img"
-		disks+=(--disk "$run/disk$s$k.img")
-	done
-	"$TOP/tests/vm/run.sh" -q --case-dir "$CASEDIR" --smp 1 --mem 1024 \
+	rm -f "$run/$s.sock" "$run/$s".?.sock "$run/mon$s.sock"
+	case $s in
+	A) nets=(--net-dgram "$run/A.sock,$run/B.sock,52:54:00:99:00:0a")
+	   [ "$witness" = 1 ] && nets+=(--net-dgram "$run/A.w.sock,$run/W.a.sock,52:54:00:99:01:0a") ;;
+	B) nets=(--net-dgram "$run/B.sock,$run/A.sock,52:54:00:99:00:0b")
+	   [ "$witness" = 1 ] && nets+=(--net-dgram "$run/B.w.sock,$run/W.b.sock,52:54:00:99:02:0b") ;;
+	W) nets=(--net-dgram "$run/W.a.sock,$run/A.w.sock,52:54:00:99:01:0c"
+		 --net-dgram "$run/W.b.sock,$run/B.w.sock,52:54:00:99:02:0c")
+	   mem=512 ;;
+	esac
+	if [ "$s" != W ]; then
+		[ -f "$run/disk$s.img" ] || truncate -s "${disk_mib}M" "$run/disk$s.img"
+		disks=(--disk "$run/disk$s.img")
+		for ((k = 2; k <= ndisks; k++)); do
+			[ -f "$run/disk$s$k.img" ] || truncate -s "${disk_mib}M" "$run/disk$s$k.img"
+			disks+=(--disk "$run/disk$s$k.img")
+		done
+	fi
+	"$TOP/tests/vm/run.sh" -q --case-dir "$CASEDIR" --smp 1 --mem "$mem" \
 		--timeout "$timeout" --case-timeout "$timeout" "${kdir[@]}" "${envs[@]}" \
 		--log "$LOGS/two-site-$case-$s.${boot[$s]}.console" \
-		"${disks[@]}" --net-dgram "$run/$s.sock,$run/$peer.sock,$mac" \
-		--monitor "$run/mon$s.sock" --share "$run/share" \
+		"${disks[@]}" "${nets[@]}" \
+		--monitor "$run/mon$s.sock" --share "$run/share" --env METRO_WITNESS="$witness" \
 		--env METRO_SITE="$s" --env METRO_BOOT="${boot[$s]}" "$case" \
 		> "$run/result-$s.${boot[$s]}" 2>&1 &
 	pid[$s]=$!
@@ -120,7 +135,12 @@ for case in "${cases[@]}"; do
 	mkdir -p "$run/share"
 	chmod 777 "$run/share"
 	boot=() killed=() pid=()
+	witness=0
+	grep -q '^# two-site-witness: yes' "$CASEDIR/$case.sh" && witness=1
+	sites=(A B)
+	[ "$witness" = 1 ] && sites+=(W)
 	t0=$SECONDS
+	[ "$witness" = 1 ] && start W
 	start B
 	start A
 	while :; do
@@ -128,11 +148,11 @@ for case in "${cases[@]}"; do
 			[ -e "$run/share/$f.done" ] || act "$run/share/$f"
 		done
 		alive=0
-		for s in A B; do kill -0 "${pid[$s]}" 2>/dev/null && alive=1; done
+		for s in "${sites[@]}"; do kill -0 "${pid[$s]}" 2>/dev/null && alive=1; done
 		[ "$alive" = 0 ] && break
 		if [ $((SECONDS - t0)) -ge $((timeout + 60)) ]; then
 			echo "# two-site $case: timed out after ${timeout}s"
-			for s in A B; do kill "${pid[$s]}" 2>/dev/null; done
+			for s in "${sites[@]}"; do kill "${pid[$s]}" 2>/dev/null; done
 			wait
 			break
 		fi

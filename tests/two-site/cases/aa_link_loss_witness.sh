@@ -105,8 +105,10 @@ log "site A: leg B detached $((SECONDS - t0))s after the link was cut"
 if [ -n "$DLM_FENCE" ]; then
 	e=$(cat /sys/kernel/config/nvmet/subsystems/$MYNQN/namespaces/1/enable)
 	[ "$e" = 0 ] || fail "site B's path to leg A is not fenced (namespace enable $e)"
-	timeout 10 dlm_tool dump 2>/dev/null | grep -i fence | tail -n 5
 fi
+# where the time to the detach went: membership, quorum, fencing
+timeout 10 dlm_tool dump 2>/dev/null | grep -E 'fence|quorum|cluster node|check_' | tail -n 12
+grep -E 'quorum|Members|members' "$CLUSTER_LOGS/corosync.log" 2>/dev/null | tail -n 6
 # over what site B was writing: site B's held writes must not undo this
 randfile pb 8
 must write_file pb /dev/mapper/$V 8
