@@ -35,7 +35,7 @@ md0=$(st_mdwrites $V)
 run dd if=/dev/urandom of=/dev/mapper/$V bs=4k count=1 seek=$((R * 256 + 5)) oflag=direct status=none &&
 	fail "setup: a write into clean region $R succeeded with the bitmap of both legs failing"
 dmesg | grep "metro: $V:" | sed 's/^/dmesg: /'
-dmesg | grep -q "cannot write the write-intent bitmap to any leg" ||
+dmesg_has "cannot write the write-intent bitmap to any leg" ||
 	fail "setup: the write did not fail on its bitmap write (no 'cannot write the write-intent bitmap' in dmesg)"
 [ "$(st_mdwrites $V)" -gt "$md0" ] || fail "setup: no metadata write was tried"
 show_status $V

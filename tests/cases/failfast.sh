@@ -106,7 +106,7 @@ wait $rpid || fail "with failfast B the read failed instead of going to leg A: $
 log "with failfast B the read was served by leg A ${t}s after leg B stalled"
 held_ok 8 "with failfast B"
 [ "$(st_health $V)" = AD ] || fail "the failfast read's error did not detach leg B: $(st_health $V)"
-dmesg | grep -q "retrying on leg A" || fail "the kernel log does not say the read was retried on leg A"
+dmesg_has "retrying on leg A" || fail "the kernel log does not say the read was retried on leg A"
 must dmsetup resume ff_b
 b_answers
 must mc restore $V B
@@ -124,7 +124,7 @@ check_file base /dev/mapper/$V 0 || fail "data wrong after the restore"
 t=$(dmsetup table $V)
 dmsetup load $V --table "$(echo "$t" | awk '{print $1, $2, $3, $4, $5}') 2 failfast BA" 2>/dev/null &&
 	fail "the target accepted failfast BA"
-dmesg | grep -q "Invalid failfast" || fail "the kernel log does not explain the refused failfast"
+dmesg_has "Invalid failfast" || fail "the kernel log does not explain the refused failfast"
 [ "$(dmsetup table $V)" = "$t" ] || fail "the refused failfast changed the table: $(dmsetup table $V)"
 must mc stop $V
 legs_identical $A $B || fail "legs differ after the restore"

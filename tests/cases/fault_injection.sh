@@ -105,7 +105,7 @@ done
 log "table loads under failslab: $ok created, $refused refused"
 [ $refused -gt 0 ] || fail "failslab never made a table load fail: the test tests nothing"
 [ $ok -gt 0 ] || log "no table load got through at this probability"
-dmesg | grep -q "metro: Cannot allocate\|metro: .*allocate" && log "the constructor reported allocation failures"
+dmesg_has "metro: Cannot allocate\|metro: .*allocate" && log "the constructor reported allocation failures"
 
 # 5. FAILSLAB: the writer's allocations fail during direct I/O (bio clones
 #    come from mempools and must not fail); whatever dd reports, the volume

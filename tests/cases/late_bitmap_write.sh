@@ -52,9 +52,9 @@ round() {
 	must write_file p${r}a /dev/mapper/$V "$at"
 	log "the first write into region $at took $((SECONDS - t0))s; lbm_a holds $(held_writes lbm_a) write(s)"
 	dmesg | grep "metro: $V:" | sed 's/^/dmesg: /'
-	dmesg | grep -q "metadata write to leg A .* did not complete within 1000 ms" ||
+	dmesg_has "metadata write to leg A .* did not complete within 1000 ms" ||
 		fail "setup: no bitmap write to leg A was held past the deadline (no 'did not complete within' in dmesg)"
-	dmesg | grep -q "leg A .* failed on a bitmap write and is detached" ||
+	dmesg_has "leg A .* failed on a bitmap write and is detached" ||
 		fail "setup: leg A was not detached by its bitmap write"
 	[ "$(held_writes lbm_a)" -ge 1 ] || fail "setup: the delay segment of leg A holds no write"
 	[ "$(st_health $V)" = DA ] || fail "leg A not detached: $(dmsetup status $V)"

@@ -40,9 +40,9 @@ must dmsetup suspend $V
 must dmsetup resume $V
 log "suspend/resume took $((SECONDS - t0))s; lsb_a holds $(held_writes lsb_a) write(s)"
 dmesg | grep "metro: $V:" | sed 's/^/dmesg: /'
-dmesg | grep -q "metadata write to leg A .* did not complete within 1000 ms" ||
+dmesg_has "metadata write to leg A .* did not complete within 1000 ms" ||
 	fail "setup: no superblock write to leg A was held past the deadline (no 'did not complete within' in dmesg)"
-dmesg | grep -q "leg A .* failed on a superblock write and is detached" ||
+dmesg_has "leg A .* failed on a superblock write and is detached" ||
 	fail "setup: leg A was not detached by its superblock write"
 [ "$(held_writes lsb_a)" -ge 1 ] || fail "setup: the delay segment of leg A holds no write"
 [ "$(st_health $V)" = DA ] || fail "leg A not detached: $(dmsetup status $V)"

@@ -56,7 +56,7 @@ must timeout 20 dd if=p2 of=/dev/mapper/$V bs=1M seek=100 oflag=direct conv=fsyn
 log "write into a clean region took $((SECONDS - t0))s with leg B stalled"
 [ $((SECONDS - t0)) -le 8 ] || fail "the write waited $((SECONDS - t0))s for the stalled leg"
 [ "$(st_health $V)" = AD ] || fail "leg B not detached by the stalled metadata write"
-dmesg | grep -q "did not complete within 1000 ms" || log "(the data clone hit the deadline first)"
+dmesg_has "did not complete within 1000 ms" || log "(the data clone hit the deadline first)"
 must dmsetup resume ls_b
 check_file p2 /dev/mapper/$V 100 || fail "data written during the metadata stall reads back wrong"
 

@@ -34,6 +34,10 @@ fail() {
 }
 pass() { echo "PASS${1:+: $*}"; exit 0; }
 skip() { echo "SKIP: $*"; echo "$*" > "$METRO_TMP/skip-reason"; exit 77; }
+# dmesg_has PATTERN: the kernel log has a line matching PATTERN (grep
+# -q on a pipe from dmesg would fail under pipefail when dmesg, killed by
+# SIGPIPE once grep is satisfied, has more to write than the pipe holds)
+dmesg_has() { grep -q -- "$1" <<< "$(dmesg)"; }
 # run CMD...: print and run it, return its status
 run() { echo "+ $*"; "$@"; }
 # must CMD...: print and run it, fail the case when it fails

@@ -84,7 +84,7 @@ dmsetup table $V | grep -q "read_mode" && fail "read_mode bounce is the default 
 t=$(dmsetup table $V)
 dmsetup load $V --table "$(echo "$t" | awk '{print $1, $2, $3, $4, $5}') 2 read_mode copy" 2>/dev/null &&
 	fail "the target accepted read_mode copy"
-dmesg | grep -q "Invalid read_mode" || fail "the kernel log does not explain the refused read_mode"
+dmesg_has "Invalid read_mode" || fail "the kernel log does not explain the refused read_mode"
 [ "$(dmsetup table $V)" = "$t" ] || fail "the refused read_mode changed the table: $(dmsetup table $V)"
 must mc stop $V
 legs_identical $A $B || fail "legs differ after the resync"

@@ -59,7 +59,7 @@ for mode in bounce direct nodl; do
 	[ $frc = 0 ] || { cat "$METRO_TMP/fio-$mode.out"; fail "$mode: 4k reads failed ($frc) when leg B failed"; }
 	[ $brc = 0 ] || fail "$mode: $(cat "$METRO_TMP/big-$mode.out")"
 	[ "$(st_health $V)" = AD ] || fail "$mode: leg B not detached after its read errors: $(st_health $V)"
-	dmesg | grep -q "read of region [0-9]* failed on leg B, retrying on leg A" ||
+	dmesg_has "read of region [0-9]* failed on leg B, retrying on leg A" ||
 		fail "$mode: the kernel log names no retry on leg A: $(dmesg | tail -n 5)"
 	[ "$(st_reads_a $V)" -gt "$ra" ] || fail "$mode: leg A served no read"
 	check_file base /dev/mapper/$V 0 || fail "$mode: data reads back wrong on leg A alone"

@@ -30,7 +30,7 @@ log "write took $((SECONDS - t0))s with leg B holding writes"
 dmesg -C
 out=$(mc restore $V B 2>&1) && fail "restore accepted leg B while it still held abandoned writes: $out"
 echo "$out"
-dmesg | grep -q "still holds .* writes that the table of $V abandoned" ||
+dmesg_has "still holds .* writes that the table of $V abandoned" ||
 	fail "the kernel log does not say why the table was refused: $(dmesg | tail -5)"
 [ "$(st_health $V)" = AD ] || fail "the refused restore changed the volume: $(dmsetup status $V)"
 check_file p1 /dev/mapper/$V 20 || fail "data wrong after the refused restore"

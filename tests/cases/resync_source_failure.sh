@@ -46,7 +46,7 @@ run timeout 30 dd if=/dev/zero of=/dev/mapper/$V bs=4k count=1 seek=$((90 * 256)
 show_status $V
 h=$(st_health $V)
 [ "${h:0:1}" = A ] || fail "the source leg A was detached ($h) though leg B holds no complete copy"
-dmesg | grep -q "still being resynced from it" || fail "no kernel message about keeping the source"
+dmesg_has "still being resynced from it" || fail "no kernel message about keeping the source"
 # regions in sync (never written: 100..107 MiB) are read from leg B;
 # regions not yet copied cannot be read from anywhere
 must timeout 30 dd if=/dev/mapper/$V of=/dev/null bs=1M skip=100 count=8 iflag=direct status=none

@@ -204,7 +204,13 @@ run_case() {
 		[ -n "$leak" ] && why="$why; kmemleak reported a leak"
 		echo "# metro-vm: dmesg of $name:"
 		dmesg | tail -n 80 | sed "s/^/# $name: dmesg: /"
-		[ -n "$bad" ] && bad_dmesg | head -n 10 | sed "s/^/# $name: bad dmesg line: /"
+		if [ -n "$bad" ]; then
+			bad_dmesg | head -n 10 | sed "s/^/# $name: bad dmesg line: /"
+			# the first report whole: from its first bad line to its end
+			dmesg | awk -v re="$BAD_DMESG" '!on && $0 ~ re { on = 1 }
+				on { print; if (++n >= 60 || /---\[ end trace/) exit }' |
+				sed "s/^/# $name: dmesg report: /"
+		fi
 		echo "not ok - $name # $why (${dur}s)"
 	fi
 }

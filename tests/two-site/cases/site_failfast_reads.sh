@@ -40,7 +40,7 @@ TEND=$((SECONDS - T0))
 [ $r = 0 ] || { cat "$METRO_TMP/fio-ffr.out"; fail "fio saw a read error across the link loss"; }
 grep -E 'read:|clat.*max|lat \(' "$METRO_TMP/fio-ffr.out" | head -n 4
 log "the read load ended ${TEND}s after the link dropped, the link still down"
-dmesg | grep -q "retrying on leg A" && log "a read held on leg B was retried on leg A"
+dmesg_has "retrying on leg A" && log "a read held on leg B was retried on leg A"
 check_file base /dev/mapper/$V 0 || fail "data read back wrong with leg B away"
 
 randfile p1 4
