@@ -176,14 +176,15 @@ int do_restore(int argc, char **argv)
 	path[0] = v.path[0];
 	path[1] = v.path[1];
 	if (argc == 3) {
-		/* The device of a leg absent since activation, or the same one. */
+		/*
+		 * The device of a leg absent since activation, the same one,
+		 * or the leg back under another device number (a transport
+		 * that reconnected as a new NVMe or SCSI disk): its
+		 * superblock, checked below, must name it this leg of this
+		 * volume.
+		 */
 		if (stat(argv[2], &st) || !S_ISBLK(st.st_mode)) {
 			p_err("%s: not a block device", argv[2]);
-			return EXIT_ERR;
-		}
-		if (v.dev[leg] && st.st_rdev != v.dev[leg]) {
-			p_err("%s is not the device of leg %c of %s (%s): use 'metroctl replace' for another device",
-			      argv[2], leg_letter(leg), v.name, v.path[leg]);
 			return EXIT_ERR;
 		}
 		if (st.st_rdev == v.dev[leg ^ 1]) {
