@@ -934,7 +934,7 @@ static void metro_cl_take_slot(struct metro_cluster *c, unsigned int slot,
 	r = metro_dlock(&l, DLM_LOCK_EX, DLM_LKF_NOQUEUE, "a slot nobody may hold");
 	if (r == -EAGAIN) {
 		if (stale && metro_log_merge_slot(m, slot, false, buf, &merged))
-			DMERR("%s: cannot read bitmap slot %u: the resync may miss regions; run \"metroctl verify\" after it",
+			DMERR("%s: cannot read bitmap slot %u: regions only that slot marked may be missed by the resync; after it, stop the volume and compare the legs, or copy all with \"metroctl replace\"",
 			      metro_name(m), slot);
 		goto out;
 	}
