@@ -353,7 +353,9 @@ qnetd_start() {
 # answers.  With DLM_FENCE set (the nvmet subsystems exporting this site's
 # leg), a lost node is fenced by fence_metro before the DLM's recovery
 # gives its locks to the survivors (dlm.conf fence_all); without it,
-# dlm_controld runs with fencing off.
+# dlm_controld runs with fencing off.  dlm_controld fences no earlier
+# than post_join_delay (its default 30 s) after the last node joined: the
+# cases cut links sooner than that, so DLM_POST_JOIN_DELAY (default 5).
 DLM_FENCE=
 dlm_start() {
 	local n
@@ -368,6 +370,7 @@ dlm_start() {
 	if [ -n "$DLM_FENCE" ]; then
 		cat > /etc/dlm/dlm.conf <<CONF || fail "cannot write /etc/dlm/dlm.conf"
 enable_fencing=1
+post_join_delay=${DLM_POST_JOIN_DELAY:-5}
 fence_all $(dirname "$METROCTL")/fence_metro subsys=$DLM_FENCE
 CONF
 		log "site $SITE: /etc/dlm/dlm.conf:"

@@ -1,9 +1,11 @@
 #!/bin/bash
 # Active-active, a site lost: both sites write a clustered volume (each its
 # own area, fio with verify); site B's guest is killed meanwhile, its node
-# and its array with it.  Site A must carry on with no I/O error: leg B
-# detached once its deadline passed and the DLM's recovery let the change
-# through, site B's bitmap slot taken over.  Then site A writes more; site
+# and its array with it.  Site A (the preferred site: auto_tie_breaker)
+# must carry on with no I/O error: site B's path to leg A fenced by
+# dlm_controld's fence_metro, leg B detached once its deadline passed and
+# the DLM's recovery let the change through, site B's bitmap slot taken
+# over.  Site A unfences site B before it boots again.  Then site A writes more; site
 # B boots again on the same disk, rejoins the cluster and assembles the
 # volume: leg B, older, is resynced from leg A (only the regions written
 # without it), site A writes to both legs again meanwhile, and at the end
@@ -11,14 +13,18 @@
 . "$(dirname "$0")/../lib.sh"
 
 net_up
-cluster_start two_node
-need_metro
-modprobe dm-metro-cluster || fail "cannot load dm-metro-cluster"
 V=aa
 lower=$(echo "$SITE" | tr AB ab) plower=$(echo "$PEER" | tr AB ab)
 ME=$IP_A THEM=$IP_B
 [ "$SITE" = B ] && ME=$IP_B THEM=$IP_A
-nvmet_export $LEG "nqn.2026-12.org.dm-metro:site-$lower" "$ME"
+MYNQN=nqn.2026-12.org.dm-metro:site-$lower
+nvmet_export $LEG "$MYNQN" "$ME"
+# site A preferred (auto_tie_breaker): it keeps quorum alone, and fences
+# site B's path to leg A before it takes site B's locks
+DLM_FENCE=$MYNQN
+cluster_start atb
+need_metro
+modprobe dm-metro-cluster || fail "cannot load dm-metro-cluster"
 signal "exported-$SITE.$METRO_BOOT"
 wait_for "exported-$PEER.1"
 nvme_connect "nqn.2026-12.org.dm-metro:site-$plower" "$THEM"
@@ -77,13 +83,17 @@ for i in $(seq 600); do [ "$(st_health $V)" = AD ] && break; sleep 0.1; done
 log "leg B detached $((SECONDS - t0))s after site B was lost"
 wait $fpid || { cat "$METRO_TMP/fio-a.log"; fail "site A saw an I/O error or wrong data when site B was lost"; }
 dmesg | grep -E "metro: $V: (cluster node|.*bitmap slot)" | tail -n 5
-dmesg | grep -q "metro: $V: cluster node 2 (bitmap slot 1) is gone" ||
+dmesg_has "metro: $V: cluster node 2 (bitmap slot 1) is gone" ||
 	fail "the kernel log does not say that node 2's slot is taken over"
 randfile p1 4
 must write_file p1 /dev/mapper/$V 40
 sum=$(dd if=/dev/mapper/$V bs=1M count=8 iflag=direct status=none | md5sum)
 show_status $V
 
+[ "$(cat /sys/kernel/config/nvmet/subsystems/$MYNQN/namespaces/1/enable)" = 0 ] ||
+	fail "site B's path to leg A was not fenced when site B was lost"
+# site B rebooted: its path unfenced before it assembles
+must mc fence -o on --subsys "$MYNQN"
 host_do boot B
 wait_for synced-B 600
 todo=$(cat "$METRO_SHARE/todo")
