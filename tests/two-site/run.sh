@@ -19,6 +19,8 @@
 #   kill A | kill B      kill -9 that site's guest (a site lost); then
 #                        signals killed-A or killed-B
 #   boot A | boot B      boot that site again, same disk (METRO_BOOT counts)
+#   crash both           kill -9 both sites' guests at once (every node and
+#                        array lost), then boot both again
 #   blank B              give site B a new, empty disk (before "boot B")
 #
 #   tests/two-site/run.sh [--timeout S] [--kernel-dir DIR] [--case-dir DIR]
@@ -119,6 +121,14 @@ act() {
 		wait "${pid[$arg]}" 2>/dev/null
 		touch "$run/share/sig.killed-$arg" ;;
 	"boot A"|"boot B") start "$arg" ;;
+	"crash both")
+		for s in A B; do
+			killed[$s.${boot[$s]}]=1
+			kill "${pid[$s]}" 2>/dev/null
+		done
+		for s in A B; do wait "${pid[$s]}" 2>/dev/null; done
+		start B
+		start A ;;
 	"blank B") rm -f "$run/diskB.img" ;;
 	*) echo "# two-site $case: unknown request '$verb $arg'" ;;
 	esac
