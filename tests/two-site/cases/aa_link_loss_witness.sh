@@ -61,7 +61,7 @@ if [ "$SITE" = B ] && [ "$METRO_BOOT" = 1 ]; then
 	dmesg | grep "metro: $V:" | tail -n 8
 	[ "$n2" = "$n1" ] ||
 		fail "site B acknowledged $((n2 - n1)) writes in the $((SECONDS - t_loss))s after it lost quorum"
-	dmesg | grep -q "metro: $V: waiting .* does this node have quorum" ||
+	dmesg_has "metro: $V: waiting .* does this node have quorum" ||
 		fail "site B's kernel log does not say what its writes wait for"
 	log "site B: no write acknowledged in the $((SECONDS - t_loss))s after quorum was lost"
 	echo "$n1" > "$METRO_SHARE/b-acked-final"
