@@ -165,6 +165,8 @@ struct metro_cluster {
 
 	struct workqueue_struct *wq;
 	struct delayed_work revoke_work;
+	struct delayed_work hold_log_work; /* says what held I/O waits for */
+	unsigned long recover_since;	/* jiffies: the lockspace stopped */
 	struct work_struct apply_work;
 	struct work_struct ask_work;	/* sends the region requests */
 	struct work_struct event_work;	/* a dm event for a change applied in a tx */
@@ -877,9 +879,31 @@ static void metro_cl_recover_prep(void *arg)
 {
 	struct metro_cluster *c = arg;
 
+	c->recover_since = jiffies;
 	atomic_set(&c->recovering, 1);
 	DMINFO("%s: cluster membership changes: I/O waits for the DLM's recovery",
 	       metro_name(c->m));
+	mod_delayed_work(c->wq, &c->hold_log_work, METRO_WAIT_LOG_PERIOD);
+}
+
+/*
+ * While the lockspace stays stopped (no quorum, a fence that does not
+ * succeed), every bio is held: say so every METRO_WAIT_LOG_PERIOD.
+ */
+static void metro_cl_hold_log_work(struct work_struct *ws)
+{
+	struct metro_cluster *c = container_of(to_delayed_work(ws),
+					       struct metro_cluster, hold_log_work);
+	unsigned int n;
+
+	if (!atomic_read(&c->recovering))
+		return;
+	spin_lock_irq(&c->lock);
+	n = bio_list_size(&c->held);
+	spin_unlock_irq(&c->lock);
+	DMWARN("%s: %u I/Os held for %us: the DLM has not recovered from a membership change; is this node quorate (corosync-quorumtool), and is fencing done (dlm_tool status)?",
+	       metro_name(c->m), n, jiffies_to_msecs(jiffies - c->recover_since) / 1000);
+	queue_delayed_work(c->wq, &c->hold_log_work, METRO_WAIT_LOG_PERIOD);
 }
 
 /*
@@ -1026,6 +1050,7 @@ static const struct dlm_lockspace_ops metro_cl_ls_ops = {
 
 static void metro_cl_free(struct metro_cluster *c)
 {
+	cancel_delayed_work_sync(&c->hold_log_work);
 	if (c->wq)
 		destroy_workqueue(c->wq);
 	kvfree(c->rl);
@@ -1082,6 +1107,7 @@ static int metro_cl_join(struct metro_c *m)
 	bio_list_init(&c->waiting);
 	bio_list_init(&c->held);
 	INIT_DELAYED_WORK(&c->revoke_work, metro_cl_revoke_work);
+	INIT_DELAYED_WORK(&c->hold_log_work, metro_cl_hold_log_work);
 	INIT_WORK(&c->apply_work, metro_cl_apply_work);
 	INIT_WORK(&c->wake_work, metro_cl_wake_work);
 	INIT_WORK(&c->ask_work, metro_cl_ask_work);
