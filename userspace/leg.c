@@ -327,6 +327,69 @@ int leg_count_dirty(struct leg *l, const struct metro_sb_info *info, uint64_t *d
 	return 0;
 }
 
+/* Bytes of @info's bitmap that hold region bits, and the mask of the last. */
+static uint64_t region_bytes(const struct metro_sb_info *info, uint8_t *last_mask)
+{
+	unsigned int tail = (unsigned int)(info->nr_regions % 8);
+
+	*last_mask = tail ? (uint8_t)((1U << tail) - 1) : 0xff;
+	return (info->nr_regions + 7) / 8;
+}
+
+static off_t slot_byte(const struct metro_sb_info *info, unsigned int slot, uint64_t off)
+{
+	return (off_t)((metro_slot_offset(info, slot) << METRO_SECTOR_SHIFT) + off);
+}
+
+/*
+ * leg_count_dirty_slots - the bits set in each of the @info->nr_slots
+ * bitmap slots (@counts[slot]) and in their union (@uni), as the target
+ * reads them; padding bits past the last region are not counted.
+ */
+int leg_count_dirty_slots(struct leg *l, const struct metro_sb_info *info,
+			  uint64_t counts[METRO_MAX_SLOTS], uint64_t *uni)
+{
+	uint8_t mask, *buf = malloc(BM_CHUNK), *ubuf = malloc(BM_CHUNK);
+	uint64_t bytes = region_bytes(info, &mask), off = 0, u = 0;
+	unsigned int s, nr = info->nr_slots ? info->nr_slots : 1;
+	int r = 0;
+
+	if (!buf || !ubuf) {
+		free(buf);
+		free(ubuf);
+		return -ENOMEM;
+	}
+	if (nr > METRO_MAX_SLOTS)
+		nr = METRO_MAX_SLOTS;
+	for (s = 0; s < nr; s++)
+		counts[s] = 0;
+	while (off < bytes && !r) {
+		size_t len = bytes - off < BM_CHUNK ? (size_t)(bytes - off) : BM_CHUNK;
+
+		memset(ubuf, 0, len);
+		for (s = 0; s < nr; s++) {
+			size_t k;
+
+			r = pread_full(l->fd, buf, len, slot_byte(info, s, off));
+			if (r)
+				break;
+			if (off + len == bytes)
+				buf[len - 1] &= mask;
+			counts[s] += bitmap_count(buf, 0, (uint64_t)len * 8);
+			for (k = 0; k < len; k++)
+				ubuf[k] |= buf[k];
+		}
+		if (!r)
+			u += bitmap_count(ubuf, 0, (uint64_t)len * 8);
+		off += len;
+	}
+	free(buf);
+	free(ubuf);
+	if (!r)
+		*uni = u;
+	return r;
+}
+
 int leg_sync(struct leg *l)
 {
 	if (fsync(l->fd)) {

@@ -203,6 +203,9 @@ int leg_read_raw_sb(struct leg *l, struct metro_sb_disk *raw);
 int leg_write_sb(struct leg *l, const struct metro_sb_info *info);
 int leg_write_bitmap(struct leg *l, const struct metro_layout *lay, bool all_dirty);
 int leg_count_dirty(struct leg *l, const struct metro_sb_info *info, uint64_t *dirty);
+/* Dirty bits of each bitmap slot (@counts[0 .. nr_slots - 1]) and of their union. */
+int leg_count_dirty_slots(struct leg *l, const struct metro_sb_info *info,
+			  uint64_t counts[METRO_MAX_SLOTS], uint64_t *uni);
 /* libblkid probe: 1 and a description in @what when a signature is found. */
 int leg_find_signature(struct leg *l, char *what, size_t len);
 int leg_wipe_signatures(struct leg *l);
@@ -293,6 +296,16 @@ int assemble_volume(const char *name, const char *path0, const char *path1, int 
 int fill_random(void *buf, size_t len);
 /* Stamp random bytes as an RFC 4122 version 4 UUID. */
 void make_uuid(uint8_t u[METRO_UUID_LEN]);
+
+/* cmd-info.c: examine's output for the superblock @sb of @dev. */
+struct examine_counts {
+	uint64_t dirty;				/* the union of the slots */
+	uint64_t slot[METRO_MAX_SLOTS];		/* version 2: each slot's */
+};
+struct json_object *examine_json(const char *dev, const struct metro_sb_info *sb,
+				 const struct examine_counts *c);
+void examine_text(const char *dev, const struct metro_sb_info *sb,
+		  const struct examine_counts *c);
 
 /* Serialise activation against udev-triggered incremental assembly. */
 int metro_lock(void);
