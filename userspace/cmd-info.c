@@ -246,8 +246,30 @@ static struct json_object *gen_json(uint64_t gen)
 	return json_object_new_string(buf);
 }
 
-static struct json_object *examine_json(const char *dev, const struct metro_sb_info *sb,
-					uint64_t dirty)
+/* Version 2: the cluster's name and each bitmap slot (absent for version 1). */
+static struct json_object *examine_cluster_json(const struct metro_sb_info *sb,
+						const struct examine_counts *c)
+{
+	struct json_object *o = json_object_new_object(), *a = json_object_new_array();
+	unsigned int i;
+
+	json_object_object_add(o, "name", json_object_new_string(sb->cluster_name));
+	json_object_object_add(o, "nr_slots", json_object_new_int64(sb->nr_slots));
+	for (i = 0; i < sb->nr_slots && i < METRO_MAX_SLOTS; i++) {
+		struct json_object *so = json_object_new_object();
+
+		json_object_object_add(so, "slot", json_object_new_int64(i));
+		json_object_object_add(so, "bitmap_offset_sectors",
+				       json_object_new_uint64(metro_slot_offset(sb, i)));
+		json_object_object_add(so, "dirty_regions", json_object_new_uint64(c->slot[i]));
+		json_object_array_add(a, so);
+	}
+	json_object_object_add(o, "slots", a);
+	return o;
+}
+
+struct json_object *examine_json(const char *dev, const struct metro_sb_info *sb,
+				 const struct examine_counts *c)
 {
 	struct json_object *o = json_object_new_object(), *a, *flags;
 	char u[37];
@@ -275,7 +297,9 @@ static struct json_object *examine_json(const char *dev, const struct metro_sb_i
 	for (i = 0; i < METRO_GEN_HISTORY; i++)
 		json_object_array_add(a, gen_json(sb->gen_history[i]));
 	json_object_object_add(o, "gen_history", a);
-	json_object_object_add(o, "dirty_regions", json_object_new_uint64(dirty));
+	json_object_object_add(o, "dirty_regions", json_object_new_uint64(c->dirty));
+	if (sb->version == METRO_FORMAT_V2)
+		json_object_object_add(o, "cluster", examine_cluster_json(sb, c));
 	a = table_opts_json(&sb->opts);
 	json_object_object_add(a, "recorded",
 			       json_object_new_boolean(sb->opt_flags & METRO_SB_O_RECORDED));
@@ -298,9 +322,11 @@ static struct json_object *examine_json(const char *dev, const struct metro_sb_i
 	return o;
 }
 
-static void examine_text(const char *dev, const struct metro_sb_info *sb, uint64_t dirty)
+void examine_text(const char *dev, const struct metro_sb_info *sb, const struct examine_counts *c)
 {
+	bool v2 = sb->version == METRO_FORMAT_V2;
 	char u[37], b[64], b2[160];
+	unsigned int s;
 	int i;
 
 	uuid_unparse(sb->vol_uuid, u);
@@ -309,6 +335,10 @@ static void examine_text(const char *dev, const struct metro_sb_info *sb, uint64
 	printf("          name: %s\n", sb->name);
 	printf("           leg: %c\n", sb->leg == METRO_LEG_A ? 'A' : 'B');
 	printf("       version: %u\n", sb->version);
+	if (v2) {
+		printf("       cluster: %s\n", sb->cluster_name);
+		printf("  bitmap slots: %u\n", sb->nr_slots);
+	}
 	printf("         flags: %s\n", sb->flags & METRO_SB_F_CLEAN ? "clean" : "none (active, or not stopped cleanly)");
 	printf("   region size: %u sectors (%s)\n", sb->region_sectors,
 	       format_bytes((uint64_t)sb->region_sectors << METRO_SECTOR_SHIFT, b, sizeof(b)));
@@ -317,7 +347,11 @@ static void examine_text(const char *dev, const struct metro_sb_info *sb, uint64
 	printf("     data size: %llu sectors (%s)\n", (unsigned long long)sb->data_size,
 	       format_bytes(sb->data_size << METRO_SECTOR_SHIFT, b, sizeof(b)));
 	printf("       regions: %llu\n", (unsigned long long)sb->nr_regions);
-	printf(" dirty regions: %llu (bits set in the bitmap)\n", (unsigned long long)dirty);
+	printf(" dirty regions: %llu (bits set in %s)\n", (unsigned long long)c->dirty,
+	       v2 ? "any slot's bitmap" : "the bitmap");
+	for (s = 0; v2 && s < sb->nr_slots && s < METRO_MAX_SLOTS; s++)
+		printf("  slot %u dirty: %llu (bitmap at sector %llu)\n", s,
+		       (unsigned long long)c->slot[s], (unsigned long long)metro_slot_offset(sb, s));
 	printf("        events: %llu\n", (unsigned long long)sb->events);
 	printf("       created: %s\n", time_str(sb->ctime, b, sizeof(b)));
 	printf("       updated: %s\n", time_str(sb->utime, b, sizeof(b)));
@@ -347,10 +381,10 @@ int do_examine(int argc, char **argv)
 		{ "export", no_argument, NULL, 'e' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct examine_counts counts = { 0 };
 	struct metro_sb_info sb;
 	struct leg leg;
 	bool export = false;
-	uint64_t dirty = 0;
 	int opt, r;
 
 	while ((opt = getopt_long(argc, argv, COMMON_SHORTOPTS "e", opts, NULL)) != -1) {
@@ -382,6 +416,14 @@ int do_examine(int argc, char **argv)
 		shell_quote(p.info.name, q, sizeof(q));
 		printf("METRO_UUID=%s\nMETRO_NAME=%s\nMETRO_LEG=%c\n", u, q,
 		       p.info.leg == METRO_LEG_A ? 'A' : 'B');
+		/*
+		 * The superblock only: udev runs this for every device, and
+		 * the slots' dirty counts would read up to 8 bitmaps each time.
+		 */
+		if (p.info.version == METRO_FORMAT_V2) {
+			shell_quote(p.info.cluster_name, q, sizeof(q));
+			printf("METRO_CLUSTER=%s\nMETRO_SLOTS=%u\n", q, p.info.nr_slots);
+		}
 		return EXIT_OK;
 	}
 	if (leg_open(&leg, argv[0], LEG_RDONLY))
@@ -390,19 +432,20 @@ int do_examine(int argc, char **argv)
 		leg_close(&leg);
 		return EXIT_ERR;
 	}
-	r = leg_count_dirty(&leg, &sb, &dirty);
+	/* Version 1 has one slot: the bitmap. */
+	r = leg_count_dirty_slots(&leg, &sb, counts.slot, &counts.dirty);
 	leg_close(&leg);
 	if (r) {
 		p_err("cannot read the bitmap of %s: %s", argv[0], strerror(-r));
 		return EXIT_ERR;
 	}
 	if (json_output) {
-		struct json_object *o = examine_json(argv[0], &sb, dirty);
+		struct json_object *o = examine_json(argv[0], &sb, &counts);
 
 		json_print(o);
 		json_object_put(o);
 	} else {
-		examine_text(argv[0], &sb, dirty);
+		examine_text(argv[0], &sb, &counts);
 	}
 	return EXIT_OK;
 }

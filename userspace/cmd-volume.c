@@ -168,8 +168,9 @@ int assemble_volume(const char *name, const char *path0, const char *path1, int 
 {
 	struct sb_probe legs[2] = { { .path = path0 }, { .path = path1 } };
 	const struct metro_sb_info *sa, *sbb;
+	struct convert_target fmt[2];
 	struct sb_probe *la, *lb;
-	char u0[37], u1[37], what[700], hint[800];
+	char u0[37], u1[37], what[700], hint[800], w[2][160], args[2][120];
 	int i;
 
 	/* Both at once, each bounded: a leg that does not answer is named. */
@@ -202,6 +203,17 @@ int assemble_volume(const char *name, const char *path0, const char *path1, int 
 	if (!same_geometry(sa, sbb)) {
 		p_err("the superblocks of %s and %s disagree on the geometry (region size, data offset or size)",
 		      path0, path1);
+		return EXIT_ERR;
+	}
+	convert_target_of(sa, &fmt[0]);
+	convert_target_of(sbb, &fmt[1]);
+	if (!convert_in_format(sbb, &fmt[0])) {
+		/* The target refuses them too; say what it was and how to finish. */
+		p_err("%s is in %s and %s in %s: a 'metroctl convert' was cut short; run it again ('metroctl convert %s %s %s' or '... %s') to finish, see metroctl(8)",
+		      path0, convert_format_words(&fmt[0], w[0], sizeof(w[0])), path1,
+		      convert_format_words(&fmt[1], w[1], sizeof(w[1])), path0, path1,
+		      convert_args(&fmt[0], args[0], sizeof(args[0])),
+		      convert_args(&fmt[1], args[1], sizeof(args[1])));
 		return EXIT_ERR;
 	}
 	if (sa->leg == METRO_LEG_A) {

@@ -130,7 +130,7 @@ int leg_open(struct leg *l, const char *path, int mode)
 	bool excl = mode & LEG_RDWR_EXCL;
 	struct stat st;
 	uint64_t bytes;
-	int fd;
+	int fd, flags;
 
 	memset(l, 0, sizeof(*l));
 	l->path = path;
@@ -139,7 +139,13 @@ int leg_open(struct leg *l, const char *path, int mode)
 		return open_failed(l, LEG_STEP_STAT, -errno, quiet);
 	if (!S_ISBLK(st.st_mode))
 		return open_failed(l, LEG_STEP_STAT, -ENOTBLK, quiet);
-	fd = open(path, (excl ? O_RDWR | O_EXCL : O_RDONLY | O_NONBLOCK) | O_CLOEXEC);
+	if (excl)
+		flags = O_RDWR | O_EXCL;
+	else if (mode & LEG_RDONLY_EXCL)
+		flags = O_RDONLY | O_EXCL;	/* in use? without a change event at close */
+	else
+		flags = O_RDONLY | O_NONBLOCK;
+	fd = open(path, flags | O_CLOEXEC);
 	if (fd < 0)
 		return open_failed(l, LEG_STEP_OPEN, -errno, quiet);
 	if (ioctl(fd, BLKGETSIZE64, &bytes)) {
@@ -325,6 +331,149 @@ int leg_count_dirty(struct leg *l, const struct metro_sb_info *info, uint64_t *d
 		return r;
 	*dirty = n;
 	return 0;
+}
+
+/* Bytes of @info's bitmap that hold region bits, and the mask of the last. */
+static uint64_t region_bytes(const struct metro_sb_info *info, uint8_t *last_mask)
+{
+	unsigned int tail = (unsigned int)(info->nr_regions % 8);
+
+	*last_mask = tail ? (uint8_t)((1U << tail) - 1) : 0xff;
+	return (info->nr_regions + 7) / 8;
+}
+
+static off_t slot_byte(const struct metro_sb_info *info, unsigned int slot, uint64_t off)
+{
+	return (off_t)((metro_slot_offset(info, slot) << METRO_SECTOR_SHIFT) + off);
+}
+
+/*
+ * leg_count_dirty_slots - the bits set in each of the @info->nr_slots
+ * bitmap slots (@counts[slot]) and in their union (@uni), as the target
+ * reads them; padding bits past the last region are not counted.
+ */
+int leg_count_dirty_slots(struct leg *l, const struct metro_sb_info *info,
+			  uint64_t counts[METRO_MAX_SLOTS], uint64_t *uni)
+{
+	uint8_t mask, *buf = malloc(BM_CHUNK), *ubuf = malloc(BM_CHUNK);
+	uint64_t bytes = region_bytes(info, &mask), off = 0, u = 0;
+	unsigned int s, nr = info->nr_slots ? info->nr_slots : 1;
+	int r = 0;
+
+	if (!buf || !ubuf) {
+		free(buf);
+		free(ubuf);
+		return -ENOMEM;
+	}
+	if (nr > METRO_MAX_SLOTS)
+		nr = METRO_MAX_SLOTS;
+	for (s = 0; s < nr; s++)
+		counts[s] = 0;
+	while (off < bytes && !r) {
+		size_t len = bytes - off < BM_CHUNK ? (size_t)(bytes - off) : BM_CHUNK;
+
+		memset(ubuf, 0, len);
+		for (s = 0; s < nr; s++) {
+			size_t k;
+
+			r = pread_full(l->fd, buf, len, slot_byte(info, s, off));
+			if (r)
+				break;
+			if (off + len == bytes)
+				buf[len - 1] &= mask;
+			counts[s] += bitmap_count(buf, 0, (uint64_t)len * 8);
+			for (k = 0; k < len; k++)
+				ubuf[k] |= buf[k];
+		}
+		if (!r)
+			u += bitmap_count(ubuf, 0, (uint64_t)len * 8);
+		off += len;
+	}
+	free(buf);
+	free(ubuf);
+	if (!r)
+		*uni = u;
+	return r;
+}
+
+/*
+ * leg_zero_slots - write zeros over bitmap slots @first .. @end - 1 of
+ * the volume of @info, each slot padded as on disk.  Nothing else on the
+ * leg is touched.
+ */
+int leg_zero_slots(struct leg *l, const struct metro_sb_info *info, unsigned int first,
+		   unsigned int end)
+{
+	uint64_t slot_bytes = metro_bitmap_bytes(info->nr_regions), off;
+	uint8_t *buf = calloc(1, BM_CHUNK);
+	unsigned int s;
+	int r = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	for (s = first; s < end && !r; s++) {
+		for (off = 0; off < slot_bytes && !r; off += BM_CHUNK) {
+			size_t n = slot_bytes - off < BM_CHUNK ? (size_t)(slot_bytes - off) : BM_CHUNK;
+
+			r = pwrite_full(l->fd, buf, n, slot_byte(info, s, off));
+		}
+	}
+	free(buf);
+	if (r)
+		p_err("cannot write the bitmap of %s: %s", l->path, strerror(-r));
+	return r;
+}
+
+/*
+ * leg_merge_slots - OR the region bits of slots @first .. @end - 1 into
+ * slot 0.  Bits are only ever added to slot 0, and only the chunks of it
+ * that change are written.  @added gets the number of bits that were new
+ * in slot 0.
+ */
+int leg_merge_slots(struct leg *l, const struct metro_sb_info *info, unsigned int first,
+		    unsigned int end, uint64_t *added)
+{
+	uint8_t mask, *dst = malloc(BM_CHUNK), *buf = malloc(BM_CHUNK);
+	uint64_t bytes = region_bytes(info, &mask), off = 0, n = 0;
+	int r = 0;
+
+	if (!dst || !buf) {
+		free(dst);
+		free(buf);
+		return -ENOMEM;
+	}
+	while (off < bytes && !r) {
+		size_t len = bytes - off < BM_CHUNK ? (size_t)(bytes - off) : BM_CHUNK;
+		uint64_t before;
+		unsigned int s;
+		size_t k;
+
+		r = pread_full(l->fd, dst, len, slot_byte(info, 0, off));
+		if (r)
+			break;
+		before = bitmap_count(dst, 0, (uint64_t)len * 8);
+		for (s = first; s < end && !r; s++) {
+			r = pread_full(l->fd, buf, len, slot_byte(info, s, off));
+			if (off + len == bytes)
+				buf[len - 1] &= mask;
+			for (k = 0; !r && k < len; k++)
+				dst[k] |= buf[k];
+		}
+		if (r)
+			break;
+		before = bitmap_count(dst, 0, (uint64_t)len * 8) - before;
+		if (before)
+			r = pwrite_full(l->fd, dst, len, slot_byte(info, 0, off));
+		n += before;
+		off += len;
+	}
+	free(dst);
+	free(buf);
+	if (r)
+		p_err("cannot merge the bitmap slots of %s: %s", l->path, strerror(-r));
+	else
+		*added = n;
+	return r;
 }
 
 int leg_sync(struct leg *l)

@@ -100,6 +100,8 @@ static const struct cmd cmds[] = {
 	  "end a split brain: keep DEV's data, resync the other leg from it" },
 	{ "set", do_set, "NAME [--io-deadline MS] [--write-mostly A|B|none] [--read-mode bounce|direct] [--failfast A|B|AB|none] [--resync-rate KIBS] [--clear-delay MS]",
 	  "change the table options of an active volume; recorded on the legs" },
+	{ "convert", do_convert, "DEV_A DEV_B --cluster NAME [--nodes N] | --single-host [--dry-run]",
+	  "convert a stopped volume between single-host (format 1) and clustered (format 2)" },
 	{ "monitor", do_monitor, "[NAME] [--interval SECS] [--exec PROG] [--count N] [--json]",
 	  "report leg failures, resyncs and volumes coming and going" },
 	{ "incremental", do_incremental, "DEV",

@@ -56,6 +56,7 @@ int do_replace(int argc, char **argv);
 int do_resolve(int argc, char **argv);
 int do_set(int argc, char **argv);
 int do_monitor(int argc, char **argv);
+int do_convert(int argc, char **argv);
 int do_fence(int argc, char **argv);
 
 /* cmd-fence.c: fabric fencing (fence_metro), also unit tested */
@@ -130,6 +131,8 @@ enum {
 	OPT_FAILFAST,
 	OPT_CLUSTER,			/* create --cluster NAME */
 	OPT_NODES,			/* create --nodes N */
+	OPT_SINGLE_HOST,		/* convert --single-host */
+	OPT_DRY_RUN,			/* convert --dry-run */
 };
 #define TABLE_OPT_RESYNC_RATE	(1U << 0)
 #define TABLE_OPT_CLEAR_DELAY	(1U << 1)
@@ -217,6 +220,7 @@ void leg_report(const char *path, enum leg_step step, int err, const char *why,
 #define LEG_RDONLY	0
 #define LEG_RDWR_EXCL	1
 #define LEG_QUIET	2	/* no messages (incremental scanning) */
+#define LEG_RDONLY_EXCL	4	/* read-only, but refused when in use (convert --dry-run) */
 int leg_open(struct leg *l, const char *path, int mode);
 void leg_close(struct leg *l);
 /* Read and decode: 0, or the decoder's negative error (message printed unless quiet). */
@@ -225,6 +229,15 @@ int leg_read_raw_sb(struct leg *l, struct metro_sb_disk *raw);
 int leg_write_sb(struct leg *l, const struct metro_sb_info *info);
 int leg_write_bitmap(struct leg *l, const struct metro_layout *lay, bool all_dirty);
 int leg_count_dirty(struct leg *l, const struct metro_sb_info *info, uint64_t *dirty);
+/* Dirty bits of each bitmap slot (@counts[0 .. nr_slots - 1]) and of their union. */
+int leg_count_dirty_slots(struct leg *l, const struct metro_sb_info *info,
+			  uint64_t counts[METRO_MAX_SLOTS], uint64_t *uni);
+/* Zero bitmap slots @first .. @end - 1 (whole padded slots). */
+int leg_zero_slots(struct leg *l, const struct metro_sb_info *info, unsigned int first,
+		   unsigned int end);
+/* OR slots @first .. @end - 1 into slot 0; @added: bits new in slot 0. */
+int leg_merge_slots(struct leg *l, const struct metro_sb_info *info, unsigned int first,
+		    unsigned int end, uint64_t *added);
 /* libblkid probe: 1 and a description in @what when a signature is found. */
 int leg_find_signature(struct leg *l, char *what, size_t len);
 int leg_wipe_signatures(struct leg *l);
@@ -315,6 +328,50 @@ int assemble_volume(const char *name, const char *path0, const char *path1, int 
 int fill_random(void *buf, size_t len);
 /* Stamp random bytes as an RFC 4122 version 4 UUID. */
 void make_uuid(uint8_t u[METRO_UUID_LEN]);
+
+/*
+ * convert.c: the pure part of metroctl convert.  A format: version 1 with
+ * one slot and no cluster name, or version 2 with 1..8 slots and a name.
+ */
+struct convert_target {
+	uint32_t version;
+	uint32_t nr_slots;
+	char cluster_name[METRO_CLUSTER_NAME_LEN];
+};
+void convert_target_of(const struct metro_sb_info *sb, struct convert_target *t);
+bool convert_in_format(const struct metro_sb_info *sb, const struct convert_target *t);
+/* How many bitmap slots fit between the bitmap offset and the data offset. */
+uint32_t convert_slots_fit(const struct metro_sb_info *sb);
+/*
+ * Can the superblocks read from @path[0] and @path[1] be converted to @t?
+ * The index of leg A, or -EINVAL with the reason (for the administrator)
+ * in @why.
+ */
+int convert_check(const struct metro_sb_info sb[2], const char *const path[2],
+		  const struct convert_target *t, char *why, size_t len);
+/* @in converted to @t, written at @now. */
+void convert_sb(const struct metro_sb_info *in, const struct convert_target *t, uint64_t now,
+		struct metro_sb_info *out);
+/* "format 2 (cluster NAME, N bitmap slots)" */
+const char *convert_format_words(const struct convert_target *t, char *buf, size_t len);
+/* The convert options that ask for @t: "--cluster NAME --nodes N" or "--single-host". */
+const char *convert_args(const struct convert_target *t, char *buf, size_t len);
+/*
+ * cmd-convert.c: convert the legs @legs (open for writing, exclusively,
+ * under metro_lock) to @t; with @dry_run, check and say what would be done.
+ * Returns an exit code, after the messages.
+ */
+int convert_pair(struct leg legs[METRO_NR_LEGS], const struct convert_target *t, bool dry_run);
+
+/* cmd-info.c: examine's output for the superblock @sb of @dev. */
+struct examine_counts {
+	uint64_t dirty;				/* the union of the slots */
+	uint64_t slot[METRO_MAX_SLOTS];		/* version 2: each slot's */
+};
+struct json_object *examine_json(const char *dev, const struct metro_sb_info *sb,
+				 const struct examine_counts *c);
+void examine_text(const char *dev, const struct metro_sb_info *sb,
+		  const struct examine_counts *c);
 
 /* Serialise activation against udev-triggered incremental assembly. */
 int metro_lock(void);

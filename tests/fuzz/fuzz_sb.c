@@ -10,7 +10,10 @@
  * Whenever decode succeeds, the recorded table options are within their
  * limits, re-encoding must decode to the same fields,
  * and the generation helpers must order the leg against a copy of itself
- * that carried on alone.
+ * that carried on alone.  Version 2 (slots, cluster name): every slot lies
+ * below the data, and what metroctl convert writes (version 1, or version
+ * 2 with as many slots as fit) decodes again, in that format, with the
+ * geometry unchanged.
  * Input layout: [0, 4096) superblock; [4096] bit 0: recompute the checksum
  * (inputs of up to 4096 bytes: odd length does); [4097, 4105) device size.
  */
@@ -21,6 +24,35 @@
 #include "metroctl.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* What convert_pair() writes for the leg of @a, in format @t, must decode. */
+static void check_convert(const struct metro_sb_info *a, uint64_t dev,
+			  const struct convert_target *t, struct metro_sb_disk *re)
+{
+	struct metro_sb_info pair[2], c, d;
+	const char *const path[2] = { "a", "b" };
+	const char *err;
+	char why[1024];
+	int r;
+
+	/* The leg paired with itself as the other leg: the records agree. */
+	pair[0] = *a;
+	pair[1] = *a;
+	pair[1].leg ^= 1;
+	r = convert_check(pair, path, t, why, sizeof(why));
+	if (r < 0 ? !why[0] : (r != (a->leg == METRO_LEG_A ? 0 : 1) ||
+			       t->nr_slots > convert_slots_fit(a)))
+		abort();
+	convert_sb(a, t, 1, &c);
+	metro_sb_encode(&c, re);
+	if (r >= 0 || t->nr_slots <= convert_slots_fit(a)) {
+		if (metro_sb_decode(re, dev, &d, &err) || !convert_in_format(&d, t) ||
+		    d.data_offset != a->data_offset || d.data_size != a->data_size ||
+		    d.nr_regions != a->nr_regions || d.events != a->events ||
+		    memcmp(d.legs, a->legs, sizeof(d.legs)))
+			abort();
+	}
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -58,15 +90,42 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    !memchr(a.name, 0, sizeof(a.name)) ||
 		    (a.opt_flags & ~METRO_SB_O_ALL) || metro_table_opts_check(&a.opts, &err))
 			abort();
+		/* Versions 1 and 2: the slots and the name the kernel uses. */
+		if (a.version == METRO_FORMAT_V1 ? a.nr_slots != 1 || a.cluster_name[0] ||
+						   metro_sb_clustered(&a) :
+		    a.nr_slots < 1 || a.nr_slots > METRO_MAX_SLOTS ||
+		    !metro_cluster_name_valid(a.cluster_name) || !metro_sb_clustered(&a))
+			abort();
+		if (metro_slot_offset(&a, a.nr_slots) > a.data_offset ||
+		    convert_slots_fit(&a) < a.nr_slots)
+			abort();
+		{
+			struct convert_target t = { .version = METRO_FORMAT_V1, .nr_slots = 1 };
+
+			check_convert(&a, dev, &t, re);
+			t.version = METRO_FORMAT_V2;
+			t.nr_slots = convert_slots_fit(&a);
+			strcpy(t.cluster_name, "fuzz");
+			check_convert(&a, dev, &t, re);
+			if (t.nr_slots < METRO_MAX_SLOTS) {
+				t.nr_slots++;	/* one more than fits: refused */
+				check_convert(&a, dev, &t, re);
+			}
+		}
 		metro_sb_encode(&a, re);
 		if (metro_sb_decode(re, dev, &b, &err))
 			abort();
 		/*
 		 * Bytes after the name's terminator are not part of the name
-		 * (the decoder ignores them, the encoder zeroes name[63]).
+		 * (the decoder ignores them, the encoder zeroes name[63]);
+		 * the same for the cluster name of version 2.
 		 */
 		memset(a.name + strlen(a.name), 0, sizeof(a.name) - strlen(a.name));
 		memset(b.name + strlen(b.name), 0, sizeof(b.name) - strlen(b.name));
+		memset(a.cluster_name + strlen(a.cluster_name), 0,
+		       sizeof(a.cluster_name) - strlen(a.cluster_name));
+		memset(b.cluster_name + strlen(b.cluster_name), 0,
+		       sizeof(b.cluster_name) - strlen(b.cluster_name));
 		if (memcmp(&a, &b, sizeof(a)))
 			abort();
 		/* Generations: what activation and metroctl resolve rely on. */

@@ -20,8 +20,12 @@ static void put(const char *path, const void *buf, size_t len)
 	}
 }
 
-static void sb_seed(const char *path, uint64_t dev, uint32_t region, uint32_t leg,
-		    int stale, int clean)
+/*
+ * A superblock as create (or the target) writes it; @slots and @cluster
+ * give a version 2 one (a clustered volume), @cluster NULL version 1.
+ */
+static void sb_seed_v(const char *path, uint64_t dev, uint32_t region, uint32_t leg,
+		      int stale, int clean, uint32_t slots, const char *cluster)
 {
 	unsigned char out[4096 + 9];
 	struct metro_sb_disk sb;
@@ -30,12 +34,16 @@ static void sb_seed(const char *path, uint64_t dev, uint32_t region, uint32_t le
 	int i;
 
 	memset(&in, 0, sizeof(in));
-	if (metro_layout_for_device(dev, region, &l))
+	if (metro_layout_for_device_slots(dev, region, cluster ? slots : 1, &l))
 		exit(1);
 	for (i = 0; i < METRO_UUID_LEN; i++)
 		in.vol_uuid[i] = (uint8_t)(i * 17 + 1);
 	snprintf(in.name, sizeof(in.name), "seed%u", leg);
-	in.version = METRO_FORMAT_VERSION;
+	in.version = cluster ? METRO_FORMAT_V2 : METRO_FORMAT_V1;
+	if (cluster) {
+		in.nr_slots = slots;
+		snprintf(in.cluster_name, sizeof(in.cluster_name), "%s", cluster);
+	}
 	in.leg = leg;
 	in.flags = clean ? METRO_SB_F_CLEAN : 0;
 	in.region_sectors = region;
@@ -68,6 +76,12 @@ static void sb_seed(const char *path, uint64_t dev, uint32_t region, uint32_t le
 	put(path, out, sizeof(out));
 }
 
+static void sb_seed(const char *path, uint64_t dev, uint32_t region, uint32_t leg,
+		    int stale, int clean)
+{
+	sb_seed_v(path, dev, region, leg, stale, clean, 1, NULL);
+}
+
 int main(int argc, char **argv)
 {
 	char p[512];
@@ -81,6 +95,17 @@ int main(int argc, char **argv)
 	sb_seed(p, 262144, 8, 1, 1, 0);
 	snprintf(p, sizeof(p), "%s/sb/leg_a_1g_clean", dir);
 	sb_seed(p, 1ULL << 32, 1U << 21, 0, 0, 1);
+	/* Version 2: clustered, 2 to 8 slots, names up to the longest. */
+	snprintf(p, sizeof(p), "%s/sb/v2_leg_a_2slots", dir);
+	sb_seed_v(p, 1ULL << 21, 8192, 0, 0, 0, 2, "seed-cluster");
+	snprintf(p, sizeof(p), "%s/sb/v2_leg_b_8slots_4k", dir);
+	sb_seed_v(p, 1ULL << 24, 8, 1, 1, 0, 8, "a.b_c-d");
+	snprintf(p, sizeof(p), "%s/sb/v2_leg_a_1slot_longname", dir);
+	sb_seed_v(p, 262144, 8, 0, 0, 0, 1,
+		  "n123456789012345678901234567890123456789012345678901234567890ab");
+	/* Slots filling the space before the data (7 slots of 256 sectors). */
+	snprintf(p, sizeof(p), "%s/sb/v2_leg_b_7slots_full", dir);
+	sb_seed_v(p, 2048 + (1ULL << 23), 8, 1, 0, 0, 7, "full");
 	static const char *const status[] = {
 		"2 253:0 253:1 AA 32/32 idle 0 8192 12 100 97 0",
 		"2 253:0 253:1 Aa 12/32 resync 20 8192 40 7 0 35",
@@ -145,6 +170,10 @@ int main(int argc, char **argv)
 		"create\nvol0\nA\nB\n--write-mostly\nB\n--io-deadline\n30000",
 		"assemble\nvol0\nA\nB\n--write-mostly\nnone",
 		"assemble\n--degraded\nvol0\nA\n--io-deadline=0",
+		"create\nvol0\nA\nB\n--cluster\nc1\n--nodes\n3",
+		"convert\nA\nB\n--cluster\nc1", "convert\nA\nB\n--cluster\nc1\n--nodes\n8\n--dry-run",
+		"convert\nA\nB\n--single-host", "convert\nA\nB\n--single-host\n--dry-run",
+		"convert\nA\nB\n--cluster=c1\n--single-host", "convert\nA\nB\n--nodes\n2",
 	};
 	for (i = 0; i < sizeof(cli) / sizeof(cli[0]); i++) {
 		snprintf(p, sizeof(p), "%s/cli/c%u", dir, i);

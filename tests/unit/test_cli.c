@@ -555,6 +555,23 @@ static const struct cli_case {
 	{ { "assemble", "v", "/dev/a", "/dev/b", "--failfast", "C", NULL }, 2,
 	  "invalid 'C' for --failfast" },
 	{ { "set", "v", "--region-size", "4M", NULL }, 2, "unknown option" },
+	{ { "convert", NULL }, 2, "expected DEV_A DEV_B" },
+	{ { "convert", "/dev/a", "--single-host", NULL }, 2, "expected DEV_A DEV_B" },
+	{ { "convert", "/dev/a", "/dev/b", NULL }, 2, "give the format: --cluster NAME" },
+	{ { "convert", "/dev/a", "/dev/b", "--single-host", "--cluster", "c", NULL }, 2,
+	  "exclude each other" },
+	{ { "convert", "/dev/a", "/dev/b", "--nodes", "3", NULL }, 2, "--nodes needs --cluster" },
+	{ { "convert", "/dev/a", "/dev/b", "--cluster", "a b", NULL }, 2, "invalid cluster name 'a b'" },
+	{ { "convert", "/dev/a", "/dev/b", "--cluster", "", NULL }, 2, "invalid cluster name ''" },
+	{ { "convert", "/dev/a", "/dev/b", "--cluster", "c", "--nodes", "1", NULL }, 2,
+	  "invalid --nodes '1'" },
+	{ { "convert", "/dev/a", "/dev/b", "--cluster", "c", "--nodes", "9", NULL }, 2,
+	  "invalid --nodes '9'" },
+	{ { "convert", "/dev/a", "/dev/b", "--single-host", "--bogus", NULL }, 2, "unknown option" },
+	{ { "convert", "/nonexistent-a", "/nonexistent-b", "--single-host", NULL }, 1,
+	  "/nonexistent-a: No such file or directory" },
+	{ { "convert", "/dev/null", "/dev/zero", "--cluster", "c", "--dry-run", NULL }, 1,
+	  "/dev/null is not a block device" },
 };
 
 static void test_cli_case(void **state)
