@@ -901,8 +901,8 @@ static void metro_cl_hold_log_work(struct work_struct *ws)
 	spin_lock_irq(&c->lock);
 	n = bio_list_size(&c->held);
 	spin_unlock_irq(&c->lock);
-	DMWARN("%s: %u I/Os held for %us: the DLM has not recovered from a membership change; is this node quorate (corosync-quorumtool), and is fencing done (dlm_tool status)?",
-	       metro_name(c->m), n, jiffies_to_msecs(jiffies - c->recover_since) / 1000);
+	DMWARN("%s: the DLM has not recovered from a membership change for %us, and I/O waits (%u new I/Os held): is this node quorate (corosync-quorumtool), and is fencing done (dlm_tool status)?",
+	       metro_name(c->m), jiffies_to_msecs(jiffies - c->recover_since) / 1000, n);
 	queue_delayed_work(c->wq, &c->hold_log_work, METRO_WAIT_LOG_PERIOD);
 }
 
