@@ -157,11 +157,16 @@ struct metro_sb_disk {
 	__le32	opt_clear_delay;	/* 208 ms */
 	__le32	opt_io_deadline;	/* 212 ms, 0 = none */
 	__le32	opt_write_mostly;	/* 216 METRO_SB_WM_* */
-	/* 220 METRO_READ_*; 0 (bounce) is what a decoder that predates it sees */
+	/*
+	 * 220 METRO_READ_*: 0 is auto, which is what a decoder that
+	 * predates it sees; before auto, 0 was bounce (then the default)
+	 */
 	__le32	opt_read_mode;
 	/* 224 METRO_FAILFAST_* mask; 0 (none) for decoders that predate it */
 	__le32	opt_failfast;
-	__u8	reserved1[28];		/* 228 */
+	/* 228 METRO_LEGS_*: the legs of bounce; 0 for auto and direct */
+	__le32	opt_read_legs;
+	__u8	reserved1[24];		/* 232 */
 	struct metro_leg_disk legs[METRO_NR_LEGS];	/* 256 */
 	/* 384 v2: the corosync cluster, NUL terminated; v1: zero */
 	char	cluster_name[METRO_CLUSTER_NAME_LEN];
@@ -419,6 +424,9 @@ static inline void metro_sb_encode(const struct metro_sb_info *in,
 						   METRO_SB_WM_NONE);
 		sb->opt_read_mode = cpu_to_le32(in->opts.read_mode);
 		sb->opt_failfast = cpu_to_le32(in->opts.failfast);
+		/* auto's legs are what metroctl found at this node: not a setting */
+		sb->opt_read_legs = cpu_to_le32(in->opts.read_mode == METRO_READ_BOUNCE ?
+						in->opts.read_legs : 0);
 	}
 	for (i = 0; i < METRO_NR_LEGS; i++)
 		metro_leg_encode(&in->legs[i], &sb->legs[i]);
@@ -505,6 +513,9 @@ static inline int metro_sb_decode(const struct metro_sb_disk *sb,
 		out->opts.write_mostly = wm == METRO_SB_WM_A ? 'A' : wm == METRO_SB_WM_B ? 'B' : 0;
 		out->opts.read_mode = le32_to_cpu(sb->opt_read_mode);
 		out->opts.failfast = le32_to_cpu(sb->opt_failfast);
+		out->opts.read_legs = le32_to_cpu(sb->opt_read_legs);
+		if (out->opts.read_mode == METRO_READ_AUTO && out->opts.read_legs)
+			return metro_bad(err, -EINVAL, "recorded read_mode auto has legs");
 		if (metro_table_opts_check(&out->opts, err))
 			return metro_bad(err, -EINVAL, "recorded table options are out of range");
 	}

@@ -11,9 +11,10 @@
  * in flight, so that a region copy and a write into it never overlap.  A
  * read goes to the in-sync leg where it should complete first (reads in
  * flight times service time), and to the other leg if it fails.  A read
- * that may fill the reader's pages (no deadline, or read_mode direct) is
- * not cloned: it is remapped to its leg like a dm-linear bio, and
- * metro_end_io() hands it to the worker if it fails.
+ * that may fill the reader's pages (no deadline, or a leg whose reads are
+ * not bounced: read_mode in metro-table.h) is not cloned: it is remapped
+ * to its leg like a dm-linear bio, and metro_end_io() hands it to the
+ * worker if it fails.
  *
  * Discards and write zeroes may span many regions (dm does not split them
  * at max_io_len): they always take the worker path and are counted in the
@@ -33,7 +34,9 @@
  * stalled leg (metro-deadline.c) touches no memory the original's owner
  * got back when it completes late: a write clone has its own bio_vec table
  * and a reference on each page, a read clone reads into bounce pages that
- * are copied to the original only when it completes in time.
+ * are copied to the original only when it completes in time (on the legs
+ * whose reads are bounced; on the others it shares the original's pages
+ * and is waited for).
  */
 #include <linux/bio.h>
 #include <linux/mm.h>
@@ -150,8 +153,12 @@ static struct metro_clone *metro_clone_bio(struct metro_c *m, struct bio *bio,
 	struct metro_clone *mc;
 	struct bio *clone;
 
-	if (m->io_deadline && bio_has_data(bio) && !io->shared)
-		pages = op_is_write(bio_op(bio)) ? METRO_PAGES_REFS : METRO_PAGES_BOUNCE;
+	if (m->io_deadline && bio_has_data(bio) && !io->shared) {
+		if (op_is_write(bio_op(bio)))
+			pages = METRO_PAGES_REFS;
+		else if (m->read_bounce & BIT(leg))
+			pages = METRO_PAGES_BOUNCE;
+	}
 	switch (pages) {
 	case METRO_PAGES_SHARED:
 		clone = bio_alloc_clone(bdev, bio, GFP_NOIO, &m->pool->bs);
@@ -692,7 +699,7 @@ static int metro_map_read(struct metro_c *m, struct bio *bio,
 			    metro_name(m), io->region);
 		return DM_MAPIO_KILL;
 	}
-	if (!m->io_deadline || io->shared)
+	if (!(m->read_bounce & BIT(i)) || io->shared)
 		return metro_remap_read(m, bio, io, i);
 	metro_send_read(m, bio, io, i, false);
 	return DM_MAPIO_SUBMITTED;
@@ -719,7 +726,8 @@ static int metro_map_flush(struct metro_c *m, struct bio *bio,
  * and a write within one bio_vec table.  A bio too long for that which
  * cannot be cut at a page boundary (only tiny segments do that) borrows the
  * original's pages, and is then waited for even on a stalled leg.  So do
- * all reads under read_mode direct.
+ * all reads when no leg's reads are bounced (read_mode), and those sent to
+ * a leg whose reads are not (metro_map_read(), metro_clone_bio()).
  */
 static void metro_limit_owned(struct metro_c *m, struct bio *bio,
 			      struct metro_io *io)
@@ -731,7 +739,7 @@ static void metro_limit_owned(struct metro_c *m, struct bio *bio,
 	io->shared = false;
 	if (!m->io_deadline || !bio_has_data(bio))
 		return;
-	if (bio_data_dir(bio) == READ && m->read_mode == METRO_READ_DIRECT) {
+	if (bio_data_dir(bio) == READ && !m->read_bounce) {
 		io->shared = true;
 		return;
 	}

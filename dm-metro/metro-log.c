@@ -87,6 +87,7 @@ static void metro_record_opts(struct metro_c *m, struct metro_sb_info *info)
 	info->opts.write_mostly = m->write_mostly < 0 ? 0 :
 				  metro_leg_letter(m->write_mostly);
 	info->opts.read_mode = m->read_mode;
+	info->opts.read_legs = m->read_legs;
 	info->opts.failfast = m->failfast;
 }
 

@@ -3,7 +3,7 @@
  * dm-metro table line: the optional arguments after the two legs,
  *
  *   <#opt_args> [resync_rate <KiB/s>] [clear_delay <ms>] [io_deadline <ms>]
- *               [write_mostly <A|B>] [read_mode <bounce|direct>]
+ *               [write_mostly <A|B>] [read_mode <auto|direct|bounce>[:<A|B|AB>]]
  *               [failfast <A|B|AB>]
  *
  * their defaults and limits, and the parser the constructor runs on them.
@@ -37,20 +37,39 @@
 #define METRO_MAX_OPT_ARGS		12U
 
 /*
- * read_mode: how reads use the caller's pages under an I/O deadline.
- * The values are also those recorded in the superblock.
+ * read_mode: how reads use the caller's pages under an I/O deadline.  A
+ * read sent to a leg whose reads are bounced goes through bounce pages
+ * and is abandoned at the deadline if the leg stalls; one sent to any
+ * other leg fills the caller's pages and is waited for.  Bouncing costs a
+ * copy, so it is for the legs that can stall: those at another site.
+ *
+ *   auto[:LEGS]    the default: bounce the reads of the write_mostly leg,
+ *                  of the failfast legs and of LEGS, which metroctl names
+ *                  from the legs' transports (NVMe/TCP, iSCSI, NBD...:
+ *                  what it found, not a setting; not recorded)
+ *   direct         bounce no read
+ *   bounce[:LEGS]  bounce the reads of LEGS (default both)
+ *
+ * The values are those recorded in the superblock (with the legs of
+ * bounce, see metro-format.h); 0 was "bounce" before auto existed, when
+ * it was the default.
  */
-#define METRO_READ_BOUNCE		0U	/* bounce pages: abandoned at the deadline */
-#define METRO_READ_DIRECT		1U	/* the caller's pages: waited for */
+#define METRO_READ_AUTO			0U
+#define METRO_READ_DIRECT		1U
+#define METRO_READ_BOUNCE		2U
 
 /*
- * failfast: the legs whose reads ask the transport not to retry
- * (REQ_FAILFAST_TRANSPORT) while the other leg can serve them.  A mask of
- * legs, also as recorded in the superblock.
+ * A set of legs, for failfast and read_mode: the legs whose reads ask the
+ * transport not to retry (REQ_FAILFAST_TRANSPORT) while the other leg can
+ * serve them, the legs whose reads are bounced.  As recorded in the
+ * superblock.
  */
-#define METRO_FAILFAST_A		1U
-#define METRO_FAILFAST_B		2U
-#define METRO_FAILFAST_ALL		(METRO_FAILFAST_A | METRO_FAILFAST_B)
+#define METRO_LEGS_A			1U
+#define METRO_LEGS_B			2U
+#define METRO_LEGS_AB			(METRO_LEGS_A | METRO_LEGS_B)
+#define METRO_FAILFAST_A		METRO_LEGS_A
+#define METRO_FAILFAST_B		METRO_LEGS_B
+#define METRO_FAILFAST_ALL		METRO_LEGS_AB
 
 struct metro_table_opts {
 	unsigned int resync_rate;	/* KiB/s, 0 = no fixed bound */
@@ -60,6 +79,8 @@ struct metro_table_opts {
 	char write_mostly;
 	unsigned int read_mode;		/* METRO_READ_* */
 	unsigned int failfast;		/* METRO_FAILFAST_* mask, 0: none */
+	/* METRO_LEGS_*: bounce: the legs bounced; auto: the legs found remote */
+	unsigned int read_legs;
 };
 
 /*
@@ -109,13 +130,105 @@ static inline int metro_table_key_is(const char *word, const char *key)
 #define METRO_ERR_CLEAR_DELAY	"Invalid clear_delay: expected milliseconds between 100 and 600000"
 #define METRO_ERR_IO_DEADLINE	"Invalid io_deadline: expected 0 (none) or milliseconds between 100 and 600000"
 #define METRO_ERR_WRITE_MOSTLY	"Invalid write_mostly: expected A or B, the leg that serves reads only when the other cannot"
-#define METRO_ERR_READ_MODE	"Invalid read_mode: expected bounce (reads abandoned at the I/O deadline) or direct (no copy, waited for)"
+#define METRO_ERR_READ_MODE	"Invalid read_mode: expected auto, direct (no copy, waited for) or bounce (abandoned at the I/O deadline), bounce and auto optionally with :A, :B or :AB"
 #define METRO_ERR_FAILFAST	"Invalid failfast: expected A, B or AB, the legs whose reads the transport should not retry"
 
-/* "A", "B" or "AB" for a non-empty failfast mask, as the table line has it. */
+/* "A", "B" or "AB" for a non-empty set of legs, as the table line has it. */
+static inline const char *metro_legs_name(unsigned int mask)
+{
+	return mask == METRO_LEGS_AB ? "AB" : mask == METRO_LEGS_A ? "A" : "B";
+}
+
 static inline const char *metro_failfast_name(unsigned int mask)
 {
-	return mask == METRO_FAILFAST_ALL ? "AB" : mask == METRO_FAILFAST_A ? "A" : "B";
+	return metro_legs_name(mask);
+}
+
+/* "auto", "direct" or "bounce", as the table line has it. */
+static inline const char *metro_read_mode_name(unsigned int mode)
+{
+	return mode == METRO_READ_DIRECT ? "direct" : mode == METRO_READ_BOUNCE ? "bounce" : "auto";
+}
+
+/*
+ * Does the table line print the read_legs of @o after the mode?  Not for
+ * bounce of both legs (that is "bounce"), nor when there are none.
+ */
+static inline int metro_read_legs_shown(const struct metro_table_opts *o)
+{
+	return o->read_legs && !(o->read_mode == METRO_READ_BOUNCE && o->read_legs == METRO_LEGS_AB);
+}
+
+/*
+ * The legs whose reads are bounced under @o (METRO_LEGS_*), with an I/O
+ * deadline: the target reads by it, and metroctl shows it.  @write_mostly
+ * is 'A', 'B' or 0 (also the option's own values).
+ */
+static inline unsigned int metro_read_bounce_legs(const struct metro_table_opts *o)
+{
+	unsigned int legs;
+
+	if (!o->io_deadline || o->read_mode == METRO_READ_DIRECT)
+		return 0;
+	if (o->read_mode == METRO_READ_BOUNCE)
+		return o->read_legs;
+	legs = o->read_legs | o->failfast;
+	if (o->write_mostly == 'A')
+		legs |= METRO_LEGS_A;
+	else if (o->write_mostly == 'B')
+		legs |= METRO_LEGS_B;
+	return legs;
+}
+
+/*
+ * Parse the set of legs in @s ("A", "B" or "AB", any case): 0 and *@legs
+ * set, or -EINVAL.
+ */
+static inline int metro_table_parse_legs(const char *s, unsigned int *legs)
+{
+	if (metro_table_key_is(s, "a"))
+		*legs = METRO_LEGS_A;
+	else if (metro_table_key_is(s, "b"))
+		*legs = METRO_LEGS_B;
+	else if (metro_table_key_is(s, "ab"))
+		*legs = METRO_LEGS_AB;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+/*
+ * Parse a read_mode value, MODE[:LEGS] (see METRO_READ_AUTO above) into
+ * @o: 0, or -EINVAL with @o unchanged.
+ */
+static inline int metro_table_parse_read_mode(const char *s, struct metro_table_opts *o)
+{
+	char word[8];
+	unsigned int i, mode, legs = 0;
+
+	for (i = 0; s[i] && s[i] != ':'; i++) {
+		if (i == sizeof(word) - 1)
+			return -EINVAL;
+		word[i] = s[i];
+	}
+	word[i] = '\0';
+	if (metro_table_key_is(word, "auto"))
+		mode = METRO_READ_AUTO;
+	else if (metro_table_key_is(word, "direct"))
+		mode = METRO_READ_DIRECT;
+	else if (metro_table_key_is(word, "bounce"))
+		mode = METRO_READ_BOUNCE;
+	else
+		return -EINVAL;
+	if (s[i] == ':') {
+		if (mode == METRO_READ_DIRECT || metro_table_parse_legs(s + i + 1, &legs))
+			return -EINVAL;
+	} else if (mode == METRO_READ_BOUNCE) {
+		legs = METRO_LEGS_AB;
+	}
+	o->read_mode = mode;
+	o->read_legs = legs;
+	return 0;
 }
 
 /* Every option at its default. */
@@ -125,8 +238,9 @@ static inline void metro_table_opts_default(struct metro_table_opts *o)
 	o->clear_delay = METRO_DEFAULT_CLEAR_DELAY_MS;
 	o->io_deadline = METRO_DEFAULT_IO_DEADLINE_MS;
 	o->write_mostly = 0;
-	o->read_mode = METRO_READ_BOUNCE;
+	o->read_mode = METRO_READ_AUTO;
 	o->failfast = 0;
+	o->read_legs = 0;
 }
 
 /*
@@ -148,7 +262,9 @@ static inline int metro_table_opts_check(const struct metro_table_opts *o,
 		*err = METRO_ERR_IO_DEADLINE;
 	else if (o->write_mostly && o->write_mostly != 'A' && o->write_mostly != 'B')
 		*err = METRO_ERR_WRITE_MOSTLY;
-	else if (o->read_mode != METRO_READ_BOUNCE && o->read_mode != METRO_READ_DIRECT)
+	else if (o->read_mode > METRO_READ_BOUNCE || (o->read_legs & ~METRO_LEGS_AB) ||
+		 (o->read_mode == METRO_READ_DIRECT && o->read_legs) ||
+		 (o->read_mode == METRO_READ_BOUNCE && !o->read_legs))
 		*err = METRO_ERR_READ_MODE;
 	else if (o->failfast & ~METRO_FAILFAST_ALL)
 		*err = METRO_ERR_FAILFAST;
@@ -211,22 +327,12 @@ static inline int metro_table_parse_opts(unsigned int argc, char *const *argv,
 				return -EINVAL;
 			}
 		} else if (metro_table_key_is(key, "read_mode")) {
-			if (metro_table_key_is(argv[1], "bounce")) {
-				o->read_mode = METRO_READ_BOUNCE;
-			} else if (metro_table_key_is(argv[1], "direct")) {
-				o->read_mode = METRO_READ_DIRECT;
-			} else {
+			if (metro_table_parse_read_mode(argv[1], o)) {
 				*err = METRO_ERR_READ_MODE;
 				return -EINVAL;
 			}
 		} else if (metro_table_key_is(key, "failfast")) {
-			if (metro_table_key_is(argv[1], "a")) {
-				o->failfast = METRO_FAILFAST_A;
-			} else if (metro_table_key_is(argv[1], "b")) {
-				o->failfast = METRO_FAILFAST_B;
-			} else if (metro_table_key_is(argv[1], "ab")) {
-				o->failfast = METRO_FAILFAST_ALL;
-			} else {
+			if (metro_table_parse_legs(argv[1], &o->failfast)) {
 				*err = METRO_ERR_FAILFAST;
 				return -EINVAL;
 			}
@@ -278,14 +384,14 @@ static inline void metro_table_opts_format(const struct metro_table_opts *o,
 	nr += o->clear_delay != METRO_DEFAULT_CLEAR_DELAY_MS ? 2 : 0;
 	nr += o->io_deadline != METRO_DEFAULT_IO_DEADLINE_MS ? 2 : 0;
 	nr += o->write_mostly ? 2 : 0;
-	nr += o->read_mode != METRO_READ_BOUNCE ? 2 : 0;
+	nr += o->read_mode != METRO_READ_AUTO || o->read_legs ? 2 : 0;
 	nr += o->failfast ? 2 : 0;
 	buf[0] = '\0';
 	if (!nr)
 		return;
 	/*
-	 * At most 107 characters: 10 digits, 6 digits, 6 digits, a letter,
-	 * direct, two letters.
+	 * At most 110 characters: 10 digits, 6 digits, 6 digits, a letter,
+	 * bounce:AB, two letters.
 	 */
 	off += (size_t)snprintf(buf + off, len - off, "%u", nr);
 	if (o->resync_rate != METRO_DEFAULT_RESYNC_RATE)
@@ -296,8 +402,11 @@ static inline void metro_table_opts_format(const struct metro_table_opts *o,
 		off += (size_t)snprintf(buf + off, len - off, " io_deadline %u", o->io_deadline);
 	if (o->write_mostly)
 		off += (size_t)snprintf(buf + off, len - off, " write_mostly %c", o->write_mostly);
-	if (o->read_mode == METRO_READ_DIRECT)
-		off += (size_t)snprintf(buf + off, len - off, " read_mode direct");
+	if (o->read_mode != METRO_READ_AUTO || o->read_legs)
+		off += (size_t)snprintf(buf + off, len - off, " read_mode %s%s%s",
+					metro_read_mode_name(o->read_mode),
+					metro_read_legs_shown(o) ? ":" : "",
+					metro_read_legs_shown(o) ? metro_legs_name(o->read_legs) : "");
 	if (o->failfast)
 		snprintf(buf + off, len - off, " failfast %s", metro_failfast_name(o->failfast));
 }

@@ -46,7 +46,11 @@ static int metro_parse_options(struct metro_c *m, unsigned int argc,
 	m->io_deadline = o.io_deadline;
 	m->write_mostly = o.write_mostly ? o.write_mostly - 'A' : -1;
 	m->read_mode = o.read_mode;
+	m->read_legs = o.read_legs;
 	m->failfast = o.failfast;
+	/* METRO_LEGS_A and _B are BIT(METRO_LEG_A) and BIT(METRO_LEG_B). */
+	BUILD_BUG_ON(METRO_LEGS_A != BIT(METRO_LEG_A) || METRO_LEGS_B != BIT(METRO_LEG_B));
+	m->read_bounce = metro_read_bounce_legs(&o);
 	return 0;
 }
 
@@ -347,7 +351,7 @@ static int metro_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 
 	m->pool = metro_pool_create(m->name, offsetof(struct metro_clone, bio),
 				    metro_md_req_pad(),
-				    m->io_deadline && m->read_mode == METRO_READ_BOUNCE,
+				    m->read_bounce,
 				    &err);
 	if (!m->pool) {
 		/* ti->error is not const, but only ever points at literals */
@@ -537,6 +541,10 @@ static void metro_status(struct dm_target *ti, status_type_t type,
 			 unsigned int status_flags, char *result, unsigned int maxlen)
 {
 	struct metro_c *m = ti->private;
+	/* what metro_read_legs_shown() needs of the options */
+	const struct metro_table_opts o = {
+		.read_mode = m->read_mode, .read_legs = m->read_legs,
+	};
 	unsigned int sz = 0, nr_opt = 0;
 	long long eta;
 
@@ -570,7 +578,7 @@ static void metro_status(struct dm_target *ti, status_type_t type,
 		nr_opt += m->clear_delay != METRO_DEFAULT_CLEAR_DELAY_MS ? 2 : 0;
 		nr_opt += m->io_deadline != METRO_DEFAULT_IO_DEADLINE_MS ? 2 : 0;
 		nr_opt += m->write_mostly >= 0 ? 2 : 0;
-		nr_opt += m->read_mode != METRO_READ_BOUNCE ? 2 : 0;
+		nr_opt += m->read_mode != METRO_READ_AUTO || m->read_legs ? 2 : 0;
 		nr_opt += m->failfast ? 2 : 0;
 		if (nr_opt)
 			DMEMIT(" %u", nr_opt);
@@ -582,20 +590,23 @@ static void metro_status(struct dm_target *ti, status_type_t type,
 			DMEMIT(" io_deadline %u", m->io_deadline);
 		if (m->write_mostly >= 0)
 			DMEMIT(" write_mostly %c", metro_leg_letter(m->write_mostly));
-		if (m->read_mode == METRO_READ_DIRECT)
-			DMEMIT(" read_mode direct");
+		if (m->read_mode != METRO_READ_AUTO || m->read_legs)
+			DMEMIT(" read_mode %s%s%s", metro_read_mode_name(m->read_mode),
+			       metro_read_legs_shown(&o) ? ":" : "",
+			       metro_read_legs_shown(&o) ? metro_legs_name(m->read_legs) : "");
 		if (m->failfast)
 			DMEMIT(" failfast %s", metro_failfast_name(m->failfast));
 		break;
 
 	case STATUSTYPE_IMA:
 		DMEMIT_TARGET_NAME_VERSION(ti->type);
-		DMEMIT(",leg_a=%s,leg_a_health=%c,leg_b=%s,leg_b_health=%c,resync_rate=%u,clear_delay=%u,io_deadline=%u,write_mostly=%c,read_mode=%s,failfast=%s;",
+		DMEMIT(",leg_a=%s,leg_a_health=%c,leg_b=%s,leg_b_health=%c,resync_rate=%u,clear_delay=%u,io_deadline=%u,write_mostly=%c,read_mode=%s,read_legs=%s,failfast=%s;",
 		       metro_leg_dev_name(&m->legs[0]), metro_health(m, 0),
 		       metro_leg_dev_name(&m->legs[1]), metro_health(m, 1),
 		       m->resync_rate, m->clear_delay, m->io_deadline,
 		       m->write_mostly >= 0 ? metro_leg_letter(m->write_mostly) : '-',
-		       m->read_mode == METRO_READ_DIRECT ? "direct" : "bounce",
+		       metro_read_mode_name(m->read_mode),
+		       m->read_legs ? metro_legs_name(m->read_legs) : "-",
 		       m->failfast ? metro_failfast_name(m->failfast) : "-");
 		break;
 	}
@@ -667,7 +678,7 @@ static void metro_io_hints(struct dm_target *ti, struct queue_limits *limits)
 
 static struct target_type metro_target = {
 	.name		 = "metro",
-	.version	 = {1, 8, 0},
+	.version	 = {1, 9, 0},
 	.features	 = 0,
 	.module		 = THIS_MODULE,
 	.ctr		 = metro_ctr,

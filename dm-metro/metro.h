@@ -254,7 +254,10 @@ struct metro_c {
 	unsigned int io_deadline;	/* ms, 0 = none, constant */
 	int write_mostly;		/* leg read only as a fallback, -1: none */
 	unsigned int read_mode;		/* METRO_READ_*, constant */
+	unsigned int read_legs;		/* its METRO_LEGS_* (metro-table.h), constant */
 	unsigned int failfast;		/* METRO_FAILFAST_* legs, constant */
+	/* the legs whose reads go through bounce pages (BIT(leg)), constant */
+	unsigned int read_bounce;
 
 	/* I/O deadline: clones in flight, remapped reads, the watchdog. */
 	struct metro_shard shards[METRO_SHARDS];

@@ -18,11 +18,17 @@ static struct json_object *table_opts_json(const struct metro_table_opts *t)
 {
 	struct json_object *o = json_object_new_object();
 	char wm[2] = { t->write_mostly, '\0' };
+	unsigned int bounced;
 
 	json_object_object_add(o, "io_deadline_ms", json_object_new_uint64(t->io_deadline));
 	json_object_object_add(o, "write_mostly", t->write_mostly ? json_object_new_string(wm) : NULL);
-	json_object_object_add(o, "read_mode", json_object_new_string(t->read_mode == METRO_READ_DIRECT ?
-								      "direct" : "bounce"));
+	json_object_object_add(o, "read_mode", json_object_new_string(metro_read_mode_name(t->read_mode)));
+	/* bounce: the legs bounced; auto (live table only): the legs found remote */
+	json_object_object_add(o, "read_mode_legs", t->read_legs ?
+			       json_object_new_string(metro_legs_name(t->read_legs)) : NULL);
+	bounced = metro_read_bounce_legs(t);
+	json_object_object_add(o, "reads_bounced", bounced ?
+			       json_object_new_string(metro_legs_name(bounced)) : NULL);
 	json_object_object_add(o, "failfast", t->failfast ?
 			       json_object_new_string(metro_failfast_name(t->failfast)) : NULL);
 	json_object_object_add(o, "resync_rate_kib", json_object_new_uint64(t->resync_rate));
@@ -54,6 +60,7 @@ static struct json_object *status_json(const struct metro_dm_dev *d,
 {
 	struct json_object *o = json_object_new_object(), *legs, *sync;
 	char path[256], devno[32];
+	const char *remote;
 	int i;
 
 	json_object_object_add(o, "name", json_object_new_string(d->name));
@@ -80,6 +87,10 @@ static struct json_object *status_json(const struct metro_dm_dev *d,
 		json_object_object_add(l, "health",
 				       json_object_new_string(leg_health_word(st->health[i], st->sync_action)));
 		json_object_object_add(l, "reads", json_object_new_uint64(st->reads[i]));
+		/* what read_mode auto goes by (transport.c) */
+		remote = st->absent[i] ? NULL : dev_transport_remote(st->dev[i]);
+		json_object_object_add(l, "transport", st->absent[i] ? NULL :
+				       json_object_new_string(remote ? remote : "local"));
 		/* null: the module (before target 1.7) does not say */
 		json_object_object_add(l, "late_ios", st->late_known ?
 				       json_object_new_uint64(st->late[i]) : NULL);

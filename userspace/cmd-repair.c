@@ -254,7 +254,7 @@ int do_restore(int argc, char **argv)
 		p_err("(stop %s first: resolve works on a stopped volume)", v.name);
 		goto out;
 	}
-	format_table_params(legs[0].rdev, legs[1].rdev, v.opts, params, sizeof(params));
+	load_table_params(legs[0].rdev, legs[1].rdev, v.opts, params, sizeof(params));
 	leg_close(&legs[0]);
 	leg_close(&legs[1]);
 
@@ -427,7 +427,7 @@ int do_replace(int argc, char **argv)
 	leg_close(&nl);
 
 	/* The new device in the leg's place, the source leg as it is. */
-	format_table_params(leg == METRO_LEG_A ? st.st_rdev : v.dev[0],
+	load_table_params(leg == METRO_LEG_A ? st.st_rdev : v.dev[0],
 			    leg == METRO_LEG_B ? st.st_rdev : v.dev[1], v.opts,
 			    params, sizeof(params));
 	lock = metro_lock();
@@ -678,7 +678,7 @@ int do_set(int argc, char **argv)
 	}
 	table_opts_apply(&over, &o);
 	metro_table_opts_format(&o, words);
-	format_table_params(v.dev[0], v.dev[1], words, params, sizeof(params));
+	load_table_params(v.dev[0], v.dev[1], words, params, sizeof(params));
 	lock = metro_lock();
 	r = metro_dm_reload(v.name, v.length, params);
 	metro_unlock(lock);

@@ -184,7 +184,7 @@ int metro_dm_activate(const char *name, const char *dm_uuid, uint64_t sectors,
 	metro_dm_setup();
 	clear_error();
 	/* Device number 0 is no device: "-" activates without that leg. */
-	format_table_params(leg_a, leg_b, opts, params, sizeof(params));
+	load_table_params(leg_a, leg_b, opts, params, sizeof(params));
 	dmt = dm_task_create(DM_DEVICE_CREATE);
 	if (!dmt) {
 		p_err("cannot talk to device-mapper: %s (is the dm_mod module loaded? are you root?)",

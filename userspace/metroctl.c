@@ -98,7 +98,7 @@ static const struct cmd cmds[] = {
 	  "put a new device in place of a failed leg; full resync" },
 	{ "resolve", do_resolve, "NAME --winner DEV [OTHER_DEV] [--force]",
 	  "end a split brain: keep DEV's data, resync the other leg from it" },
-	{ "set", do_set, "NAME [--io-deadline MS] [--write-mostly A|B|none] [--read-mode bounce|direct] [--failfast A|B|AB|none] [--resync-rate KIBS] [--clear-delay MS]",
+	{ "set", do_set, "NAME [--io-deadline MS] [--write-mostly A|B|none] [--read-mode auto|direct|bounce[:A|B]] [--failfast A|B|AB|none] [--resync-rate KIBS] [--clear-delay MS]",
 	  "change the table options of an active volume; recorded on the legs" },
 	{ "convert", do_convert, "DEV_A DEV_B --cluster NAME [--nodes N] | --single-host [--dry-run]",
 	  "convert a stopped volume between single-host (format 1) and clustered (format 2)" },

@@ -118,6 +118,19 @@ void format_table_params(dev_t leg_a, dev_t leg_b, const char *opts, char *buf, 
 #define TABLE_PARAMS_LEN	(2 * 32 + 2 + METRO_TABLE_OPTS_LEN)
 
 /*
+ * transport.c: is a device across a network that can stall (the name of
+ * its transport: "nvme-tcp", "iscsi", "nbd"...) or local (NULL)?
+ */
+const char *dev_transport_remote(dev_t dev);
+/* The METRO_LEGS_* of @leg_a and @leg_b that are remote (0: no device). */
+unsigned int remote_legs(dev_t leg_a, dev_t leg_b);
+/*
+ * format_table_params() for a table to load: under read_mode auto, with
+ * the remote legs of these devices named (metro-table.h).
+ */
+void load_table_params(dev_t leg_a, dev_t leg_b, const char *opts, char *buf, size_t len);
+
+/*
  * Table options on the command line (create, assemble, set): long options
  * only, each recorded in @given so that what is not given keeps the value
  * recorded in the superblock or in the live table.
@@ -157,6 +170,8 @@ int table_opt_arg(struct table_opt_args *a, int opt, const char *val, const char
 void table_opts_apply(const struct table_opt_args *a, struct metro_table_opts *o);
 /* The optional arguments of a table line ("2 io_deadline 0"): 0, or -EINVAL and @why. */
 int parse_table_opts(const char *words, struct metro_table_opts *o, const char **why);
+/* "auto:B", "direct", "bounce:A"...: read_mode as the table line has it. */
+const char *read_mode_word(const struct metro_table_opts *o, char *buf, size_t len);
 /* "io_deadline 5000 ms, write_mostly B, ..." for the messages. */
 const char *table_opts_words(const struct metro_table_opts *o, char *buf, size_t len);
 

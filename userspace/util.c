@@ -442,12 +442,10 @@ int table_opt_arg(struct table_opt_args *a, int opt, const char *val, const char
 		return *why ? -EINVAL : 0;
 	}
 	if (opt == OPT_READ_MODE) {
-		if (!strcasecmp(val, "bounce"))
-			a->o.read_mode = METRO_READ_BOUNCE;
-		else if (!strcasecmp(val, "direct"))
-			a->o.read_mode = METRO_READ_DIRECT;
-		else
-			*why = "--read-mode: expected bounce (reads abandoned at the I/O deadline) or direct (no copy, waited for)";
+		if (metro_table_parse_read_mode(val, &a->o))
+			*why = "--read-mode: expected auto (bounce the legs that can stall), direct (no copy, waited for), bounce (abandoned at the I/O deadline) or bounce:A|B (that leg's reads only)";
+		else if (a->o.read_mode == METRO_READ_AUTO && a->o.read_legs)
+			*why = "--read-mode: auto finds the remote legs itself (from their transports): give auto alone, or bounce:A|B";
 		if (!*why)
 			a->given |= TABLE_OPT_READ_MODE;
 		return *why ? -EINVAL : 0;
@@ -505,15 +503,25 @@ void table_opts_apply(const struct table_opt_args *a, struct metro_table_opts *o
 		o->io_deadline = a->o.io_deadline;
 	if (a->given & TABLE_OPT_WRITE_MOSTLY)
 		o->write_mostly = a->o.write_mostly;
-	if (a->given & TABLE_OPT_READ_MODE)
+	if (a->given & TABLE_OPT_READ_MODE) {
 		o->read_mode = a->o.read_mode;
+		o->read_legs = a->o.read_legs;
+	}
 	if (a->given & TABLE_OPT_FAILFAST)
 		o->failfast = a->o.failfast;
 }
 
+const char *read_mode_word(const struct metro_table_opts *o, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s%s", metro_read_mode_name(o->read_mode),
+		 metro_read_legs_shown(o) ? ":" : "",
+		 metro_read_legs_shown(o) ? metro_legs_name(o->read_legs) : "");
+	return buf;
+}
+
 const char *table_opts_words(const struct metro_table_opts *o, char *buf, size_t len)
 {
-	char io[32], rate[32];
+	char io[32], rate[32], rm[16];
 
 	if (o->io_deadline)
 		snprintf(io, sizeof(io), "%u ms", o->io_deadline);
@@ -523,9 +531,9 @@ const char *table_opts_words(const struct metro_table_opts *o, char *buf, size_t
 		snprintf(rate, sizeof(rate), "%u KiB/s", o->resync_rate);
 	else
 		snprintf(rate, sizeof(rate), "unbounded");
+	read_mode_word(o, rm, sizeof(rm));
 	snprintf(buf, len, "io_deadline %s, write_mostly %s, read_mode %s, failfast %s, resync_rate %s, clear_delay %u ms",
-		 io, o->write_mostly == 'A' ? "A" : o->write_mostly == 'B' ? "B" : "none",
-		 o->read_mode == METRO_READ_DIRECT ? "direct" : "bounce",
+		 io, o->write_mostly == 'A' ? "A" : o->write_mostly == 'B' ? "B" : "none", rm,
 		 o->failfast ? metro_failfast_name(o->failfast) : "none",
 		 rate, o->clear_delay);
 	return buf;

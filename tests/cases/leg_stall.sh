@@ -5,7 +5,9 @@
 # released, complete late without harm.  The same for a stall hitting a
 # metadata write (the first write into a clean region).  Then the leg is
 # restored and resynced, a stalled read is shown not to write into the
-# reader's memory when it completes late, and the legs are compared.
+# reader's memory when it completes late, and the legs are compared.  Both
+# legs are local (ramdisks), so read_mode bounce is asked for: read_mode
+# auto would read them without bounce pages (read_mode_auto.sh).
 . "$(dirname "$0")/lib.sh"
 need_metro
 
@@ -13,8 +15,8 @@ V=ls
 A=/dev/ram0 B=/dev/mapper/ls_b
 linear_leg ls_b /dev/ram1
 new_volume $V $A $B --region-size 1M
-metro_opts $V "2 io_deadline 1000"
-dmsetup table $V | grep -q "io_deadline 1000" || fail "io_deadline not in the table: $(dmsetup table $V)"
+metro_opts $V "4 io_deadline 1000 read_mode bounce"
+dmsetup table $V | grep -q "io_deadline 1000 read_mode bounce" || fail "io_deadline not in the table: $(dmsetup table $V)"
 randfile base 32
 must write_file base /dev/mapper/$V 0
 
@@ -45,7 +47,7 @@ must mc stop $V
 # 2. a metadata write stalls: the first write into a clean region
 must mc assemble $V $A $B
 wait_node /dev/mapper/$V
-metro_opts $V "2 io_deadline 1000"
+metro_opts $V "4 io_deadline 1000 read_mode bounce"
 wait_sync $V 60
 sleep 6	# the clearing pass empties the bitmap
 [ "$(st_dirty $V)" = 0 ] || log "dirty regions: $(st_dirty $V)"
@@ -72,7 +74,7 @@ check_file p2 /dev/mapper/$V 100 || fail "data wrong after the resync"
 # write_mostly A sends every read to leg B first: left to the balancer, a
 # leg B measured slower than leg A gets a read only once a second, and the
 # reads of the check above may have used that chance (it failed CI once)
-metro_opts $V "4 io_deadline 1000 write_mostly A"
+metro_opts $V "6 io_deadline 1000 write_mostly A read_mode bounce"
 must dmsetup suspend --noflush ls_b
 go=$METRO_TMP/late.go
 rm -f "$go"

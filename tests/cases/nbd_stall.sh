@@ -4,6 +4,8 @@
 # timeout of its own, so without the io_deadline the volume would hang;
 # with it, leg B is detached and the writes complete on leg A.  The server
 # is continued, its late replies are taken safely, and leg B is restored.
+# metroctl finds leg B remote (NBD) and names it in the table (read_mode
+# auto:B): its reads are bounced.
 . "$(dirname "$0")/lib.sh"
 need_metro
 
@@ -33,7 +35,9 @@ must nbd-client 127.0.0.1 10809 $B -N legb -b 4096
 
 must mc create $V $A $B --assume-clean --region-size 1M
 wait_node /dev/mapper/$V
-metro_opts $V "2 io_deadline 2000"
+must mc set $V --io-deadline 2000
+dmsetup table $V | grep -q "io_deadline 2000 read_mode auto:B" ||
+	fail "metroctl did not name the NBD leg B remote: $(dmsetup table $V)"
 randfile base 32
 must write_file base /dev/mapper/$V 0
 

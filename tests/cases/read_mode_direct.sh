@@ -6,7 +6,7 @@
 # once leg B returns it; writes and reads sent after the detach go to leg
 # A without waiting.  The option is set by metroctl create and set,
 # shown by status and examine, recorded on the legs and loaded again by
-# assemble; read_mode bounce removes it.  Then a restore, and the legs
+# assemble; read_mode bounce and auto replace it.  Then a restore, and the legs
 # are compared.
 . "$(dirname "$0")/lib.sh"
 need_metro
@@ -75,10 +75,13 @@ check_file base /dev/mapper/$V 0 || fail "data wrong after the resync"
 check_file w1 /dev/mapper/$V 40 || fail "data wrong after the resync"
 fio_verify_write /dev/mapper/$V 60M 16M || fail "fio verify with read_mode direct"
 
-# 3. back to the default
+# 3. bounce, then back to the default (auto: no leg of two ramdisks bounces)
 must mc set $V --read-mode bounce
-dmsetup table $V | grep -q "read_mode" && fail "read_mode bounce is the default and must not be in the table: $(dmsetup table $V)"
+dmsetup table $V | grep -q "read_mode bounce" || fail "read_mode bounce not in the table: $(dmsetup table $V)"
 [ "$(recorded $A read_mode)" = bounce ] || fail "leg A does not record read_mode bounce"
+must mc set $V --read-mode auto
+dmsetup table $V | grep -q "read_mode" && fail "read_mode auto is the default and must not be in the table: $(dmsetup table $V)"
+[ "$(recorded $A read_mode)" = auto ] || fail "leg A does not record read_mode auto"
 # a bad value changes nothing
 "$METROCTL" set $V --read-mode copy 2>/dev/null && fail "metroctl set accepted --read-mode copy"
 t=$(dmsetup table $V)

@@ -1,6 +1,6 @@
 #!/bin/bash
 # A read that fails on a leg is retried on the other one, in each of the
-# three ways a read reaches a leg: through bounce pages (the default),
+# three ways a read reaches a leg: through bounce pages (read_mode bounce),
 # passed on as it is (read_mode direct) and at io_deadline 0 (passed on
 # as it is, tracked by no deadline).  With write_mostly A every read goes
 # to leg B first; leg B (dm-linear) is switched to the error target while

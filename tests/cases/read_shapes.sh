@@ -3,8 +3,9 @@
 # 512-byte segments at odd page offsets, more segments than one bio holds,
 # a 1 MiB read at an unaligned device offset) read the bytes written, on
 # both legs, in each of the three ways a read reaches a leg: through the
-# bounce pages of the I/O deadline (the default), passed on as it is under
-# the deadline (read_mode direct) and passed on as it is at io_deadline 0.
+# bounce pages of the I/O deadline (read_mode bounce), passed on as it is
+# under the deadline (read_mode direct, and auto on local legs) and passed
+# on as it is at io_deadline 0.
 . "$(dirname "$0")/lib.sh"
 need_metro
 [ -x "$TOOLS/odd_reads" ] || fail "$TOOLS/odd_reads not built: run 'make tools' on the host"
@@ -12,6 +13,7 @@ need_metro
 A=/dev/ram0 B=/dev/ram1 V=rs
 must mc create $V $A $B --assume-clean
 wait_node /dev/mapper/$V
+metro_opts $V "2 read_mode bounce"
 shapes() {	# WHAT
 	"$TOOLS/odd_reads" /dev/mapper/$V $((8 << 20)) > "$METRO_TMP/odd.out" 2>&1
 	local rc=$?
@@ -19,7 +21,7 @@ shapes() {	# WHAT
 	[ $rc = 0 ] || fail "$1: odd_reads exit status $rc"
 }
 ra=$(st_reads_a $V) rb=$(st_reads_b $V)
-shapes "io_deadline default (bounce pages)"
+shapes "read_mode bounce (bounce pages)"
 # one read at a time: ties alternate, so both legs served some
 ra=$(( $(st_reads_a $V) - ra )) rb=$(( $(st_reads_b $V) - rb ))
 log "reads served: leg A $ra, leg B $rb"

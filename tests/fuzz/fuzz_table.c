@@ -69,7 +69,8 @@ static void reparse(const char *line, const struct metro_table_opts *want)
 	if (metro_table_parse_opts(n, argv, &o, &err) || err ||
 	    o.resync_rate != want->resync_rate || o.clear_delay != want->clear_delay ||
 	    o.io_deadline != want->io_deadline || o.write_mostly != want->write_mostly ||
-	    o.read_mode != want->read_mode || o.failfast != want->failfast) {
+	    o.read_mode != want->read_mode || o.failfast != want->failfast ||
+	    o.read_legs != want->read_legs) {
 		fprintf(stderr, "reparse of \"%s\" differs: %s\n", line, err ? err : "");
 		abort();
 	}
@@ -134,7 +135,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    o.clear_delay > METRO_MAX_CLEAR_DELAY_MS ||
 		    (o.io_deadline && (o.io_deadline < METRO_MIN_IO_DEADLINE_MS ||
 				       o.io_deadline > METRO_MAX_IO_DEADLINE_MS)) ||
-		    (o.read_mode != METRO_READ_BOUNCE && o.read_mode != METRO_READ_DIRECT) ||
+		    o.read_mode > METRO_READ_BOUNCE || (o.read_legs & ~METRO_LEGS_AB) ||
+		    (o.read_mode == METRO_READ_DIRECT && o.read_legs) ||
+		    (o.read_mode == METRO_READ_BOUNCE && !o.read_legs) ||
 		    (o.failfast & ~METRO_FAILFAST_ALL))
 			abort();
 		/* Every pair is valid on its own, also one a later key replaces. */
@@ -153,11 +156,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		reparse(line, &o);
 		/* Every option spelled out, keys and values in other cases. */
 		len = (size_t)snprintf(line, sizeof(line),
-				       "%u IO_DEADLINE %u Clear_Delay %u RESYNC_RATE %u READ_MODE %s",
+				       "%u IO_DEADLINE %u Clear_Delay %u RESYNC_RATE %u READ_MODE %s%s%s",
 				       8U + (o.write_mostly ? 2U : 0U) + (o.failfast ? 2U : 0U),
 				       o.io_deadline, o.clear_delay,
 				       o.resync_rate,
-				       o.read_mode == METRO_READ_DIRECT ? "Direct" : "BOUNCE");
+				       o.read_mode == METRO_READ_DIRECT ? "Direct" :
+				       o.read_mode == METRO_READ_BOUNCE ? "BOUNCE" : "Auto",
+				       o.read_legs ? ":" : "",
+				       o.read_legs == METRO_LEGS_AB ? "aB" : o.read_legs == METRO_LEGS_A ? "a" :
+				       o.read_legs ? "b" : "");
 		if (o.write_mostly)
 			len += (size_t)snprintf(line + len, sizeof(line) - len, " Write_Mostly %c",
 						o.write_mostly - 'A' + 'a');

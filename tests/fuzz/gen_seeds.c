@@ -138,6 +138,8 @@ int main(int argc, char **argv)
 		"2 write_mostly C", "0 extra", "2 read_mode direct", "2 read_mode copy",
 		"10 resync_rate 1 clear_delay 100 io_deadline 0 write_mostly B read_mode Direct",
 		"2 failfast B", "2 failfast ab", "2 failfast C",
+		"2 read_mode auto", "2 read_mode auto:B", "2 read_mode bounce:A", "2 read_mode bounce:",
+		"4 read_mode bounce:AB read_mode auto:a", "2 read_mode direct:B",
 		"12 resync_rate 1 clear_delay 100 io_deadline 0 write_mostly A read_mode direct failfast B",
 	};
 	for (i = 0; i < sizeof(table) / sizeof(table[0]); i++) {

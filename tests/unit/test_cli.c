@@ -644,7 +644,7 @@ static void test_table_opt_args(void **state)
 	assert_int_equal(table_opt_arg(&a, 'x', "1", &why), -EINVAL);
 
 	/* What was given replaces, the rest stays. */
-	o = (struct metro_table_opts){ 100, 1000, 30000, 'A', METRO_READ_BOUNCE, 0 };
+	o = (struct metro_table_opts){ 100, 1000, 30000, 'A', METRO_READ_BOUNCE, 0, METRO_LEGS_AB };
 	a = (struct table_opt_args){ 0 };
 	assert_int_equal(table_opt_arg(&a, OPT_IO_DEADLINE, "0", &why), 0);
 	table_opts_apply(&a, &o);
@@ -665,6 +665,21 @@ static void test_table_opt_args(void **state)
 	assert_int_equal(table_opt_arg(&a, OPT_READ_MODE, "bounce", &why), 0);
 	table_opts_apply(&a, &o);
 	assert_int_equal(o.read_mode, METRO_READ_BOUNCE);
+	assert_int_equal(o.read_legs, METRO_LEGS_AB);
+	assert_int_equal(table_opt_arg(&a, OPT_READ_MODE, "bounce:b", &why), 0);
+	table_opts_apply(&a, &o);
+	assert_int_equal(o.read_mode, METRO_READ_BOUNCE);
+	assert_int_equal(o.read_legs, METRO_LEGS_B);
+	/* auto's legs are found by metroctl, not given */
+	assert_int_equal(table_opt_arg(&a, OPT_READ_MODE, "auto:B", &why), -EINVAL);
+	assert_non_null(strstr(why, "--read-mode"));
+	assert_int_equal(table_opt_arg(&a, OPT_READ_MODE, "direct:A", &why), -EINVAL);
+	assert_int_equal(table_opt_arg(&a, OPT_READ_MODE, "AUTO", &why), 0);
+	table_opts_apply(&a, &o);
+	assert_int_equal(o.read_mode, METRO_READ_AUTO);
+	assert_int_equal(o.read_legs, 0);
+	assert_int_equal(table_opt_arg(&a, OPT_READ_MODE, "bounce", &why), 0);
+	table_opts_apply(&a, &o);
 	assert_int_equal(o.failfast, 0);
 	assert_int_equal(table_opt_arg(&a, OPT_FAILFAST, "ab", &why), 0);
 	assert_true(a.given & TABLE_OPT_FAILFAST);

@@ -882,7 +882,7 @@ static void test_examine_v1_unchanged(void **state)
 		"        events: 42\n"
 		"       created: 2023-11-14 22:13:20 UTC\n"
 		"       updated: 2023-11-14 22:15:00 UTC\n"
-		" table options: io_deadline 5000 ms, write_mostly none, read_mode bounce, failfast none, resync_rate unbounded, clear_delay 5000 ms\n"
+		" table options: io_deadline 5000 ms, write_mostly none, read_mode auto, failfast none, resync_rate unbounded, clear_delay 5000 ms\n"
 		"   gen history: 0000000000000000 0000000000000000 0000000000000000 0000000000000000\n"
 		"  leg A record (this leg):\n"
 		"      leg uuid: 30303030-3030-3030-3030-303030303030\n"

@@ -404,6 +404,60 @@ static void test_encode_decode_roundtrip(void **state)
 	guarded_free(sb);
 }
 
+/*
+ * read_mode on disk: the mode at 220, bounce's legs at 228; auto's legs
+ * (what metroctl found at one node) are not recorded.  0 at 220 was
+ * bounce before auto existed and is auto now.
+ */
+static void test_read_mode_recorded(void **state)
+{
+	struct metro_sb_disk *sb = guarded_alloc();
+	struct metro_sb_info in, out;
+	const char *err;
+
+	(void)state;
+	valid_info(&in);
+	in.opt_flags = METRO_SB_O_RECORDED;
+	in.opts.read_mode = METRO_READ_BOUNCE;
+	in.opts.read_legs = METRO_LEGS_A;
+	metro_sb_encode(&in, sb);
+	assert_int_equal(((uint8_t *)sb)[220], 2);
+	assert_int_equal(((uint8_t *)sb)[228], METRO_LEGS_A);
+	assert_int_equal(metro_sb_decode(sb, DEV_SECTORS, &out, &err), 0);
+	assert_int_equal(out.opts.read_mode, METRO_READ_BOUNCE);
+	assert_int_equal(out.opts.read_legs, METRO_LEGS_A);
+
+	in.opts.read_mode = METRO_READ_AUTO;
+	in.opts.read_legs = METRO_LEGS_B;
+	metro_sb_encode(&in, sb);
+	assert_int_equal(((uint8_t *)sb)[220], 0);
+	assert_int_equal(((uint8_t *)sb)[228], 0);
+	assert_int_equal(metro_sb_decode(sb, DEV_SECTORS, &out, &err), 0);
+	assert_int_equal(out.opts.read_mode, METRO_READ_AUTO);
+	assert_int_equal(out.opts.read_legs, 0);
+
+	/* bounce without legs, auto or direct with them: refused */
+	sb->opt_read_mode = cpu_to_le32(METRO_READ_BOUNCE);
+	recsum(sb);
+	assert_int_equal(metro_sb_decode(sb, DEV_SECTORS, &out, &err), -EINVAL);
+	sb->opt_read_mode = cpu_to_le32(METRO_READ_AUTO);
+	sb->opt_read_legs = cpu_to_le32(METRO_LEGS_B);
+	recsum(sb);
+	assert_int_equal(metro_sb_decode(sb, DEV_SECTORS, &out, &err), -EINVAL);
+	sb->opt_read_mode = cpu_to_le32(METRO_READ_DIRECT);
+	recsum(sb);
+	assert_int_equal(metro_sb_decode(sb, DEV_SECTORS, &out, &err), -EINVAL);
+	sb->opt_read_mode = cpu_to_le32(METRO_READ_BOUNCE);
+	sb->opt_read_legs = cpu_to_le32(4);
+	recsum(sb);
+	assert_int_equal(metro_sb_decode(sb, DEV_SECTORS, &out, &err), -EINVAL);
+	sb->opt_read_mode = cpu_to_le32(3);
+	sb->opt_read_legs = 0;
+	recsum(sb);
+	assert_int_equal(metro_sb_decode(sb, DEV_SECTORS, &out, &err), -EINVAL);
+	guarded_free(sb);
+}
+
 static void test_encode_sets_checksum(void **state)
 {
 	struct metro_sb_disk *sb = guarded_alloc();
@@ -628,7 +682,7 @@ static void test_options_not_recorded(void **state)
 	assert_int_equal(out.opts.clear_delay, METRO_DEFAULT_CLEAR_DELAY_MS);
 	assert_int_equal(out.opts.resync_rate, METRO_DEFAULT_RESYNC_RATE);
 	assert_int_equal(out.opts.write_mostly, 0);
-	assert_int_equal(out.opts.read_mode, METRO_READ_BOUNCE);
+	assert_int_equal(out.opts.read_mode, METRO_READ_AUTO);
 	assert_int_equal(out.opts.failfast, 0);
 	guarded_free(sb);
 }
@@ -978,6 +1032,7 @@ int main(void)
 		cmocka_unit_test(test_encode_decode_roundtrip),
 		cmocka_unit_test(test_format_v2),
 		cmocka_unit_test(test_encode_sets_checksum),
+		cmocka_unit_test(test_read_mode_recorded),
 		cmocka_unit_test(test_reject_every_bit_flip),
 		cmocka_unit_test(test_decode_unknown_device_size),
 		cmocka_unit_test(test_options_not_recorded),

@@ -86,42 +86,50 @@ static const struct {
 	const char *line;
 	struct metro_table_opts o;
 } good[] = {
-	{ "", { DEF_RATE, DEF_CLEAR, DEF_DL, 0, 0, 0 } },
-	{ "0", { DEF_RATE, DEF_CLEAR, DEF_DL, 0, 0, 0 } },
-	{ "2 resync_rate 1000", { 1000, DEF_CLEAR, DEF_DL, 0, 0, 0 } },
-	{ "2 resync_rate 0", { 0, DEF_CLEAR, DEF_DL, 0, 0, 0 } },
-	{ "2 resync_rate 2147483648", { 2147483648U, DEF_CLEAR, DEF_DL, 0, 0, 0 } },
-	{ "2 clear_delay 100", { DEF_RATE, 100, DEF_DL, 0, 0, 0 } },
-	{ "2 clear_delay 600000", { DEF_RATE, 600000, DEF_DL, 0, 0, 0 } },
-	{ "2 io_deadline 0", { DEF_RATE, DEF_CLEAR, 0, 0, 0, 0 } },
-	{ "2 io_deadline 100", { DEF_RATE, DEF_CLEAR, 100, 0, 0, 0 } },
-	{ "2 io_deadline 600000", { DEF_RATE, DEF_CLEAR, 600000, 0, 0, 0 } },
-	{ "2 io_deadline 100000", { DEF_RATE, DEF_CLEAR, 100000, 0, 0, 0 } },
-	{ "4 clear_delay 100 resync_rate 0", { 0, 100, DEF_DL, 0, 0, 0 } },
-	{ "6 clear_delay 100 resync_rate 0 io_deadline 0", { 0, 100, 0, 0, 0, 0 } },
-	{ "6 io_deadline 250 clear_delay 1000 resync_rate 102400", { 102400, 1000, 250, 0, 0, 0 } },
+	{ "", { DEF_RATE, DEF_CLEAR, DEF_DL, 0, 0, 0, 0 } },
+	{ "0", { DEF_RATE, DEF_CLEAR, DEF_DL, 0, 0, 0, 0 } },
+	{ "2 resync_rate 1000", { 1000, DEF_CLEAR, DEF_DL, 0, 0, 0, 0 } },
+	{ "2 resync_rate 0", { 0, DEF_CLEAR, DEF_DL, 0, 0, 0, 0 } },
+	{ "2 resync_rate 2147483648", { 2147483648U, DEF_CLEAR, DEF_DL, 0, 0, 0, 0 } },
+	{ "2 clear_delay 100", { DEF_RATE, 100, DEF_DL, 0, 0, 0, 0 } },
+	{ "2 clear_delay 600000", { DEF_RATE, 600000, DEF_DL, 0, 0, 0, 0 } },
+	{ "2 io_deadline 0", { DEF_RATE, DEF_CLEAR, 0, 0, 0, 0, 0 } },
+	{ "2 io_deadline 100", { DEF_RATE, DEF_CLEAR, 100, 0, 0, 0, 0 } },
+	{ "2 io_deadline 600000", { DEF_RATE, DEF_CLEAR, 600000, 0, 0, 0, 0 } },
+	{ "2 io_deadline 100000", { DEF_RATE, DEF_CLEAR, 100000, 0, 0, 0, 0 } },
+	{ "4 clear_delay 100 resync_rate 0", { 0, 100, DEF_DL, 0, 0, 0, 0 } },
+	{ "6 clear_delay 100 resync_rate 0 io_deadline 0", { 0, 100, 0, 0, 0, 0, 0 } },
+	{ "6 io_deadline 250 clear_delay 1000 resync_rate 102400", { 102400, 1000, 250, 0, 0, 0, 0 } },
 	/* keys in any case, as strcasecmp() did */
-	{ "2 RESYNC_RATE 5", { 5, DEF_CLEAR, DEF_DL, 0, 0, 0 } },
-	{ "4 Clear_Delay 200 IO_DEADLINE 300", { DEF_RATE, 200, 300, 0, 0, 0 } },
+	{ "2 RESYNC_RATE 5", { 5, DEF_CLEAR, DEF_DL, 0, 0, 0, 0 } },
+	{ "4 Clear_Delay 200 IO_DEADLINE 300", { DEF_RATE, 200, 300, 0, 0, 0, 0 } },
 	/* a repeated key: the last one counts */
-	{ "4 clear_delay 1000 clear_delay 2000", { DEF_RATE, 2000, DEF_DL, 0, 0, 0 } },
+	{ "4 clear_delay 1000 clear_delay 2000", { DEF_RATE, 2000, DEF_DL, 0, 0, 0, 0 } },
 	/* leading zeros are decimal, not octal */
-	{ "02 resync_rate 010", { 10, DEF_CLEAR, DEF_DL, 0, 0, 0 } },
-	{ "2 write_mostly B", { DEF_RATE, DEF_CLEAR, DEF_DL, 'B', 0, 0 } },
-	{ "2 write_mostly a", { DEF_RATE, DEF_CLEAR, DEF_DL, 'A', 0, 0 } },
-	{ "4 write_mostly A Write_Mostly b", { DEF_RATE, DEF_CLEAR, DEF_DL, 'B', 0, 0 } },
-	{ "8 resync_rate 1 clear_delay 100 io_deadline 0 write_mostly B", { 1, 100, 0, 'B', 0, 0 } },
-	{ "2 read_mode direct", { DEF_RATE, DEF_CLEAR, DEF_DL, 0, METRO_READ_DIRECT, 0 } },
-	{ "2 read_mode bounce", { DEF_RATE, DEF_CLEAR, DEF_DL, 0, METRO_READ_BOUNCE, 0 } },
-	{ "4 Read_Mode DIRECT read_mode bounce", { DEF_RATE, DEF_CLEAR, DEF_DL, 0, METRO_READ_BOUNCE, 0 } },
+	{ "02 resync_rate 010", { 10, DEF_CLEAR, DEF_DL, 0, 0, 0, 0 } },
+	{ "2 write_mostly B", { DEF_RATE, DEF_CLEAR, DEF_DL, 'B', 0, 0, 0 } },
+	{ "2 write_mostly a", { DEF_RATE, DEF_CLEAR, DEF_DL, 'A', 0, 0, 0 } },
+	{ "4 write_mostly A Write_Mostly b", { DEF_RATE, DEF_CLEAR, DEF_DL, 'B', 0, 0, 0 } },
+	{ "8 resync_rate 1 clear_delay 100 io_deadline 0 write_mostly B", { 1, 100, 0, 'B', 0, 0, 0 } },
+	{ "2 read_mode direct", { DEF_RATE, DEF_CLEAR, DEF_DL, 0, METRO_READ_DIRECT, 0, 0 } },
+	{ "2 read_mode bounce", { DEF_RATE, DEF_CLEAR, DEF_DL, 0, METRO_READ_BOUNCE, 0, METRO_LEGS_AB } },
+	{ "4 Read_Mode DIRECT read_mode bounce", { DEF_RATE, DEF_CLEAR, DEF_DL, 0, METRO_READ_BOUNCE, 0, METRO_LEGS_AB } },
 	{ "10 resync_rate 1 clear_delay 100 io_deadline 0 write_mostly B read_mode direct",
-	  { 1, 100, 0, 'B', METRO_READ_DIRECT, 0 } },
-	{ "2 failfast B", { DEF_RATE, DEF_CLEAR, DEF_DL, 0, 0, METRO_FAILFAST_B } },
-	{ "2 failfast a", { DEF_RATE, DEF_CLEAR, DEF_DL, 0, 0, METRO_FAILFAST_A } },
-	{ "2 FailFast aB", { DEF_RATE, DEF_CLEAR, DEF_DL, 0, 0, METRO_FAILFAST_ALL } },
-	{ "4 failfast AB failfast A", { DEF_RATE, DEF_CLEAR, DEF_DL, 0, 0, METRO_FAILFAST_A } },
+	  { 1, 100, 0, 'B', METRO_READ_DIRECT, 0, 0 } },
+	{ "2 read_mode auto", { DEF_RATE, DEF_CLEAR, DEF_DL, 0, METRO_READ_AUTO, 0, 0 } },
+	{ "2 read_mode Auto:b", { DEF_RATE, DEF_CLEAR, DEF_DL, 0, METRO_READ_AUTO, 0, METRO_LEGS_B } },
+	{ "2 read_mode auto:AB", { DEF_RATE, DEF_CLEAR, DEF_DL, 0, METRO_READ_AUTO, 0, METRO_LEGS_AB } },
+	{ "2 read_mode bounce:A", { DEF_RATE, DEF_CLEAR, DEF_DL, 0, METRO_READ_BOUNCE, 0, METRO_LEGS_A } },
+	{ "2 read_mode BOUNCE:ab", { DEF_RATE, DEF_CLEAR, DEF_DL, 0, METRO_READ_BOUNCE, 0, METRO_LEGS_AB } },
+	/* a repeated read_mode replaces the legs too */
+	{ "4 read_mode bounce:B read_mode auto", { DEF_RATE, DEF_CLEAR, DEF_DL, 0, METRO_READ_AUTO, 0, 0 } },
+	{ "4 read_mode auto:A read_mode direct", { DEF_RATE, DEF_CLEAR, DEF_DL, 0, METRO_READ_DIRECT, 0, 0 } },
+	{ "2 failfast B", { DEF_RATE, DEF_CLEAR, DEF_DL, 0, 0, METRO_FAILFAST_B, 0 } },
+	{ "2 failfast a", { DEF_RATE, DEF_CLEAR, DEF_DL, 0, 0, METRO_FAILFAST_A, 0 } },
+	{ "2 FailFast aB", { DEF_RATE, DEF_CLEAR, DEF_DL, 0, 0, METRO_FAILFAST_ALL, 0 } },
+	{ "4 failfast AB failfast A", { DEF_RATE, DEF_CLEAR, DEF_DL, 0, 0, METRO_FAILFAST_A, 0 } },
 	{ "12 resync_rate 1 clear_delay 100 io_deadline 0 write_mostly A read_mode direct failfast B",
-	  { 1, 100, 0, 'A', METRO_READ_DIRECT, METRO_FAILFAST_B } },
+	  { 1, 100, 0, 'A', METRO_READ_DIRECT, METRO_FAILFAST_B, 0 } },
 };
 
 static void test_good_lines(void **state)
@@ -144,6 +152,7 @@ static void test_good_lines(void **state)
 		assert_int_equal(o.write_mostly, good[i].o.write_mostly);
 		assert_int_equal(o.read_mode, good[i].o.read_mode);
 		assert_int_equal(o.failfast, good[i].o.failfast);
+		assert_int_equal(o.read_legs, good[i].o.read_legs);
 	}
 }
 
@@ -160,7 +169,8 @@ static void test_defaults(void **state)
 	assert_int_equal(o.clear_delay, 5000);
 	assert_int_equal(o.io_deadline, 5000);
 	assert_int_equal(o.write_mostly, 0);
-	assert_int_equal(o.read_mode, METRO_READ_BOUNCE);
+	assert_int_equal(o.read_mode, METRO_READ_AUTO);
+	assert_int_equal(o.read_legs, 0);
 	assert_int_equal(o.failfast, 0);
 }
 
@@ -175,7 +185,7 @@ static void test_defaults(void **state)
 #define E_CLEAR	"Invalid clear_delay: expected milliseconds between 100 and 600000"
 #define E_DL	"Invalid io_deadline: expected 0 (none) or milliseconds between 100 and 600000"
 #define E_WM	"Invalid write_mostly: expected A or B, the leg that serves reads only when the other cannot"
-#define E_RM	"Invalid read_mode: expected bounce (reads abandoned at the I/O deadline) or direct (no copy, waited for)"
+#define E_RM	"Invalid read_mode: expected auto, direct (no copy, waited for) or bounce (abandoned at the I/O deadline), bounce and auto optionally with :A, :B or :AB"
 #define E_FF	"Invalid failfast: expected A, B or AB, the legs whose reads the transport should not retry"
 #define E_EXTRA	"Unexpected arguments after the optional arguments"
 
@@ -207,6 +217,11 @@ static const struct bad_case bad[] = {
 	  E_WM },
 	{ "read_mode_bad", { "2 read_mode 0", "2 read_mode 1", "2 read_mode copy", "2 read_mode directx",
 			     "2 read_mode -", "2 read_mode dire" },
+	  E_RM },
+	{ "read_mode_legs_bad", { "2 read_mode direct:A", "2 read_mode bounce:", "2 read_mode auto:C",
+				  "2 read_mode bounce:AA", "2 read_mode :B", "2 read_mode autoauto",
+				  "2 read_mode bounce:BA", "2 read_mode auto;B", "2 read_mode auto:",
+				  "2 read_mode bounce:A:B" },
 	  E_RM },
 	{ "failfast_bad", { "2 failfast C", "2 failfast 0", "2 failfast 3", "2 failfast BA",
 			    "2 failfast -", "2 failfast none", "2 failfast ABC", "2 failfast leg_b" },
@@ -288,22 +303,27 @@ static void test_check(void **state)
 		struct metro_table_opts o;
 		const char *err;
 	} cases[] = {
-		{ { 0, 5000, 5000, 0, 0, 0 }, NULL },
-		{ { 2147483648U, 100, 0, 'A', 0, 0 }, NULL },
-		{ { 1, 600000, 600000, 'B', 0, 0 }, NULL },
-		{ { 2147483649U, 5000, 5000, 0, 0, 0 }, E_RATE },
-		{ { 0, 99, 5000, 0, 0, 0 }, E_CLEAR },
-		{ { 0, 600001, 5000, 0, 0, 0 }, E_CLEAR },
-		{ { 0, 5000, 99, 0, 0, 0 }, E_DL },
-		{ { 0, 5000, 600001, 0, 0, 0 }, E_DL },
-		{ { 0, 5000, 5000, 'C', 0, 0 }, E_WM },
-		{ { 0, 5000, 5000, 'a', 0, 0 }, E_WM },
-		{ { 0, 5000, 5000, 0, METRO_READ_DIRECT, 0 }, NULL },
-		{ { 0, 5000, 5000, 0, 2, 0 }, E_RM },
-		{ { 0, 5000, 5000, 0, 0xffffffffU, 0 }, E_RM },
-		{ { 0, 5000, 5000, 0, 0, METRO_FAILFAST_ALL }, NULL },
-		{ { 0, 5000, 5000, 0, 0, 4 }, E_FF },
-		{ { 0, 5000, 5000, 0, 0, 0xffffffffU }, E_FF },
+		{ { 0, 5000, 5000, 0, 0, 0, 0 }, NULL },
+		{ { 2147483648U, 100, 0, 'A', 0, 0, 0 }, NULL },
+		{ { 1, 600000, 600000, 'B', 0, 0, 0 }, NULL },
+		{ { 2147483649U, 5000, 5000, 0, 0, 0, 0 }, E_RATE },
+		{ { 0, 99, 5000, 0, 0, 0, 0 }, E_CLEAR },
+		{ { 0, 600001, 5000, 0, 0, 0, 0 }, E_CLEAR },
+		{ { 0, 5000, 99, 0, 0, 0, 0 }, E_DL },
+		{ { 0, 5000, 600001, 0, 0, 0, 0 }, E_DL },
+		{ { 0, 5000, 5000, 'C', 0, 0, 0 }, E_WM },
+		{ { 0, 5000, 5000, 'a', 0, 0, 0 }, E_WM },
+		{ { 0, 5000, 5000, 0, METRO_READ_DIRECT, 0, 0 }, NULL },
+		{ { 0, 5000, 5000, 0, METRO_READ_BOUNCE, 0, 0 }, E_RM },
+		{ { 0, 5000, 5000, 0, METRO_READ_BOUNCE, 0, METRO_LEGS_A }, NULL },
+		{ { 0, 5000, 5000, 0, METRO_READ_BOUNCE, 0, 4 }, E_RM },
+		{ { 0, 5000, 5000, 0, METRO_READ_DIRECT, 0, METRO_LEGS_B }, E_RM },
+		{ { 0, 5000, 5000, 0, METRO_READ_AUTO, 0, METRO_LEGS_AB }, NULL },
+		{ { 0, 5000, 5000, 0, 3, 0, 0 }, E_RM },
+		{ { 0, 5000, 5000, 0, 0xffffffffU, 0, 0 }, E_RM },
+		{ { 0, 5000, 5000, 0, 0, METRO_FAILFAST_ALL, 0 }, NULL },
+		{ { 0, 5000, 5000, 0, 0, 4, 0 }, E_FF },
+		{ { 0, 5000, 5000, 0, 0, 0xffffffffU, 0 }, E_FF },
 	};
 	const char *err;
 	size_t i;
@@ -336,10 +356,10 @@ static void test_format(void **state)
 	metro_table_opts_format(&o, buf);
 	assert_string_equal(buf, "4 io_deadline 0 write_mostly B");
 	o = (struct metro_table_opts){ METRO_MAX_RESYNC_RATE, METRO_MAX_CLEAR_DELAY_MS,
-				       METRO_MAX_IO_DEADLINE_MS, 'A', METRO_READ_DIRECT,
-				       METRO_FAILFAST_ALL };
+				       METRO_MAX_IO_DEADLINE_MS, 'A', METRO_READ_BOUNCE,
+				       METRO_FAILFAST_ALL, METRO_LEGS_B };
 	metro_table_opts_format(&o, buf);
-	assert_string_equal(buf, "12 resync_rate 2147483648 clear_delay 600000 io_deadline 600000 write_mostly A read_mode direct failfast AB");
+	assert_string_equal(buf, "12 resync_rate 2147483648 clear_delay 600000 io_deadline 600000 write_mostly A read_mode bounce:B failfast AB");
 	assert_true(strlen(buf) < sizeof(buf));
 	for (i = 0; i < ARRAY_SIZE(good); i++) {
 		/* Same padding in both, so that the bytes compare equal. */
