@@ -24,8 +24,6 @@
 #                            in every run whatever else the host does
 #     --log FILE             console log (default build/vm/logs/<time>-<pid>.log)
 #     --case-dir DIR         take the cases from DIR (default tests/cases)
-#     --no-module            leave the checkout's dm-metro.ko out of the guest's
-#                            module tree (a case that builds its own: dkms_package)
 #     --module-root DIR      the guest's module tree is DIR/lib/modules/<ver> as it
 #                            is (no copy, no dm-metro.ko added, no depmod): the
 #                            tree a package installed into (dkms_package)
@@ -57,9 +55,9 @@ VMDIR=$BUILD/vm
 
 disks=() envs=() cases=() casedir=$TOP/tests/cases nics=() monitor=(-monitor none) share=()
 scratch= marker= kdelay=0 timeout=1800 ctimeout=300 mem=2048 smp=2 log= quiet=0 icount=() prepare=0
-no_module=0 module_root=
+module_root=
 kernel_dir=${METRO_KERNEL_DIR:-}
-usage() { sed -n '4,51p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '4,49p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--disk) disks+=("$(realpath "$2")"); shift 2 ;;
@@ -77,7 +75,6 @@ while [ $# -gt 0 ]; do
 	--log) log=$2; shift 2 ;;
 	--case-dir) casedir=$(realpath "$2"); envs+=("METRO_CASES_DIR=$casedir"); shift 2 ;;
 	--kernel-dir) kernel_dir=$(realpath "$2"); shift 2 ;;
-	--no-module) no_module=1; shift ;;
 	--module-root) module_root=$(realpath "$2"); shift 2 ;;
 	--net-dgram)
 		IFS=, read -r nl nr nmac <<< "$2"
@@ -240,9 +237,7 @@ else
 	mkdir -p "$run/modroot/lib/modules"
 	cp -al "$modsrc" "$run/modroot/lib/modules/$kver" || die "cannot copy the module tree"
 	mkdir -p "$run/modroot/lib/modules/$kver/extra"
-	if [ "$no_module" = 1 ]; then
-		:	# the case builds and installs the module itself
-	elif [ -f "$ko" ]; then
+	if [ -f "$ko" ]; then
 		# dm-metro.ko, and dm-metro-cluster.ko where the kernel has the DLM
 		cp "$ko" "$run/modroot/lib/modules/$kver/extra/"
 		[ -f "${ko%/*}/dm-metro-cluster.ko" ] &&
