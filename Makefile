@@ -5,7 +5,8 @@
 # `make check` runs every test suite (`make check-debug` the VM suite on a
 # debug kernel); `make demo` shows a volume surviving a leg failure in the
 # test VM; `make bench` runs the benchmark suite in the test VM
-# (tests/bench/run.sh; not part of `make check`).
+# (tests/bench/run.sh; not part of `make check`); `make deb` builds the
+# Debian packages dm-metro-dkms and dm-metro-tools into build/deb/
 
 # The running kernel's build tree, else the newest installed Debian headers.
 KVER ?= $(shell uname -r)
@@ -13,7 +14,7 @@ KDIR ?= $(or $(wildcard /lib/modules/$(KVER)/build),$(shell ls -d /usr/src/linux
 
 export KDIR
 
-.PHONY: all module metroctl tools check check-unit check-vm check-debug fuzz deps demo bench clean install
+.PHONY: all module metroctl tools deb check check-unit check-vm check-debug fuzz deps demo bench clean install
 
 all: module metroctl
 
@@ -31,6 +32,12 @@ tools:
 
 deps:
 	./tests/deps.sh
+
+# The Debian packages, from a copy of the tracked files (as they are in the
+# work tree) in build/deb/src, so that build products of the checkout stay
+# out of the source package; lintian checks them.
+deb:
+	./debian/build-deb.sh
 
 # Each libFuzzer target for FUZZ_SECONDS (make check runs a 10 s pass).
 FUZZ_SECONDS ?= 120

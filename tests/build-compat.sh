@@ -8,14 +8,27 @@
 # The headers are unpacked under build/kheaders/ (not installed), so the
 # default KDIR of `make` stays on the installed 6.1 headers.  Prints one
 # TAP line, `ok - build_6.12` or `not ok - build_6.12 # why`.
+#
+#   tests/build-compat.sh --headers   only fetch and unpack the headers and
+#       print "VERSION ROOT" (ROOT/usr/src/linux-headers-VERSION-amd64 is
+#       the build tree; the dkms_package case uses it); exit 77 when the
+#       archive has no 6.12 headers, 1 on failure
 set -u
+headers_only=0
+[ "${1:-}" = --headers ] && headers_only=1
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 cache=$top/build/kheaders
 name=build_6.12
 
-skip() { echo "ok - $name # SKIP $*"; exit 0; }
-fail() { echo "not ok - $name # $*"; exit 1; }
+skip() {
+	[ "$headers_only" = 1 ] && { echo "build-compat.sh: $*" >&2; exit 77; }
+	echo "ok - $name # SKIP $*"; exit 0
+}
+fail() {
+	[ "$headers_only" = 1 ] && { echo "build-compat.sh: $*" >&2; exit 1; }
+	echo "not ok - $name # $*"; exit 1
+}
 
 ensure_backports() {
 	local f=/etc/apt/sources.list.d/dm-metro-backports.sources
@@ -57,6 +70,10 @@ if [ ! -f "$kdir/.dm-metro-ready" ]; then
 	# The arch headers include the common ones by absolute path.
 	sed -i "s|/usr/src/|$root/usr/src/|" "$kdir/Makefile" || fail "bad headers layout"
 	touch "$kdir/.dm-metro-ready"
+fi
+if [ "$headers_only" = 1 ]; then
+	echo "$ver $root"
+	exit 0
 fi
 
 # Build a copy of the tracked sources so the checkout's own build stays put.

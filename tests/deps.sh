@@ -19,6 +19,8 @@ PACKAGES=(
 	# pahole: BTF for modules built against the 6.12 headers (build-compat.sh)
 	dwarves
 	libdevmapper-dev libjson-c-dev libblkid-dev libudev-dev
+	# make deb: the Debian packages, DKMS (also the dkms_package VM case)
+	debhelper dh-dkms dkms lintian
 	# unit tests
 	libcmocka-dev
 	# checkpatch.pl; the debug kernel of make check-debug

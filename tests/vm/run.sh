@@ -24,6 +24,9 @@
 #                            in every run whatever else the host does
 #     --log FILE             console log (default build/vm/logs/<time>-<pid>.log)
 #     --case-dir DIR         take the cases from DIR (default tests/cases)
+#     --module-root DIR      the guest's module tree is DIR/lib/modules/<ver> as it
+#                            is (no copy, no dm-metro.ko added, no depmod): the
+#                            tree a package installed into (dkms_package)
 #     --kernel-dir DIR       boot the kernel built by tests/debug-kernel/build.sh
 #                            in DIR (drivers built in) with DIR/metro/dm-metro.ko
 #                            (default: $METRO_KERNEL_DIR, else Debian's kernel)
@@ -52,8 +55,9 @@ VMDIR=$BUILD/vm
 
 disks=() envs=() cases=() casedir=$TOP/tests/cases nics=() monitor=(-monitor none) share=()
 scratch= marker= kdelay=0 timeout=1800 ctimeout=300 mem=2048 smp=2 log= quiet=0 icount=() prepare=0
+module_root=
 kernel_dir=${METRO_KERNEL_DIR:-}
-usage() { sed -n '4,46p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '4,49p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--disk) disks+=("$(realpath "$2")"); shift 2 ;;
@@ -71,6 +75,7 @@ while [ $# -gt 0 ]; do
 	--log) log=$2; shift 2 ;;
 	--case-dir) casedir=$(realpath "$2"); envs+=("METRO_CASES_DIR=$casedir"); shift 2 ;;
 	--kernel-dir) kernel_dir=$(realpath "$2"); shift 2 ;;
+	--module-root) module_root=$(realpath "$2"); shift 2 ;;
 	--net-dgram)
 		IFS=, read -r nl nr nmac <<< "$2"
 		[ -n "$nmac" ] || { echo "run.sh: --net-dgram LOCAL,REMOTE,MAC" >&2; exit 2; }
@@ -144,6 +149,8 @@ initrd_mods=() seen=" "
 add_mod() {
 	local name=$1 line path d
 	line=$(grep -E "(^|/)${name//_/[-_]}\.ko(\.[gx]z|\.zst)?:" "$modsrc/modules.dep" | head -n 1)
+	# built in (virtio_pci in Debian's 6.12): nothing to load
+	[ -z "$line" ] && grep -qE "(^|/)${name//_/[-_]}\.ko\$" "$modsrc/modules.builtin" 2>/dev/null && return 0
 	[ -n "$line" ] || { echo "run.sh: module $name not in $modsrc/modules.dep" >&2; return 1; }
 	path=${line%%:*}
 	[ -f "$modsrc/$path" ] || { echo "run.sh: $modsrc/$path missing" >&2; return 1; }
@@ -221,20 +228,27 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-mkdir -p "$run/modroot/lib/modules"
-cp -al "$modsrc" "$run/modroot/lib/modules/$kver" || die "cannot copy the module tree"
-mkdir -p "$run/modroot/lib/modules/$kver/extra"
-if [ -f "$ko" ]; then
-	# dm-metro.ko, and dm-metro-cluster.ko where the kernel has the DLM
-	cp "$ko" "$run/modroot/lib/modules/$kver/extra/"
-	[ -f "${ko%/*}/dm-metro-cluster.ko" ] &&
-		cp "${ko%/*}/dm-metro-cluster.ko" "$run/modroot/lib/modules/$kver/extra/"
-	vm=$(modinfo -F vermagic "$ko" 2>/dev/null | awk '{print $1}')
-	[ "$vm" = "$kver" ] || echo "run.sh: warning: $ko is built for '$vm', the VM runs $kver" >&2
+modroot=$run/modroot
+if [ -n "$module_root" ]; then
+	[ -f "$module_root/lib/modules/$kver/modules.dep" ] ||
+		die "no module tree for $kver in $module_root (lib/modules/$kver/modules.dep)"
+	modroot=$module_root
 else
-	echo "run.sh: warning: $ko not built (make module); cases needing it will fail" >&2
+	mkdir -p "$run/modroot/lib/modules"
+	cp -al "$modsrc" "$run/modroot/lib/modules/$kver" || die "cannot copy the module tree"
+	mkdir -p "$run/modroot/lib/modules/$kver/extra"
+	if [ -f "$ko" ]; then
+		# dm-metro.ko, and dm-metro-cluster.ko where the kernel has the DLM
+		cp "$ko" "$run/modroot/lib/modules/$kver/extra/"
+		[ -f "${ko%/*}/dm-metro-cluster.ko" ] &&
+			cp "${ko%/*}/dm-metro-cluster.ko" "$run/modroot/lib/modules/$kver/extra/"
+		vm=$(modinfo -F vermagic "$ko" 2>/dev/null | awk '{print $1}')
+		[ "$vm" = "$kver" ] || echo "run.sh: warning: $ko is built for '$vm', the VM runs $kver" >&2
+	else
+		echo "run.sh: warning: $ko not built (make module); cases needing it will fail" >&2
+	fi
+	depmod -b "$run/modroot" "$kver" || die "depmod failed"
 fi
-depmod -b "$run/modroot" "$kver" || die "depmod failed"
 
 # --- disks ------------------------------------------------------------------
 if [ -z "$scratch" ]; then
@@ -273,7 +287,7 @@ append="console=ttyS0 panic=-1 loglevel=3 mitigations=off rdinit=/init tsc=relia
 # root never mounts.  Legacy routing avoids the method.
 [ -n "$kernel_dir" ] && append+=" pci=noacpi"
 append+=" metro.src=$TOP metro.runner=$TOP/tests/vm/guest-run.sh"
-append+=" metro.modroot=$run/modroot metro.cases=$caselist metro.timeout=$ctimeout"
+append+=" metro.modroot=$modroot metro.cases=$caselist metro.timeout=$ctimeout"
 for e in "${envs[@]}"; do append+=" metro.env=$e"; done
 
 [ ${#nics[@]} -gt 0 ] || nics=(-nic none)
