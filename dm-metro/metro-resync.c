@@ -531,7 +531,7 @@ static void metro_check_done(struct metro_copy *c, int err, unsigned int leg,
 	struct bio_list waiters;
 	unsigned long flags, found;
 	bool more = !err && c->chunk + 1 < metro_region_chunks(m, c);
-	bool counted = false, failed = false, done = false, save;
+	bool counted = false, failed = false, done = false, save, yield;
 	const char *what;
 
 	if (err && write) {
@@ -558,6 +558,7 @@ static void metro_check_done(struct metro_copy *c, int err, unsigned int leg,
 	} else if (!err && !more) {
 		/* Every chunk of the region compared (and repaired). */
 		ck->pos = r + 1;
+		ck->off = 0;
 		ck->pos_counted = false;
 		if (ck->pos >= m->nr_regions && ck->state == METRO_CHECK_RUNNING) {
 			ck->state = METRO_CHECK_DONE;
@@ -570,8 +571,17 @@ static void metro_check_done(struct metro_copy *c, int err, unsigned int leg,
 		time_after(jiffies, ck->saved + METRO_CHECK_SAVE_PERIOD));
 	if (save)
 		ck->saved = jiffies;
+	/*
+	 * A busy application gets the region back after every chunk, and the
+	 * next chunk comes METRO_RESYNC_YIELD_GAP later: a check is worth
+	 * less to it than a resync (md checks at its minimum speed then).
+	 */
+	yield = more && !m->resync_rate &&
+		time_before(jiffies, READ_ONCE(m->last_app_io) + METRO_RESYNC_YIELD);
+	if (more && (yield || ck->state != METRO_CHECK_RUNNING || !m->resync_running))
+		ck->off = (sector_t)(c->chunk + 1) * c->chunk_sectors;
 	c->started = false;
-	if (more && m->resync_running && ck->state == METRO_CHECK_RUNNING) {
+	if (more && !yield && m->resync_running && ck->state == METRO_CHECK_RUNNING) {
 		c->chunk++;
 		c->since = jiffies;
 	} else {
@@ -782,9 +792,12 @@ void metro_resync_work(struct work_struct *ws)
 			c->started = false;
 			c->chunk = 0;
 			c->chunk_sectors = m->chunk_sectors;
-			if (busy)
+			if (busy || (check && m->check.off))
 				c->chunk_sectors = min_t(sector_t, c->chunk_sectors,
 							 METRO_YIELD_CHUNK_SECTORS);
+			/* A check goes on inside a region it yielded. */
+			if (check)
+				c->chunk = div64_u64(m->check.off, c->chunk_sectors);
 			c->since = jiffies;
 			c->src = src;
 			/* A check that only compares copies from no leg. */
@@ -967,6 +980,7 @@ int metro_check_start(struct metro_c *m, bool repair, unsigned int from,
 		ck->repair = repair;
 		ck->from = from;
 		ck->pos = first;
+		ck->off = 0;
 		ck->pos_counted = false;
 		ck->mismatches = 0;
 		ck->nr_list = 0;
@@ -1059,6 +1073,7 @@ void metro_check_resume(struct metro_c *m, const struct metro_sb_info *sb)
 		ck->repair = repair;
 		ck->from = from;
 		ck->pos = sb->check_pos;
+		ck->off = 0;
 		ck->pos_counted = false;
 		ck->mismatches = 0;
 		ck->nr_list = 0;

@@ -133,7 +133,8 @@ struct metro_copy {
  * Online verify (the "check" and "repair" messages, metro-resync.c): the
  * legs compared region by region through slot 0 of the resync engine,
  * while nothing is out of sync.  Protected by copy_lock.  @pos is the
- * next region to compare (the one slot 0 holds while it compares);
+ * next region to compare (the one slot 0 holds while it compares), @off
+ * how far into it a check that yields to the application got;
  * @pos_counted says it already counted as a mismatch, so that a region
  * compared again after an interruption is not counted twice.  A check
  * running is recorded in the superblocks (METRO_SB_C_*) at every
@@ -156,6 +157,7 @@ struct metro_check {
 	bool repair;			/* copy mismatching chunks from @from */
 	unsigned int from;		/* repair: the leg copied from */
 	unsigned long pos;
+	sector_t off;			/* sectors of @pos compared already */
 	bool pos_counted;
 	unsigned long mismatches;	/* mismatching regions found */
 	unsigned int nr_list;
