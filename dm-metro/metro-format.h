@@ -100,6 +100,18 @@
 #define METRO_SB_O_RECORDED	(1U << 0)	/* opt_* hold the table's options */
 #define METRO_SB_O_ALL		(METRO_SB_O_RECORDED)
 
+/*
+ * An online verify in progress (metro_sb_disk.check_flags, since target
+ * 1.10): a check or repair ran when the target wrote the superblock, and
+ * goes on at check_pos at the next activation.  0 (none) is what older
+ * targets and metroctl create write, and decoders that predate the
+ * fields ignore them.
+ */
+#define METRO_SB_C_RUNNING	(1U << 0)	/* check_pos: the next region to compare */
+#define METRO_SB_C_REPAIR	(1U << 1)	/* a repair */
+#define METRO_SB_C_FROM_B	(1U << 2)	/* the repair copies from leg B (else A) */
+#define METRO_SB_C_ALL		(METRO_SB_C_RUNNING | METRO_SB_C_REPAIR | METRO_SB_C_FROM_B)
+
 /* metro_sb_disk.opt_write_mostly */
 #define METRO_SB_WM_NONE	0U
 #define METRO_SB_WM_A		1U		/* leg A is write-mostly */
@@ -166,7 +178,10 @@ struct metro_sb_disk {
 	__le32	opt_failfast;
 	/* 228 METRO_LEGS_*: the legs of bounce; 0 for auto and direct */
 	__le32	opt_read_legs;
-	__u8	reserved1[24];		/* 232 */
+	/* 232 METRO_SB_C_*, 236 the check's next region; 0 for older decoders */
+	__le32	check_flags;
+	__le64	check_pos;
+	__u8	reserved1[12];		/* 244 */
 	struct metro_leg_disk legs[METRO_NR_LEGS];	/* 256 */
 	/* 384 v2: the corosync cluster, NUL terminated; v1: zero */
 	char	cluster_name[METRO_CLUSTER_NAME_LEN];
@@ -203,6 +218,8 @@ struct metro_sb_info {
 	__u32	opt_flags;
 	/* the recorded options; the defaults when METRO_SB_O_RECORDED is clear */
 	struct metro_table_opts opts;
+	__u32	check_flags;		/* METRO_SB_C_*, 0: no check in progress */
+	__u64	check_pos;		/* 0 without METRO_SB_C_RUNNING */
 	struct metro_leg_info legs[METRO_NR_LEGS];
 	__u32	nr_slots;		/* 1 for version 1 */
 	char	cluster_name[METRO_CLUSTER_NAME_LEN];	/* "" for version 1 */
@@ -428,6 +445,10 @@ static inline void metro_sb_encode(const struct metro_sb_info *in,
 		sb->opt_read_legs = cpu_to_le32(in->opts.read_mode == METRO_READ_BOUNCE ?
 						in->opts.read_legs : 0);
 	}
+	if (in->check_flags & METRO_SB_C_RUNNING) {
+		sb->check_flags = cpu_to_le32(in->check_flags);
+		sb->check_pos = cpu_to_le64(in->check_pos);
+	}
 	for (i = 0; i < METRO_NR_LEGS; i++)
 		metro_leg_encode(&in->legs[i], &sb->legs[i]);
 	sb->csum = cpu_to_le32(metro_sb_csum(sb));
@@ -519,6 +540,15 @@ static inline int metro_sb_decode(const struct metro_sb_disk *sb,
 		if (metro_table_opts_check(&out->opts, err))
 			return metro_bad(err, -EINVAL, "recorded table options are out of range");
 	}
+	out->check_flags = le32_to_cpu(sb->check_flags);
+	if (out->check_flags & ~METRO_SB_C_ALL)
+		return metro_bad(err, -EINVAL, "unknown check flags");
+	if (out->check_flags && (!(out->check_flags & METRO_SB_C_RUNNING) ||
+				 ((out->check_flags & METRO_SB_C_FROM_B) &&
+				  !(out->check_flags & METRO_SB_C_REPAIR))))
+		return metro_bad(err, -EINVAL, "inconsistent check flags");
+	if (out->check_flags)
+		out->check_pos = le64_to_cpu(sb->check_pos);
 	for (i = 0; i < METRO_NR_LEGS; i++) {
 		const struct metro_leg_disk *d = &sb->legs[i];
 		struct metro_leg_info *li = &out->legs[i];
@@ -547,6 +577,8 @@ static inline int metro_sb_decode(const struct metro_sb_disk *sb,
 		return metro_bad(err, -EINVAL, "impossible data size for the region size");
 	if (out->nr_regions != l.nr_regions)
 		return metro_bad(err, -EINVAL, "region count does not match data size");
+	if (out->check_flags && out->check_pos >= out->nr_regions)
+		return metro_bad(err, -EINVAL, "check position past the last region");
 	if (out->bitmap_offset != METRO_BITMAP_OFFSET)
 		return metro_bad(err, -EINVAL, "bad bitmap offset");
 	bm_sectors = out->nr_slots * (l.bitmap_bytes >> METRO_SECTOR_SHIFT);

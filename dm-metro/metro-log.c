@@ -11,9 +11,10 @@
  * volume's ordered workqueue, so bitmap writes are naturally batched: bios
  * needing a mark pile up on the deferred list while the worker writes.
  *
- * The superblocks record each leg's state and data generation; a leg that
+ * The superblocks record each leg's state and data generation, and where
+ * a running online verify is (metro-resync.c fills that in); a leg that
  * fails is detached here, and activation (metro_log_load()) decides from
- * them which leg is current.  The I/O itself goes through metro-md.c,
+ * them which leg is current and resumes a recorded check.  The I/O itself goes through metro-md.c,
  * whose requests own their pages: what is encoded here is copied before
  * it is sent.
  */
@@ -112,6 +113,7 @@ static unsigned long metro_write_sbs(struct metro_c *m)
 		info[i].events = m->events;
 		info[i].utime = ktime_get_real_seconds();
 		metro_record_opts(m, &info[i]);
+		metro_check_record(m, &info[i]);
 		for (j = 0; j < METRO_NR_LEGS; j++) {
 			struct metro_leg *other = &m->legs[j];
 
@@ -209,6 +211,8 @@ bool metro_log_leg_failed(struct metro_c *m, unsigned int i, const char *why)
 	DMERR("%s: leg %c (%s) failed on %s and is detached; the volume runs on leg %c alone. Repair the leg, then re-add it with \"metroctl restore %s %c\" (only the regions written meanwhile are copied)",
 	      metro_name(m), metro_leg_letter(i), leg->dev->name, why,
 	      metro_leg_letter(o), metro_name(m), metro_leg_letter(i));
+	/* A check running ends (metro-resync.c). */
+	metro_resync_kick(m);
 	return true;
 }
 
@@ -809,6 +813,8 @@ int metro_log_load(struct metro_c *m)
 			m->disk_bm[k] |= buf[k];
 	}
 	m->events = metro_newest_sb(m)->events;
+	/* Before the superblocks are written again: they record it. */
+	metro_check_resume(m, metro_newest_sb(m));
 	src = &m->legs[m->source];
 	/*
 	 * Alone: the writes from now on are a generation the absent leg
@@ -856,4 +862,19 @@ out_unlock:
 	mutex_unlock(&m->md_lock);
 	kvfree(buf);
 	return ret;
+}
+
+void metro_log_check_save(struct metro_c *m)
+{
+	bool suspended;
+
+	mutex_lock(&m->md_lock);
+	/* Suspended, the legs may belong to the next table already. */
+	spin_lock_irq(&m->lock);
+	suspended = m->suspended;
+	spin_unlock_irq(&m->lock);
+	if (!suspended && metro_nr_alive(m) && metro_log_commit_sb(m))
+		DMERR_LIMIT("%s: cannot record the check's position in the superblocks",
+			    metro_name(m));
+	mutex_unlock(&m->md_lock);
 }

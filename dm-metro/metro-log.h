@@ -61,4 +61,7 @@ int metro_log_merge_slot(struct metro_c *m, unsigned int slot, bool zero,
 /* Clear the stale flag once resync has copied everything; takes md_lock. */
 void metro_log_sync_done(struct metro_c *m);
 
+/* Record the check's state in the superblocks (worker; takes md_lock). */
+void metro_log_check_save(struct metro_c *m);
+
 #endif /* DM_METRO_LOG_H */

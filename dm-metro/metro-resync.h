@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * dm-metro: background copy of out-of-sync regions.
+ * dm-metro: background copy of out-of-sync regions, and the online
+ * verify (check, repair) that compares the legs through the same engine.
  */
 #ifndef DM_METRO_RESYNC_H
 #define DM_METRO_RESYNC_H
@@ -27,6 +28,32 @@ void metro_resync_set_rate(struct metro_c *m, unsigned int rate);
 
 /* Messages: pause and resume copying.  May block. */
 void metro_resync_pause(struct metro_c *m, bool pause);
+
+/*
+ * Messages "check", "repair" and "check_stop": start comparing the legs
+ * at region @first (@repair: and copy what differs from leg @from), or
+ * stop.  0, or an error with the reason in the kernel log.  May block.
+ */
+int metro_check_start(struct metro_c *m, bool repair, unsigned int from,
+		      unsigned long first);
+int metro_check_stop(struct metro_c *m);
+
+/*
+ * Superblocks: record a running check in @info (every superblock write,
+ * md_lock held), and go on with the check @sb recorded (activation).
+ */
+void metro_check_record(struct metro_c *m, struct metro_sb_info *info);
+void metro_check_resume(struct metro_c *m, const struct metro_sb_info *sb);
+
+/* Is a check running (@repair: a repair)?  For the status line. */
+bool metro_check_running(struct metro_c *m, bool *repair);
+
+/*
+ * Status: " check <state> <pos>/<total> <mismatches> <eta> <regions>"
+ * appended at *@szp of @result (Documentation/dm-metro.rst).
+ */
+void metro_check_status(struct metro_c *m, char *result, unsigned int maxlen,
+			unsigned int *szp);
 
 /* The engine, as delayed work on m->wq. */
 void metro_resync_work(struct work_struct *ws);

@@ -11,6 +11,7 @@
  * metro-pool.c, and the cluster mode in dm-metro-cluster.ko
  * (metro-cluster.c), whose registration is here.
  */
+#include <linux/ctype.h>
 #include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/mm.h>
@@ -528,8 +529,12 @@ static char metro_health(struct metro_c *m, unsigned int i)
 
 static const char *metro_sync_action(struct metro_c *m)
 {
+	bool repair;
+
 	if (metro_nr_alive(m) != METRO_NR_LEGS)
 		return "degraded";
+	if (!atomic_read(&m->nr_out_of_sync) && metro_check_running(m, &repair))
+		return repair ? "repair" : "check";
 	if (!atomic_read(&m->nr_out_of_sync))
 		return "idle";
 	if (READ_ONCE(m->resync_paused) || READ_ONCE(m->resync_error))
@@ -569,6 +574,7 @@ static void metro_status(struct dm_target *ti, status_type_t type,
 		DMEMIT(" %d %d", metro_pool_late(m->pool, 0), metro_pool_late(m->pool, 1));
 		if (m->cluster_ops)
 			m->cluster_ops->status(m, result, maxlen, &sz);
+		metro_check_status(m, result, maxlen, &sz);
 		break;
 
 	case STATUSTYPE_TABLE:
@@ -612,6 +618,20 @@ static void metro_status(struct dm_target *ti, status_type_t type,
 	}
 }
 
+/* "check [<region>]", "repair <A|B> [<region>]": @argv holds the region. */
+static int metro_message_check(struct metro_c *m, bool repair, unsigned int from,
+			       unsigned int argc, char **argv)
+{
+	unsigned int first = 0;
+
+	if (argc && metro_table_parse_uint(argv[0], &first)) {
+		DMWARN("%s: %s: invalid region \"%.64s\": expected the region number to start at",
+		       metro_name(m), repair ? "repair" : "check", argv[0]);
+		return -EINVAL;
+	}
+	return metro_check_start(m, repair, from, first);
+}
+
 static int metro_message(struct dm_target *ti, unsigned int argc, char **argv,
 			 char *result, unsigned int maxlen)
 {
@@ -626,6 +646,19 @@ static int metro_message(struct dm_target *ti, unsigned int argc, char **argv,
 		metro_resync_pause(m, false);
 		return 0;
 	}
+	if (argc >= 1 && argc <= 2 && !strcasecmp(argv[0], "check"))
+		return metro_message_check(m, false, 0, argc - 1, argv + 1);
+	if ((argc == 2 || argc == 3) && !strcasecmp(argv[0], "repair")) {
+		if (strcasecmp(argv[1], "A") && strcasecmp(argv[1], "B")) {
+			DMWARN("%s: repair: invalid leg \"%.64s\": expected A or B, the leg copied from",
+			       metro_name(m), argv[1]);
+			return -EINVAL;
+		}
+		return metro_message_check(m, true, toupper(argv[1][0]) - 'A',
+					   argc - 2, argv + 2);
+	}
+	if (argc == 1 && !strcasecmp(argv[0], "check_stop"))
+		return metro_check_stop(m);
 	if (argc == 2 && !strcasecmp(argv[0], "resync_rate")) {
 		if (metro_table_parse_uint(argv[1], &val) || val > METRO_MAX_RESYNC_RATE) {
 			DMWARN("%s: invalid resync_rate \"%.64s\": expected KiB/s between 0 and %u",
@@ -678,7 +711,7 @@ static void metro_io_hints(struct dm_target *ti, struct queue_limits *limits)
 
 static struct target_type metro_target = {
 	.name		 = "metro",
-	.version	 = {1, 9, 0},
+	.version	 = {1, 10, 0},
 	.features	 = 0,
 	.module		 = THIS_MODULE,
 	.ctr		 = metro_ctr,

@@ -7,7 +7,8 @@
  * one batch, then issued), bios that failed on a leg and legs the
  * watchdog or a resync copy found stalled (the legs detached and the
  * detach committed to the superblocks before any of those writes is
- * acknowledged, reads retried on the other leg), and the end of a resync.
+ * acknowledged, reads retried on the other leg), the end of a resync, and
+ * the superblock writes that record where an online verify is.
  */
 #include <linux/bio.h>
 
@@ -207,5 +208,7 @@ void metro_worker(struct work_struct *ws)
 		metro_handle_deferred(m, &deferred);
 	if (test_and_clear_bit(METRO_WORK_SYNC_DONE, &m->work_flags))
 		metro_log_sync_done(m);
+	if (test_and_clear_bit(METRO_WORK_CHECK_SAVE, &m->work_flags))
+		metro_log_check_save(m);
 }
 

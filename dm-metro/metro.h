@@ -73,6 +73,7 @@
 #define METRO_WORK_SYNC_DONE	0	/* check for the end of resync */
 #define METRO_WORK_FAIL_LEG	1	/* + leg: a resync copy could not write it */
 #define METRO_WORK_STALLED	3	/* + leg: I/O older than the deadline on it */
+#define METRO_WORK_CHECK_SAVE	5	/* record the check's position (superblocks) */
 
 /* struct metro_leg.flags bits. */
 #define METRO_LEG_DEAD		0	/* detached after an error: no more I/O */
@@ -122,8 +123,49 @@ struct metro_copy {
 	bool used;			/* slot holds a region (copying bit set) */
 	unsigned long since;		/* jiffies when the chunk became due */
 	bool started;			/* copy of @chunk issued */
+	bool check;			/* a verify: compare the legs, copy nothing */
 	struct metro_copy_buf *buf;	/* chunk_sectors of pages, or NULL */
+	struct metro_copy_buf *cmp;	/* slot 0: leg B's chunk for a verify */
 	struct work_struct work;	/* the chunk copy, on copy_wq */
+};
+
+/*
+ * Online verify (the "check" and "repair" messages, metro-resync.c): the
+ * legs compared region by region through slot 0 of the resync engine,
+ * while nothing is out of sync.  Protected by copy_lock.  @pos is the
+ * next region to compare (the one slot 0 holds while it compares), @off
+ * how far into it a check that yields to the application got;
+ * @pos_counted says it already counted as a mismatch, so that a region
+ * compared again after an interruption is not counted twice.  A check
+ * running is recorded in the superblocks (METRO_SB_C_*) at every
+ * superblock write and at most every METRO_CHECK_SAVE_PERIOD while it
+ * runs, and goes on at the next activation (metro_check_resume()).
+ */
+enum metro_check_state {
+	METRO_CHECK_IDLE,		/* none since the table was loaded */
+	METRO_CHECK_RUNNING,
+	METRO_CHECK_DONE,		/* every region compared */
+	METRO_CHECK_STOPPED,		/* the check_stop message */
+	METRO_CHECK_FAILED,		/* a leg failed or could not be read */
+};
+
+/* Mismatching regions status lists, the first ones found. */
+#define METRO_CHECK_LIST	8
+
+struct metro_check {
+	enum metro_check_state state;
+	bool repair;			/* copy mismatching chunks from @from */
+	unsigned int from;		/* repair: the leg copied from */
+	unsigned long pos;
+	sector_t off;			/* sectors of @pos compared already */
+	bool pos_counted;
+	unsigned long mismatches;	/* mismatching regions found */
+	unsigned int nr_list;
+	unsigned long list[METRO_CHECK_LIST];
+	/* ETA baseline: when, and at which region */
+	unsigned long since;
+	unsigned long base;
+	unsigned long saved;		/* jiffies: position last recorded */
 };
 
 /*
@@ -245,6 +287,7 @@ struct metro_c {
 	/* ETA baseline: when and with how many regions left (copy_lock) */
 	unsigned long eta_since;
 	int eta_base;
+	struct metro_check check;	/* online verify (copy_lock) */
 	/* jiffies of the last application bio; lockless, for the yield */
 	unsigned long last_app_io;
 

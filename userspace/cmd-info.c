@@ -115,6 +115,24 @@ static struct json_object *status_json(const struct metro_dm_dev *d,
 	} else {
 		json_object_object_add(o, "cluster", NULL);
 	}
+	if (st->check_known) {
+		struct json_object *c = json_object_new_object(), *list = json_object_new_array();
+		unsigned int k;
+
+		json_object_object_add(c, "state", json_object_new_string(st->check_state));
+		json_object_object_add(c, "position_regions", json_object_new_uint64(st->check_pos));
+		json_object_object_add(c, "total_regions", json_object_new_uint64(st->check_total));
+		json_object_object_add(c, "mismatches", json_object_new_uint64(st->check_mismatches));
+		for (k = 0; k < st->check_nr_list; k++)
+			json_object_array_add(list, json_object_new_uint64(st->check_list[k]));
+		/* The first METRO_CHECK_LIST of them; the kernel log names all. */
+		json_object_object_add(c, "mismatch_regions", list);
+		json_object_object_add(c, "eta_seconds", st->check_eta < 0 ? NULL :
+				       json_object_new_int64(st->check_eta));
+		json_object_object_add(o, "check", c);
+	} else {
+		json_object_object_add(o, "check", NULL);
+	}
 	json_object_object_add(o, "table_options", opts ? table_opts_json(opts) : NULL);
 	return o;
 }
@@ -165,6 +183,22 @@ static void status_text(const struct metro_dm_dev *d, const struct metro_status 
 		else
 			printf("  cluster: bitmap slot %d, %d region%s owned, %s\n", st->slot,
 			       st->owned, st->owned == 1 ? "" : "s", st->cluster_state);
+	}
+	if (st->check_known && strcmp(st->check_state, "idle")) {
+		unsigned int k;
+
+		printf("  check: %s, region %llu of %llu, %llu region%s differ%s", st->check_state,
+		       (unsigned long long)st->check_pos, (unsigned long long)st->check_total,
+		       (unsigned long long)st->check_mismatches,
+		       st->check_mismatches == 1 ? "" : "s", st->check_mismatches == 1 ? "s" : "");
+		for (k = 0; k < st->check_nr_list; k++)
+			printf("%s%llu", k ? ", " : " (", (unsigned long long)st->check_list[k]);
+		if (st->check_nr_list)
+			printf("%s)", st->check_mismatches > st->check_nr_list ? ", ..." : "");
+		if (st->check_eta >= 0 && strcmp(st->check_state, "done"))
+			printf(", about %lldm%02llds left", (long long)(st->check_eta / 60),
+			       (long long)(st->check_eta % 60));
+		printf("\n");
 	}
 	if (opts)
 		printf("  options: %s\n", table_opts_words(opts, desc, sizeof(desc)));
@@ -315,6 +349,20 @@ struct json_object *examine_json(const char *dev, const struct metro_sb_info *sb
 	json_object_object_add(a, "recorded",
 			       json_object_new_boolean(sb->opt_flags & METRO_SB_O_RECORDED));
 	json_object_object_add(o, "table_options", a);
+	/*
+	 * An online verify the target will go on with at the next activation;
+	 * no key without one, so that the output of a volume stays as it was.
+	 */
+	if (sb->check_flags & METRO_SB_C_RUNNING) {
+		a = json_object_new_object();
+		json_object_object_add(a, "action", json_object_new_string(
+			sb->check_flags & METRO_SB_C_REPAIR ? "repair" : "check"));
+		json_object_object_add(a, "repair_from", !(sb->check_flags & METRO_SB_C_REPAIR) ? NULL :
+				       json_object_new_string(sb->check_flags & METRO_SB_C_FROM_B ?
+							      "B" : "A"));
+		json_object_object_add(a, "position_regions", json_object_new_uint64(sb->check_pos));
+		json_object_object_add(o, "check", a);
+	}
 	a = json_object_new_array();
 	for (i = 0; i < METRO_NR_LEGS; i++) {
 		const struct metro_leg_info *l = &sb->legs[i];
@@ -368,6 +416,12 @@ void examine_text(const char *dev, const struct metro_sb_info *sb, const struct 
 	printf("       updated: %s\n", time_str(sb->utime, b, sizeof(b)));
 	printf(" table options: %s%s\n", table_opts_words(&sb->opts, b2, sizeof(b2)),
 	       sb->opt_flags & METRO_SB_O_RECORDED ? "" : " (defaults: none recorded)");
+	if (sb->check_flags & METRO_SB_C_RUNNING)
+		printf("         check: %s%s at region %llu (goes on at the next activation)\n",
+		       sb->check_flags & METRO_SB_C_REPAIR ? "repair" : "check",
+		       !(sb->check_flags & METRO_SB_C_REPAIR) ? "" :
+		       sb->check_flags & METRO_SB_C_FROM_B ? " from leg B" : " from leg A",
+		       (unsigned long long)sb->check_pos);
 	printf("   gen history:");
 	for (i = 0; i < METRO_GEN_HISTORY; i++)
 		printf(" %016llx", (unsigned long long)sb->gen_history[i]);

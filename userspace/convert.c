@@ -157,6 +157,9 @@ void convert_sb(const struct metro_sb_info *in, const struct convert_target *t, 
 		out->cluster_name[METRO_CLUSTER_NAME_LEN - 1] = '\0';
 		/* The cluster never records it: other nodes may be writing. */
 		out->flags &= ~METRO_SB_F_CLEAN;
+		/* Nor a check: a clustered volume is not checked (yet). */
+		out->check_flags = 0;
+		out->check_pos = 0;
 	} else {
 		out->nr_slots = 1;
 	}

@@ -503,3 +503,29 @@ int metro_dm_reload(const char *name, uint64_t length, const char *params)
 	}
 	return 0;
 }
+
+/*
+ * metro_dm_message - send @msg to sector 0 of the metro device @name (the
+ * "check", "repair" and "check_stop" messages).  0, or -errno of the
+ * ioctl: the target says why in the kernel log.
+ */
+int metro_dm_message(const char *name, const char *msg)
+{
+	struct dm_task *dmt;
+	int r = -EIO;
+
+	metro_dm_setup();
+	clear_error();
+	dmt = dm_task_create(DM_DEVICE_TARGET_MSG);
+	if (!dmt)
+		return -ENOMEM;
+	if (dm_task_set_name(dmt, name) && dm_task_set_sector(dmt, 0) &&
+	    dm_task_set_message(dmt, msg)) {
+		if (dm_task_run(dmt))
+			r = 0;
+		else
+			r = -(dm_task_get_errno(dmt) ? dm_task_get_errno(dmt) : EIO);
+	}
+	dm_task_destroy(dmt);
+	return r;
+}

@@ -90,6 +90,8 @@ static const struct cmd cmds[] = {
 	{ "stop", do_stop, "NAME", "deactivate a volume" },
 	{ "status", do_status, "[NAME] [--json]",
 	  "show active volumes (health, resync progress)" },
+	{ "check", do_check, "NAME [--repair --from A|B] [--start REGION] [--wait] | --stop",
+	  "compare the legs of an active volume online (and copy what differs)" },
 	{ "examine", do_examine, "DEV [--json] [--export]",
 	  "print the dm-metro superblock of a leg" },
 	{ "restore", do_restore, "NAME LEG [DEV] [--force]",

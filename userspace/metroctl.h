@@ -49,6 +49,7 @@ int do_create(int argc, char **argv);
 int do_assemble(int argc, char **argv);
 int do_stop(int argc, char **argv);
 int do_status(int argc, char **argv);
+int do_check(int argc, char **argv);
 int do_examine(int argc, char **argv);
 int do_incremental(int argc, char **argv);
 int do_restore(int argc, char **argv);
@@ -176,6 +177,7 @@ const char *read_mode_word(const struct metro_table_opts *o, char *buf, size_t l
 const char *table_opts_words(const struct metro_table_opts *o, char *buf, size_t len);
 
 /* util.c: the parsed dm status line of a metro target (dm-metro.rst, Status). */
+#define METRO_CHECK_LIST	8	/* mismatching regions listed at most */
 struct metro_status {
 	unsigned int nr_legs;
 	dev_t dev[METRO_NR_LEGS];	/* 0 for "-" */
@@ -202,6 +204,18 @@ struct metro_status {
 	bool clustered;
 	int slot, owned;
 	char cluster_state[16];
+	/*
+	 * The online verify (target 1.9): "idle", "check", "repair", "done",
+	 * "stopped" or "failed"; the next region to compare; the regions
+	 * found to differ, and the first ones of them.  !check_known from
+	 * older targets.
+	 */
+	bool check_known;
+	char check_state[16];
+	uint64_t check_pos, check_total, check_mismatches;
+	int64_t check_eta;		/* seconds, -1 unknown */
+	unsigned int check_nr_list;
+	uint64_t check_list[METRO_CHECK_LIST];
 };
 int parse_status_line(const char *params, struct metro_status *st, const char **why);
 const char *leg_health_word(char h, const char *sync_action);
@@ -319,6 +333,8 @@ const char *metro_dm_last_error(void);
 int metro_dm_get_table(const char *name, uint64_t *length, char *params, size_t len);
 /* Load @params as the new table of @name, then suspend and resume it. */
 int metro_dm_reload(const char *name, uint64_t length, const char *params);
+/* Send message @msg to metro device @name: 0, or -errno (the reason is in the kernel log). */
+int metro_dm_message(const char *name, const char *msg);
 
 /* cmd-volume.c */
 /*

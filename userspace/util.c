@@ -296,18 +296,20 @@ int parse_leg_dev(const char *tok, dev_t *dev)
 /*
  *  2 <dev_a> <dev_b> <health> <in_sync>/<total> <sync_action> <dirty>
  *    <region_sectors> <md_writes> <reads_a> <reads_b> [<eta>
- *    [<late_a> <late_b> [cluster <slot> <owned> <state> [more fields ...]]]]
+ *    [<late_a> <late_b> [cluster <slot> <owned> <state>]
+ *    [check <state> <pos>/<total> <mismatches> <eta> <regions>] [more fields ...]]]
  *
  * 11 fields from target 1.0, 12 from 1.1 (<eta>), 14 from 1.7 (the I/Os
  * abandoned on each leg that its device still holds), 18 for a clustered
- * volume from 1.8 ("-" for slot and owned while suspended); fields a
- * newer target appends after those are ignored.
+ * volume from 1.8 ("-" for slot and owned while suspended), and the check
+ * fields after those from 1.10; fields a newer target appends after those
+ * are ignored.
  */
 int parse_status_line(const char *params, struct metro_status *st, const char **why)
 {
 	char buf[1024];
-	char *tok[18], *save = NULL, *p, *slash;
-	int n = 0, i;
+	char *tok[32], *save = NULL, *p, *slash;
+	int n = 0, i, k;
 	uint64_t v;
 
 #define BAD(msg) do { *why = (msg); return -EINVAL; } while (0)
@@ -367,8 +369,10 @@ int parse_status_line(const char *params, struct metro_status *st, const char **
 			BAD("bad late I/O count in status line");
 		st->late_known = true;
 	}
+	k = 14;
 	/* Fields 15 to 18, "cluster <slot> <owned> <state>", came with 1.8. */
 	if (n >= 15 && !strcmp(tok[14], "cluster")) {
+		k = 18;
 		if (n < 18)
 			BAD("status line has a truncated cluster field");
 		st->clustered = true;
@@ -386,6 +390,50 @@ int parse_status_line(const char *params, struct metro_status *st, const char **
 		if (strlen(tok[17]) >= sizeof(st->cluster_state))
 			BAD("bad cluster state in status line");
 		strcpy(st->cluster_state, tok[17]);
+	}
+	/*
+	 * Then "check <state> <pos>/<total> <mismatches> <eta> <regions>",
+	 * since 1.10.
+	 */
+	st->check_eta = -1;
+	if (n > k && !strcmp(tok[k], "check")) {
+		char *q, *end;
+
+		if (n < k + 6)
+			BAD("status line has a truncated check field");
+		if (strlen(tok[k + 1]) >= sizeof(st->check_state) || !*tok[k + 1])
+			BAD("bad check state in status line");
+		strcpy(st->check_state, tok[k + 1]);
+		slash = strchr(tok[k + 2], '/');
+		if (!slash)
+			BAD("bad check position in status line");
+		*slash = '\0';
+		if (parse_u64(tok[k + 2], &st->check_pos) ||
+		    parse_u64(slash + 1, &st->check_total) || st->check_pos > st->check_total)
+			BAD("bad check position in status line");
+		if (parse_u64(tok[k + 3], &st->check_mismatches))
+			BAD("bad check mismatch count in status line");
+		if (strcmp(tok[k + 4], "-")) {
+			if (parse_u64(tok[k + 4], &v) || v > INT64_MAX)
+				BAD("bad check ETA in status line");
+			st->check_eta = (int64_t)v;
+		}
+		if (strcmp(tok[k + 5], "-")) {
+			for (q = tok[k + 5]; ; q = end + 1) {
+				end = strchr(q, ',');
+				if (end)
+					*end = '\0';
+				if (st->check_nr_list >= METRO_CHECK_LIST ||
+				    parse_u64(q, &st->check_list[st->check_nr_list]))
+					BAD("bad list of mismatching regions in status line");
+				st->check_nr_list++;
+				if (!end)
+					break;
+			}
+		}
+		if (st->check_nr_list > st->check_mismatches)
+			BAD("status line lists more mismatching regions than it counts");
+		st->check_known = true;
 	}
 #undef BAD
 	*why = NULL;

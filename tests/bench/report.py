@@ -33,6 +33,8 @@ DESC = {
     "remote_write4k_qd1": "remote B +1ms: 4k random write qd1",
     "resync_idle": "resync 25% of regions, idle legs",
     "resync_load": "paced 4k randrw (2x1000/s) p99",
+    "check_idle": "online verify of every region, idle legs",
+    "check_load": "paced 4k randrw (2x1000/s) p99, check",
     "site_randwrite4k_qd16": "two sites: 4k random write qd16",
     "site_randwrite4k_qd1": "two sites: 4k random write qd1",
     "site_seqwrite1m": "two sites: 1M sequential write qd4",
@@ -44,7 +46,7 @@ DESC = {
 SITE = ["site_randwrite4k_qd16", "site_randwrite4k_qd1", "site_seqwrite1m", "site_randread4k"]
 SITE_SYSTEMS = ["local", "remote", "linear", "metro", "metro_direct", "md", "drbd"]
 SYSTEMS = ["raw", "linear", "metro", "metro_direct", "mirror", "md"]
-MB_SCEN = {"seqwrite1m", "seqread1m", "resync_idle", "site_seqwrite1m"}
+MB_SCEN = {"seqwrite1m", "seqread1m", "resync_idle", "check_idle", "site_seqwrite1m"}
 # The single-VM throughput cases again, run with the guest clock counting
 # instructions (bench_icount in tests/bench/run.sh): their scenarios carry this
 # prefix, and their targets this suffix.
@@ -190,6 +192,24 @@ def main():
                              "vs_raw": pratio("resync_load", system, "no_resync", d, "p99_us"),
                              "vs_md": None,
                              "reps": f["reps"]})
+    # The online verify (tests/bench/cases/bench_check.sh), as the resync.
+    for system in ["dd", "metro"]:
+        f = fig.get(("check_idle", system, ""))
+        if f:
+            rows.append({"scenario": "check_idle", "system": system, "unit": "MB/s",
+                         "value": f.get("mbps"), "p50_us": None, "p99_us": None,
+                         "vs_raw": pratio("check_idle", system, "dd"), "vs_md": None,
+                         "reps": f["reps"], "secs": f.get("secs"), "bytes": f.get("bytes")})
+    for system in ["no_check", "during_check"]:
+        for d in ["read", "write"]:
+            f = fig.get(("check_load", system, d))
+            if f:
+                rows.append({"scenario": "check_load", "system": "%s %s" % (system, d),
+                             "unit": "IOPS", "value": f.get("iops"), "p50_us": f.get("p50_us"),
+                             "p99_us": f.get("p99_us"),
+                             "vs_raw": pratio("check_load", system, "no_check", d, "p99_us"),
+                             "vs_md": None,
+                             "reps": f["reps"]})
 
     # targets
     targets = []
@@ -257,6 +277,11 @@ def main():
         ptarget("foreground %s p99 during resync" % d, "resync_load", "during_resync",
                 "no_resync", "<=", 2.0, "p99 during resync / without resync", d=d,
                 key="p99_us")
+    if any(r["scenario"] == "check_load" for r in recs):
+        for d in ["read", "write"]:
+            ptarget("foreground %s p99 during check" % d, "check_load", "during_check",
+                    "no_check", "<=", 2.0, "p99 during check / without check", d=d,
+                    key="p99_us")
     if any(r["scenario"] in SITE for r in recs):
         for scen, what in [("site_randwrite4k_qd16", "4k random write qd16"),
                            ("site_randwrite4k_qd1", "4k random write qd1"),
@@ -299,7 +324,8 @@ def main():
             r["scenario"], r["system"], fmt(r["value"], 1 if r["unit"] == "MB/s" else 0) + (" MB/s" if r["unit"] == "MB/s" else ""),
             fmt(r["p50_us"], 1), fmt(r["p99_us"], 1), fmt(r["vs_raw"], 2), fmt(r["vs_md"], 2)))
     lines.append("(remote_*: x raw = vs the fast leg alone; resync_idle: x raw = vs dd;"
-                 " resync_load: x raw = p99 / p99 without resync;")
+                 " resync_load: x raw = p99 / p99 without resync;"
+                 " check_idle: x raw = vs dd reading both legs; check_load: x raw = p99 / p99 without check;")
     lines.append(" site_*: x raw = vs the remote leg alone for writes, the local leg for reads)")
     lines.append("")
     tfmt = "%-64s %7s %8s %11s %5s %9s  %s"

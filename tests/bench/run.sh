@@ -15,9 +15,9 @@
 #     --out DIR        results directory (tests/bench/results)
 #     --icount-reps N  repetitions in the bench_icount run (2)
 #     --icount-shift S its guest clock: 2^S ns per instruction (2)
-#     CASE             bench_main, bench_remote, bench_resync, bench_two_site,
-#                      bench_icount (default all); bench_profile (perf in the
-#                      guest) only when named
+#     CASE             bench_main, bench_remote, bench_resync, bench_check,
+#                      bench_two_site, bench_icount (default all); bench_profile
+#                      (perf in the guest) only when named
 # bench_two_site runs in two guests joined by a private link
 # (tests/two-site/run.sh, cases in tests/bench/two-site/), after the others.
 # bench_icount runs bench_main's workloads and bench_remote again, last, in
@@ -46,7 +46,7 @@ while [ $# -gt 0 ]; do
 	*) cases+=("$1"); shift ;;
 	esac
 done
-[ ${#cases[@]} -gt 0 ] || cases=(bench_main bench_remote bench_resync bench_two_site bench_icount)
+[ ${#cases[@]} -gt 0 ] || cases=(bench_main bench_remote bench_resync bench_check bench_two_site bench_icount)
 command -v gnuplot >/dev/null || echo "bench: gnuplot missing (make deps): no chart" >&2
 mkdir -p "$out"
 vmcases=() sites=0 icount=0

@@ -90,6 +90,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    !memchr(a.name, 0, sizeof(a.name)) ||
 		    (a.opt_flags & ~METRO_SB_O_ALL) || metro_table_opts_check(&a.opts, &err))
 			abort();
+		/* The check the kernel resumes: a region it has (target 1.10). */
+		if ((a.check_flags & ~METRO_SB_C_ALL) ||
+		    (a.check_flags && !(a.check_flags & METRO_SB_C_RUNNING)) ||
+		    (a.check_flags && a.check_pos >= a.nr_regions) ||
+		    (!a.check_flags && a.check_pos))
+			abort();
 		/* Versions 1 and 2: the slots and the name the kernel uses. */
 		if (a.version == METRO_FORMAT_V1 ? a.nr_slots != 1 || a.cluster_name[0] ||
 						   metro_sb_clustered(&a) :

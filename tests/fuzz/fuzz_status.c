@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * libFuzzer target: parse_status_line(), which metroctl status, restore,
- * replace and monitor run on the target's status line, over arbitrary
+ * libFuzzer target: parse_status_line(), which metroctl status, check,
+ * restore, replace and monitor run on the target's status line, over arbitrary
  * bytes.  A parsed line must satisfy what its users rely on.
  */
 #include <stdint.h>
@@ -32,6 +32,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    !st.sync_action[0] || !memchr(st.sync_action, 0, sizeof(st.sync_action)) ||
 		    st.eta < -1 || (st.absent[0] && st.absent[1]) ||
 		    (!st.late_known && (st.late[0] || st.late[1])))
+			abort();
+		/* Target 1.10's check fields, as metroctl check relies on them. */
+		if (st.check_known &&
+		    (!st.check_state[0] || !memchr(st.check_state, 0, sizeof(st.check_state)) ||
+		     st.check_pos > st.check_total || st.check_eta < -1 ||
+		     st.check_nr_list > METRO_CHECK_LIST ||
+		     st.check_nr_list > st.check_mismatches))
+			abort();
+		if (!st.check_known && (st.check_state[0] || st.check_nr_list))
 			abort();
 		for (i = 0; i < METRO_NR_LEGS; i++)
 			if (st.absent[i] != !st.dev[i])

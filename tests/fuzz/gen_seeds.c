@@ -69,6 +69,11 @@ static void sb_seed_v(const char *path, uint64_t dev, uint32_t region, uint32_t 
 		in.opts.read_mode = METRO_READ_DIRECT;
 		in.opts.failfast = METRO_FAILFAST_B;
 	}
+	/* A single-host one with a repair from leg B at the last region. */
+	if (!clean && !cluster) {
+		in.check_flags = METRO_SB_C_RUNNING | METRO_SB_C_REPAIR | METRO_SB_C_FROM_B;
+		in.check_pos = l.nr_regions - 1;
+	}
 	metro_sb_encode(&in, &sb);
 	memcpy(out, &sb, 4096);
 	out[4096] = 0;	/* keep the checksum as is */
@@ -113,6 +118,10 @@ int main(int argc, char **argv)
 		"2 7:0 7:1 AD 0/1 frozen 1 2097152 0 5 18446744073709551615",
 		"2 253:0 43:0 AD 30/32 degraded 2 8192 9 100 40 - 0 12",
 		"2 253:0 253:1 Aa 12/32 resync 20 8192 40 7 0 35 0 0 extra",
+		"2 253:0 253:1 AA 32/32 check 0 8192 12 100 97 0 0 0 check check 7/32 0 40 -",
+		"2 253:0 253:1 AA 32/32 idle 0 8192 12 100 97 0 0 0 check done 32/32 3 0 5,17,30",
+		"2 253:0 253:1 AA 32/32 repair 0 8192 12 100 97 0 0 0 check repair 9/32 1 - 4 x",
+		"2 253:0 253:1 AA 32/32 idle 0 8 1 2 3 0 0 0 cluster 1 2 running check idle 0/32 0 - -",
 	};
 	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		snprintf(p, sizeof(p), "%s/size/s%u", dir, i);
@@ -175,6 +184,9 @@ int main(int argc, char **argv)
 		"create\nvol0\nA\nB\n--cluster\nc1\n--nodes\n3",
 		"convert\nA\nB\n--cluster\nc1", "convert\nA\nB\n--cluster\nc1\n--nodes\n8\n--dry-run",
 		"convert\nA\nB\n--single-host", "convert\nA\nB\n--single-host\n--dry-run",
+		"check\nvol0", "check\nvol0\n--wait", "check\nvol0\n--stop",
+		"check\nvol0\n--repair\n--from\nB\n--start\n12\n--wait",
+		"check\nvol0\n--repair", "check\nvol0\n--from\nC", "check\nvol0\n--start\nx",
 		"convert\nA\nB\n--cluster=c1\n--single-host", "convert\nA\nB\n--nodes\n2",
 	};
 	for (i = 0; i < sizeof(cli) / sizeof(cli[0]); i++) {

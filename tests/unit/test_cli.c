@@ -256,6 +256,84 @@ static void test_status_parse_late(void **state)
 	assert_int_equal(st.late[0] + st.late[1], 0);
 }
 
+/* Target 1.10: "check <state> <pos>/<total> <mismatches> <eta> <regions>". */
+static void test_status_parse_check(void **state)
+{
+	static const char *const bad[] = {
+		"2 7:0 7:1 AA 9/9 check 0 8 0 0 0 0 0 0 check check 3/9 0",	/* truncated */
+		"2 7:0 7:1 AA 9/9 idle 0 8 0 0 0 0 0 0 check done 10/9 0 0 -",	/* past the end */
+		"2 7:0 7:1 AA 9/9 idle 0 8 0 0 0 0 0 0 check done 9 0 0 -",
+		"2 7:0 7:1 AA 9/9 idle 0 8 0 0 0 0 0 0 check done 9/9 x 0 -",
+		"2 7:0 7:1 AA 9/9 idle 0 8 0 0 0 0 0 0 check done 9/9 1 x 3",
+		"2 7:0 7:1 AA 9/9 idle 0 8 0 0 0 0 0 0 check done 9/9 1 0 3,",
+		"2 7:0 7:1 AA 9/9 idle 0 8 0 0 0 0 0 0 check done 9/9 1 0 ,3",
+		"2 7:0 7:1 AA 9/9 idle 0 8 0 0 0 0 0 0 check done 9/9 1 0 3,4",	/* listed > counted */
+		"2 7:0 7:1 AA 9/9 idle 0 8 0 0 0 0 0 0 check done 9/9 9 0 0,1,2,3,4,5,6,7,8",
+		"2 7:0 7:1 AA 9/9 idle 0 8 0 0 0 0 0 0 check abcdefghijklmnopq 9/9 0 0 -",
+	};
+	struct metro_status st;
+	const char *why = "unset";
+	unsigned int i;
+
+	(void)state;
+	/* Older targets: no check field. */
+	assert_int_equal(parse_status_line("2 7:0 7:1 AA 1/1 idle 0 8 0 5 0 0 0 0", &st, &why), 0);
+	assert_false(st.check_known);
+	assert_int_equal(parse_status_line("2 7:0 7:1 AA 9/9 check 0 8 0 0 0 0 0 0 check check 3/9 0 12 -",
+					   &st, &why), 0);
+	assert_null(why);
+	assert_true(st.check_known);
+	assert_string_equal(st.check_state, "check");
+	assert_int_equal(st.check_pos, 3);
+	assert_int_equal(st.check_total, 9);
+	assert_int_equal(st.check_mismatches, 0);
+	assert_int_equal(st.check_eta, 12);
+	assert_int_equal(st.check_nr_list, 0);
+	/* More mismatches than listed; unknown ETA; trailing fields ignored. */
+	assert_int_equal(parse_status_line("2 7:0 7:1 AA 9/9 idle 0 8 0 0 0 0 0 0 check failed 7/9 12 - 1,5,6 more",
+					   &st, &why), 0);
+	assert_string_equal(st.check_state, "failed");
+	assert_int_equal(st.check_mismatches, 12);
+	assert_int_equal(st.check_eta, -1);
+	assert_int_equal(st.check_nr_list, 3);
+	assert_int_equal(st.check_list[0], 1);
+	assert_int_equal(st.check_list[2], 6);
+	/* After the cluster fields of a clustered volume. */
+	assert_int_equal(parse_status_line("2 7:0 7:1 AA 9/9 idle 0 8 0 0 0 0 0 0 cluster 1 4 running check idle 0/9 0 - -",
+					   &st, &why), 0);
+	assert_true(st.clustered);
+	assert_true(st.check_known);
+	assert_string_equal(st.check_state, "idle");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		why = NULL;
+		assert_int_equal(parse_status_line(bad[i], &st, &why), -EINVAL);
+		assert_non_null(why);
+	}
+}
+
+/* convert drops a recorded check when it makes a volume clustered. */
+static void test_convert_drops_check(void **state)
+{
+	struct convert_target v2 = { .version = METRO_FORMAT_V2, .nr_slots = 2 }, v1 = {
+		.version = METRO_FORMAT_V1, .nr_slots = 1 };
+	struct metro_sb_info in, out;
+
+	(void)state;
+	memset(&in, 0, sizeof(in));
+	in.version = METRO_FORMAT_V1;
+	in.nr_slots = 1;
+	in.nr_regions = 100;
+	in.check_flags = METRO_SB_C_RUNNING | METRO_SB_C_REPAIR;
+	in.check_pos = 42;
+	strcpy(v2.cluster_name, "c1");
+	convert_sb(&in, &v2, 1, &out);
+	assert_int_equal(out.check_flags, 0);
+	assert_int_equal(out.check_pos, 0);
+	convert_sb(&in, &v1, 1, &out);
+	assert_int_equal(out.check_flags, in.check_flags);
+	assert_int_equal(out.check_pos, 42);
+}
+
 static void test_status_parse_bad(void **state)
 {
 	static const char *const bad[] = {
@@ -734,6 +812,8 @@ int main(void)
 		cmocka_unit_test(test_name_accepted_by_decoder),
 		cmocka_unit_test(test_status_parse_good),
 		cmocka_unit_test(test_status_parse_late),
+		cmocka_unit_test(test_status_parse_check),
+		cmocka_unit_test(test_convert_drops_check),
 		cmocka_unit_test(test_status_parse_bad),
 		cmocka_unit_test(test_leg_dev),
 		cmocka_unit_test(test_health_words),

@@ -104,6 +104,10 @@ static void test_struct_offsets(void **state)
 	assert_int_equal(offsetof(struct metro_sb_disk, opt_write_mostly), 216);
 	assert_int_equal(offsetof(struct metro_sb_disk, opt_read_mode), 220);
 	assert_int_equal(offsetof(struct metro_sb_disk, opt_failfast), 224);
+	assert_int_equal(offsetof(struct metro_sb_disk, opt_read_legs), 228);
+	assert_int_equal(offsetof(struct metro_sb_disk, check_flags), 232);
+	assert_int_equal(offsetof(struct metro_sb_disk, check_pos), 236);
+	assert_int_equal(offsetof(struct metro_sb_disk, reserved1), 244);
 	assert_int_equal(offsetof(struct metro_sb_disk, legs), 256);
 	assert_int_equal(offsetof(struct metro_leg_disk, generation), 16);
 	assert_int_equal(offsetof(struct metro_leg_disk, events), 24);
@@ -554,6 +558,17 @@ static void m_opt_failfast(struct metro_sb_disk *sb) { sb->opt_failfast = cpu_to
 static void m_opt_deadline(struct metro_sb_disk *sb) { sb->opt_io_deadline = cpu_to_le32(METRO_MIN_IO_DEADLINE_MS - 1); }
 static void m_opt_clear(struct metro_sb_disk *sb) { sb->opt_clear_delay = 0; }
 static void m_opt_rate(struct metro_sb_disk *sb) { sb->opt_resync_rate = cpu_to_le32(METRO_MAX_RESYNC_RATE + 1); }
+static void m_check_flags(struct metro_sb_disk *sb) { sb->check_flags = cpu_to_le32(METRO_SB_C_RUNNING | 1U << 3); }
+static void m_check_not_running(struct metro_sb_disk *sb) { sb->check_flags = cpu_to_le32(METRO_SB_C_REPAIR); }
+static void m_check_from_b(struct metro_sb_disk *sb)
+{
+	sb->check_flags = cpu_to_le32(METRO_SB_C_RUNNING | METRO_SB_C_FROM_B);
+}
+static void m_check_pos(struct metro_sb_disk *sb)
+{
+	sb->check_flags = cpu_to_le32(METRO_SB_C_RUNNING);
+	sb->check_pos = sb->nr_regions;
+}
 
 static const struct reject_case reject_cases[] = {
 	{ "reject_bad_magic", m_magic, 1, 0, -ENODATA },
@@ -603,6 +618,10 @@ static const struct reject_case reject_cases[] = {
 	{ "reject_option_io_deadline_too_short", m_opt_deadline, 1, 0, -EINVAL },
 	{ "reject_option_clear_delay_0", m_opt_clear, 1, 0, -EINVAL },
 	{ "reject_option_resync_rate_too_high", m_opt_rate, 1, 0, -EINVAL },
+	{ "reject_check_flags_unknown", m_check_flags, 1, 0, -EINVAL },
+	{ "reject_check_flags_not_running", m_check_not_running, 1, 0, -EINVAL },
+	{ "reject_check_from_b_without_repair", m_check_from_b, 1, 0, -EINVAL },
+	{ "reject_check_pos_past_last_region", m_check_pos, 1, 0, -EINVAL },
 };
 
 static void test_reject(void **state)
@@ -684,6 +703,45 @@ static void test_options_not_recorded(void **state)
 	assert_int_equal(out.opts.write_mostly, 0);
 	assert_int_equal(out.opts.read_mode, METRO_READ_AUTO);
 	assert_int_equal(out.opts.failfast, 0);
+	guarded_free(sb);
+}
+
+/*
+ * The check position (target 1.10): recorded only with METRO_SB_C_RUNNING,
+ * round trips, and a superblock without it (every older one) decodes as
+ * no check; the last region is a valid position.
+ */
+static void test_check_position(void **state)
+{
+	struct metro_sb_disk *sb = guarded_alloc();
+	struct metro_sb_info in, out;
+	const char *err;
+	size_t i;
+
+	(void)state;
+	valid_info(&in);
+	metro_sb_encode(&in, sb);
+	for (i = 232; i < 256; i++)
+		assert_int_equal(((uint8_t *)sb)[i], 0);
+	assert_int_equal(metro_sb_decode(sb, DEV_SECTORS, &out, &err), 0);
+	assert_int_equal(out.check_flags, 0);
+	assert_int_equal(out.check_pos, 0);
+	/* A position without the flag is not written. */
+	in.check_pos = 5;
+	metro_sb_encode(&in, sb);
+	assert_int_equal(le64_to_cpu(sb->check_pos), 0);
+	in.check_flags = METRO_SB_C_RUNNING | METRO_SB_C_REPAIR | METRO_SB_C_FROM_B;
+	in.check_pos = in.nr_regions - 1;
+	metro_sb_encode(&in, sb);
+	assert_int_equal(le32_to_cpu(sb->check_flags), 7);
+	assert_int_equal(metro_sb_decode(sb, DEV_SECTORS, &out, &err), 0);
+	assert_int_equal(out.check_flags, in.check_flags);
+	assert_int_equal(out.check_pos, in.nr_regions - 1);
+	/* A position left in the field without the flag means nothing. */
+	sb->check_flags = 0;
+	recsum(sb);
+	assert_int_equal(metro_sb_decode(sb, DEV_SECTORS, &out, &err), 0);
+	assert_int_equal(out.check_pos, 0);
 	guarded_free(sb);
 }
 
@@ -1030,6 +1088,7 @@ int main(void)
 		cmocka_unit_test(test_crc32c_empty_and_chaining),
 		cmocka_unit_test(test_struct_offsets),
 		cmocka_unit_test(test_encode_decode_roundtrip),
+		cmocka_unit_test(test_check_position),
 		cmocka_unit_test(test_format_v2),
 		cmocka_unit_test(test_encode_sets_checksum),
 		cmocka_unit_test(test_read_mode_recorded),
