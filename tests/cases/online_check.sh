@@ -103,11 +103,11 @@ must dmsetup message $V 0 resync_rate 2048
 check_rc check $V || fail "check did not start"
 sleep 3
 run mc stop $V || fail "metroctl stop during a check failed"
-flags=$(sb_u32 /dev/ram0 228) cpos=$(sb_u64 /dev/ram0 232)
+flags=$(sb_u32 /dev/ram0 232) cpos=$(sb_u64 /dev/ram0 236)
 log "superblock of leg A: check flags $flags, position $cpos"
 [ "$flags" = 1 ] || fail "superblock check flags $flags, expected 1 (a check running)"
 [ "$cpos" -gt 0 ] && [ "$cpos" -lt "$total" ] || fail "superblock check position $cpos of $total"
-[ "$(sb_u32 /dev/ram1 228)/$(sb_u64 /dev/ram1 232)" = "$flags/$cpos" ] || fail "leg B's superblock records another check"
+[ "$(sb_u32 /dev/ram1 232)/$(sb_u64 /dev/ram1 236)" = "$flags/$cpos" ] || fail "leg B's superblock records another check"
 [ "$(examine_json /dev/ram0 | jq -c .check)" = "{\"action\":\"check\",\"repair_from\":null,\"position_regions\":$cpos}" ] ||
 	fail "examine does not show the check: $(examine_json /dev/ram0 | jq -c .check)"
 dmesg -C
@@ -126,7 +126,7 @@ grep -q "following the check running at region" follow.out || fail "check --wait
 must dmsetup message $V 0 resync_rate 0
 [ "$(check_js | jq -r .state)" = done ] || fail "state after the resumed check: $(check_js)"
 run mc stop $V || fail "metroctl stop failed"
-[ "$(sb_u32 /dev/ram0 228)" = 0 ] || fail "a finished check is still recorded in the superblock"
+[ "$(sb_u32 /dev/ram0 232)" = 0 ] || fail "a finished check is still recorded in the superblock"
 must mc assemble $V $A $B
 wait_node /dev/mapper/$V
 [ "$(check_js | jq -r .state)" = idle ] || fail "a finished check came back at assembly: $(check_js)"
