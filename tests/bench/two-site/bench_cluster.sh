@@ -83,6 +83,34 @@ both_legs() {
 	fail "$1: a leg was detached during $2 ($(dmesg | grep -c -i metro) kernel lines above): figures of a one-leg volume are not recorded"
 }
 
+# stop_watch VOL: metroctl stop VOL, given 180 s; if it has not returned
+# by then, what it waits for (its kernel stack, the blocked tasks, the
+# DLM's lockspaces and locks) is printed and the case fails
+stop_watch() {
+	local p i ls t0=$SECONDS
+	"$METROCTL" stop "$1" & p=$!
+	for ((i = 0; i < 900; i++)); do
+		kill -0 $p 2>/dev/null || break
+		sleep 0.2
+	done
+	if kill -0 $p 2>/dev/null; then
+		echo "--- site $SITE: metroctl stop $1 has not returned in $((SECONDS - t0))s"
+		for i in $(pgrep -f "metroctl|dmsetup"); do
+			echo "--- pid $i: $(tr '\0' ' ' < "/proc/$i/cmdline")"
+			cat "/proc/$i/stack"
+		done
+		echo w > /proc/sysrq-trigger
+		dmesg | tail -n 120
+		dmsetup status
+		for ls in $(timeout 10 dlm_tool ls | awk '$1 == "name" { print $2 }'); do
+			echo "--- dlm_tool lockdebug $ls"
+			timeout 10 dlm_tool lockdebug -v -w "$ls" 2>&1 | head -n 60
+		done
+		fail "site $SITE: metroctl stop $1 hung"
+	fi
+	wait $p || fail "metroctl stop $1 failed"
+}
+
 # fio_here NAME DEV OPTIONS...: fio on this site's half, output to the share
 fio_here() {
 	local name=$1 dev=$2; shift 2
@@ -191,7 +219,10 @@ sys_cmetro() {
 	both_legs $V "the region tests"
 	show_status $V
 	both "cm-done-$rep"
-	must mc stop $V
+	# one site after the other, as tests/two-site/cases/aa_active.sh
+	[ "$SITE" = B ] && stop_watch $V
+	both "cm-stop-B-$rep"
+	[ "$SITE" = A ] && stop_watch $V
 	both "cm-stopped-$rep"
 }
 
