@@ -52,6 +52,8 @@ SYSTEMS = ["raw", "linear", "metro", "metro_direct", "mirror", "md"]
 # Active-active (tests/bench/two-site/bench_cluster.sh): the systems of the
 # both-sites scenarios carry the site (cmetro_A, smetro_B...), and x raw is
 # against the same site's single-host volume (writes) or own leg (reads);
+# cl_both_randwrite4k also has the remote leg alone written at both sites at
+# once (remote_A/B) and by each site alone (remote1_A/B, their x raw base);
 # in the site-A scenarios x raw is against the single-host volume and x md
 # against md-cluster.  cl_region holds single-write latencies (p50, us):
 # x raw is against the same site's write to a region it owns.
@@ -191,7 +193,7 @@ def main():
     add_rows(SITE, SITE_SYSTEMS, lambda scen: "local" if "read" in scen else "remote")
     for scen in CL_BOTH:
         base = "local" if "read" in scen else "smetro"
-        for system in ["cmetro", base]:
+        for system in ["cmetro", base] + ([] if "read" in scen else ["remote", "remote1"]):
             for site in "AB":
                 f = fig.get((scen, "%s_%s" % (system, site), ""))
                 if not f:
@@ -200,7 +202,8 @@ def main():
                              "unit": "MB/s" if vkey(scen) == "mbps" else "IOPS",
                              "value": val(scen, "%s_%s" % (system, site)),
                              "p50_us": f.get("p50_us"), "p99_us": f.get("p99_us"),
-                             "vs_raw": pratio(scen, "%s_%s" % (system, site), "%s_%s" % (base, site)),
+                             "vs_raw": pratio(scen, "%s_%s" % (system, site), "%s_%s" % (
+                                 "remote1" if system.startswith("remote") else base, site)),
                              "vs_md": None, "reps": f["reps"]})
     for scen in CL_A:
         for system in CL_SYSTEMS:
@@ -366,6 +369,11 @@ def main():
                  " cl_randwrite*: x raw = vs single-host,")
     lines.append(" x md = vs md-cluster; cl_region: p50 us of single writes, x raw = vs a write to a"
                  " region the site owns)")
+    for site in "AB":
+        c = pratio("cl_both_randwrite4k", "remote_" + site, "remote1_" + site)
+        if c is not None:
+            lines.append("cl_both_randwrite4k site %s: the remote leg alone, written at both sites at"
+                         " once / by this site alone: %.2f (what the shared CPUs cost)" % (site, c))
     for line in dlm_round_trips(groups):
         lines.append(line)
     lines.append("")

@@ -15,7 +15,10 @@
 #              sites, each with the other site's leg write-mostly
 #   smetro     single-host dm-metro on the same legs, at one site alone
 #              (site A's, then site B's)
-#   local      each site's own /dev/vda alone
+#   local      each site's own /dev/vda alone (reads)
+#   remote, remote1  the other site's /dev/vda over NVMe/TCP alone, written
+#              by both sites at once (remote) and by each alone (remote1):
+#              how much of a both-sites ratio the shared host CPUs take
 #   mdcluster  md raid1, --bitmap=clustered --nodes=2, created at A and
 #              assembled at B
 #   drbd_dual  DRBD 8.4 dual-primary
@@ -32,7 +35,8 @@
 #       them (first_remote_B: site A owns them), B again (owned_B), site
 #       A's (first_remote_A); then both sites writing one region in turn
 #       (pingpong_A, pingpong_B: every write moves the region).  Also the
-#       link's ping round trip (system ping), to count DLM round trips.
+#       link's ping round trip (system ping, before each repetition's
+#       region tests), to count DLM round trips.
 # Both dm-metro volumes run with io_deadline 60 s, not the default 5 s:
 # under TCG on a loaded host a write over NVMe/TCP can take longer than
 # 5 s, and a leg detached for a stall would leave the volume writing one
@@ -228,8 +232,13 @@ sys_cmetro() {
 
 # region_tests REP: the cl_region figures, on the clustered volume
 region_tests() {
-	local rep=$1 d=/dev/mapper/$V turn=0
+	local rep=$1 d=/dev/mapper/$V turn=0 ping_ms
 	if [ "$SITE" = A ]; then
+		# the link's round trip, next to the writes it is compared with
+		ping_ms=$(busybox ping -c 5 -q "$IP_B" 2>/dev/null | sed -n 's/.*= [0-9.]*\/\([0-9.]*\)\/.*/\1/p')
+		rec scenario=cl_region system=ping rep="$rep" rtt_ms="${ping_ms:-0}" \
+			p50_us="$(calc "${ping_ms:-0} * 1000")"
+		log "link round trip (busybox ping, average of 5): ${ping_ms:-?} ms"
 		# shellcheck disable=SC2046
 		must python3 "$LAT" write $d "$S/reg-fresh-A-$rep.json" $(offsets 0)
 		# shellcheck disable=SC2046
@@ -293,11 +302,24 @@ sys_smetro() {
 }
 
 sys_local() {
-	local rep=$1
+	local rep=$1 me
 	# shellcheck disable=SC2086
 	fio_here "cl_both_randread4k-local-$rep" $LEG ${CWL[cl_both_randread4k]}
 	both "lo-$rep"
 	record cl_both_randread4k local read "$rep" A B
+	# the other site's leg over NVMe/TCP, written by both sites at once
+	# and by each alone: what sharing the two emulated CPUs costs a
+	# remote write, whatever the volume on top
+	# shellcheck disable=SC2086
+	fio_here "cl_both_randwrite4k-remote-$rep" "$RLEG" ${CWL[cl_both_randwrite4k]}
+	both "rb-$rep"
+	for me in A B; do
+		# shellcheck disable=SC2086
+		[ "$SITE" = $me ] && fio_here "cl_both_randwrite4k-remote1-$rep" "$RLEG" ${CWL[cl_both_randwrite4k]}
+		both "r1-$me-$rep"
+	done
+	record cl_both_randwrite4k remote write "$rep" A B
+	record cl_both_randwrite4k remote1 write "$rep" A B
 }
 
 sys_mdcluster() {
@@ -374,11 +396,6 @@ both drbd-primary-A
 drbd_wait role Primary/Primary
 log "site $SITE: DRBD r0: $(drbd_state | tr '\n' ' ')"
 both ready
-if [ "$SITE" = A ]; then
-	ping_ms=$(busybox ping -c 5 -q "$IP_B" 2>/dev/null | sed -n 's/.*= [0-9.]*\/\([0-9.]*\)\/.*/\1/p')
-	rec scenario=cl_region system=ping rtt_ms="${ping_ms:-0}" p50_us="$(calc "${ping_ms:-0} * 1000")"
-	log "link round trip (busybox ping, average of 5): ${ping_ms:-?} ms"
-fi
 
 SYSTEMS="cmetro smetro local mdcluster drbd_dual"
 for rep in $(seq "$BENCH_REPS"); do
