@@ -10,7 +10,9 @@
 # tests/two-site/cases/aa_active.sh; each site exports its /dev/vda over
 # NVMe/TCP and connects to the other's, so both see leg A and leg B.
 # /dev/vdb at each site is DRBD's backing disk (resource r0, protocol C,
-# allow-two-primaries, primary at both).  Systems:
+# allow-two-primaries, primary at both; its network timeouts raised as
+# dm-metro's io_deadline is, below: with DRBD's defaults a TCG stall
+# drops the connection, and the two primaries then split-brain).  Systems:
 #   cmetro     clustered dm-metro (--cluster, 2 slots), assembled at both
 #              sites, each with the other site's leg write-mostly
 #   smetro     single-host dm-metro on the same legs, at one site alone
@@ -169,7 +171,13 @@ drbd_up() {
 	cat > "$CFG" <<EOF
 resource r0 {
 	protocol C;
-	net { allow-two-primaries yes; }
+	net {
+		allow-two-primaries yes;
+		timeout 300;
+		ping-timeout 100;
+		ping-int 60;
+		connect-int 60;
+	}
 	device /dev/drbd0;
 	disk $DRBD_DISK;
 	meta-disk internal;
@@ -208,6 +216,7 @@ sys_cmetro() {
 	for w in cl_both_randwrite4k cl_both_randread4k; do
 		# shellcheck disable=SC2086
 		fio_here "$w-cmetro-$rep" /dev/mapper/$V ${CWL[$w]}
+		log "site $SITE: after $w: $(dmsetup status $V)"
 		both_legs $V "$w"
 		both "$w-cmetro-$rep"
 	done
@@ -360,10 +369,20 @@ sys_mdcluster() {
 	both "md-stopped-$rep"
 }
 
+# drbd_connected WHAT: fail unless r0 is still connected with both halves
+# up to date after WHAT (a DRBD that dropped its peer writes locally)
+drbd_connected() {
+	[ "$(drbdadm -c "$CFG" cstate r0 2>/dev/null)" = Connected ] &&
+		[ "$(drbdadm -c "$CFG" dstate r0 2>/dev/null)" = UpToDate/UpToDate ] && return 0
+	dmesg | grep -i drbd | tail -n 20
+	fail "DRBD lost its peer during $1 ($(drbd_state | tr '\n' ' ')): figures of one node writing alone are not recorded"
+}
+
 sys_drbd_dual() {
 	local rep=$1 w
 	for w in cl_randwrite4k_qd16 cl_randwrite4k_qd1; do
 		fio_a "$w-drbd_dual-$rep" /dev/drbd0 $w
+		drbd_connected "$w"
 		record $w drbd_dual write "$rep" A
 	done
 }
