@@ -39,6 +39,11 @@ DESC = {
     "site_randwrite4k_qd1": "two sites: 4k random write qd1",
     "site_seqwrite1m": "two sites: 1M sequential write qd4",
     "site_randread4k": "two sites: 4k random read qd16",
+    "cl_both_randwrite4k": "active-active: 4k random write qd16, both sites at once",
+    "cl_both_randread4k": "active-active: 4k random read qd16, both sites at once",
+    "cl_randwrite4k_qd16": "active-active: 4k random write qd16 at site A",
+    "cl_randwrite4k_qd1": "active-active: 4k random write qd1 at site A",
+    "cl_region": "active-active: single 4k writes by region owner, p50 us",
 }
 # Two sites (tests/bench/two-site/): x raw is against the remote leg alone
 # for writes (the floor of a synchronous mirror), the local leg for reads;
@@ -46,6 +51,19 @@ DESC = {
 SITE = ["site_randwrite4k_qd16", "site_randwrite4k_qd1", "site_seqwrite1m", "site_randread4k"]
 SITE_SYSTEMS = ["local", "remote", "linear", "metro", "metro_direct", "md", "drbd"]
 SYSTEMS = ["raw", "linear", "metro", "metro_direct", "mirror", "md"]
+# Active-active (tests/bench/two-site/bench_cluster.sh): the systems of the
+# both-sites scenarios carry the site (cmetro_A, smetro_B...), and x raw is
+# against the same site's single-host volume (writes) or own leg (reads);
+# cl_both_randwrite4k also has the remote leg alone written at both sites at
+# once (remote_A/B) and by each site alone (remote1_A/B, their x raw base);
+# in the site-A scenarios x raw is against the single-host volume and x md
+# against md-cluster.  cl_region holds single-write latencies (p50, us):
+# x raw is against the same site's write to a region it owns.
+CL_BOTH = ["cl_both_randwrite4k", "cl_both_randread4k"]
+CL_A = ["cl_randwrite4k_qd16", "cl_randwrite4k_qd1"]
+CL_SYSTEMS = ["cmetro", "smetro", "mdcluster", "drbd_dual"]
+CL_REGION = ["owned_A", "first_fresh_A", "first_remote_A", "owned_B", "first_remote_B",
+             "pingpong_A", "pingpong_B"]
 MB_SCEN = {"seqwrite1m", "seqread1m", "resync_idle", "check_idle", "site_seqwrite1m"}
 # The single-VM throughput cases again, run with the guest clock counting
 # instructions (bench_icount in tests/bench/run.sh): their scenarios carry this
@@ -124,6 +142,8 @@ def main():
         fig[key]["reps"] = len(rs)
 
     def vkey(scen):
+        if scen == "cl_region":
+            return "p50_us"
         return "mbps" if scen.replace(ICOUNT, "", 1) in MB_SCEN else "iops"
 
     def val(scen, system, d=""):
@@ -173,6 +193,36 @@ def main():
     add_rows(MAIN, SYSTEMS, lambda scen: "raw")
     add_rows(remote, remote_systems, lambda scen: "fast")
     add_rows(SITE, SITE_SYSTEMS, lambda scen: "local" if "read" in scen else "remote")
+    for scen in CL_BOTH:
+        base = "local" if "read" in scen else "smetro"
+        for system in ["cmetro", base] + ([] if "read" in scen else ["remote", "remote1"]):
+            for site in "AB":
+                f = fig.get((scen, "%s_%s" % (system, site), ""))
+                if not f:
+                    continue
+                rows.append({"scenario": scen, "system": "%s_%s" % (system, site),
+                             "unit": "MB/s" if vkey(scen) == "mbps" else "IOPS",
+                             "value": val(scen, "%s_%s" % (system, site)),
+                             "p50_us": f.get("p50_us"), "p99_us": f.get("p99_us"),
+                             "vs_raw": pratio(scen, "%s_%s" % (system, site), "%s_%s" % (
+                                 "remote1" if system.startswith("remote") else base, site)),
+                             "vs_md": None, "reps": f["reps"]})
+    for scen in CL_A:
+        for system in CL_SYSTEMS:
+            f = fig.get((scen, system, ""))
+            if f:
+                rows.append({"scenario": scen, "system": system, "unit": "IOPS",
+                             "value": val(scen, system), "p50_us": f.get("p50_us"),
+                             "p99_us": f.get("p99_us"), "vs_raw": pratio(scen, system, "smetro"),
+                             "vs_md": pratio(scen, system, "mdcluster"), "reps": f["reps"]})
+    for system in CL_REGION:
+        f = fig.get(("cl_region", system, ""))
+        if f:
+            rows.append({"scenario": "cl_region", "system": system, "unit": "us",
+                         "value": f.get("p50_us"), "p50_us": f.get("p50_us"),
+                         "p99_us": f.get("p99_us"),
+                         "vs_raw": pratio("cl_region", system, "owned_" + system[-1]),
+                         "vs_md": None, "reps": f["reps"]})
     add_rows([ICOUNT + s for s in MAIN], SYSTEMS, lambda scen: "raw")
     add_rows([ICOUNT + s for s in remote], remote_systems, lambda scen: "fast")
     for system in ["dd", "metro"]:
@@ -296,6 +346,20 @@ def main():
             ptarget("two sites: 4k random read vs local leg, read_mode direct",
                     "site_randread4k", "metro_direct", "local", ">=", 0.9,
                     "IOPS dm-metro without the read bounce / site A's leg alone", floor=True)
+    if any(r["scenario"].startswith("cl_") for r in recs):
+        for site in "AB":
+            ptarget("active-active: 4k random write at both sites, site %s vs single host" % site,
+                    "cl_both_randwrite4k", "cmetro_" + site, "smetro_" + site, ">=", 0.95,
+                    "IOPS clustered, both sites writing / single-host volume, the site alone")
+        for site in "AB":
+            ptarget("active-active: 4k random read at both sites, site %s vs own leg" % site,
+                    "cl_both_randread4k", "cmetro_" + site, "local_" + site, ">=", 0.9,
+                    "IOPS clustered dm-metro / the site's own leg alone")
+        for scen, what in [("cl_randwrite4k_qd1", "qd1"), ("cl_randwrite4k_qd16", "qd16")]:
+            ptarget("active-active: 4k random write %s vs DRBD dual-primary" % what, scen,
+                    "cmetro", "drbd_dual", ">=", 1.5, "IOPS clustered dm-metro / DRBD 8.4 two primaries")
+            ptarget("active-active: 4k random write %s vs md-cluster" % what, scen,
+                    "cmetro", "mdcluster", ">=", 1.2, "IOPS clustered dm-metro / md-cluster raid1")
     if any(r["scenario"].startswith(ICOUNT) for r in recs):
         throughput_targets(ICOUNT, ICOUNT_TAG)
     meta = [r for r in recs if r["scenario"] == "metadata"]
@@ -326,7 +390,18 @@ def main():
     lines.append("(remote_*: x raw = vs the fast leg alone; resync_idle: x raw = vs dd;"
                  " resync_load: x raw = p99 / p99 without resync;"
                  " check_idle: x raw = vs dd reading both legs; check_load: x raw = p99 / p99 without check;")
-    lines.append(" site_*: x raw = vs the remote leg alone for writes, the local leg for reads)")
+    lines.append(" site_*: x raw = vs the remote leg alone for writes, the local leg for reads;")
+    lines.append(" cl_both_*: x raw = vs the same site's single-host volume (writes), own leg (reads);"
+                 " cl_randwrite*: x raw = vs single-host,")
+    lines.append(" x md = vs md-cluster; cl_region: p50 us of single writes, x raw = vs a write to a"
+                 " region the site owns)")
+    for site in "AB":
+        c = pratio("cl_both_randwrite4k", "remote_" + site, "remote1_" + site)
+        if c is not None:
+            lines.append("cl_both_randwrite4k site %s: the remote leg alone, written at both sites at"
+                         " once / by this site alone: %.2f (what the shared CPUs cost)" % (site, c))
+    for line in dlm_round_trips(groups):
+        lines.append(line)
     lines.append("")
     tfmt = "%-64s %7s %8s %11s %5s %9s  %s"
     lines.append(tfmt % ("target", "value", "needed", "reps", "met", "dm-linear", "result"))
@@ -350,6 +425,29 @@ def main():
         f.write(markdown(rows, targets))
     chart(rows, targets, outdir)
     return 0
+
+
+def dlm_round_trips(groups):
+    """What a first write to a region another node owns costs, in link
+    round trips: (its p50 - the p50 of a write to an owned region) / the
+    ping round trip, per site, and the same for the ping-pong writes."""
+    ping = [r["rtt_ms"] for r in groups.get(("cl_region", "ping", ""), []) if r.get("rtt_ms")]
+    if not ping:
+        return []
+    rtt_us = statistics.median(ping) * 1000
+    out = []
+    for site in "AB":
+        owned = [r["p50_us"] for r in groups.get(("cl_region", "owned_" + site, ""), [])]
+        if not owned:
+            continue
+        base = statistics.median(owned)
+        for what in ["first_remote", "first_fresh", "pingpong"]:
+            v = [r["p50_us"] for r in groups.get(("cl_region", "%s_%s" % (what, site), ""), [])]
+            if v:
+                out.append("cl_region site %s: %s costs %.0f us over owned (%.0f us), %.1f link round"
+                           " trips of %.0f us" % (site, what, statistics.median(v) - base, base,
+                                                  (statistics.median(v) - base) / rtt_us, rtt_us))
+    return out
 
 
 def markdown(rows, targets):

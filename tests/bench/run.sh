@@ -16,10 +16,12 @@
 #     --icount-reps N  repetitions in the bench_icount run (2)
 #     --icount-shift S its guest clock: 2^S ns per instruction (2)
 #     CASE             bench_main, bench_remote, bench_resync, bench_check,
-#                      bench_two_site, bench_icount (default all); bench_profile
-#                      (perf in the guest) only when named
-# bench_two_site runs in two guests joined by a private link
-# (tests/two-site/run.sh, cases in tests/bench/two-site/), after the others.
+#                      bench_two_site, bench_cluster, bench_icount (default
+#                      all); bench_profile (perf in the guest) only when named
+# bench_two_site and bench_cluster (active-active: clustered dm-metro at
+# both sites, md-cluster, DRBD dual-primary) run in two guests joined by a
+# private link (tests/two-site/run.sh, cases in tests/bench/two-site/),
+# after the others; `tests/bench/run.sh bench_cluster` runs that one alone.
 # bench_icount runs bench_main's workloads and bench_remote again, last, in
 # a VM of one vCPU whose clock counts the instructions executed
 # (tests/vm/run.sh --icount): CPU-bound figures that repeat to within a
@@ -46,13 +48,13 @@ while [ $# -gt 0 ]; do
 	*) cases+=("$1"); shift ;;
 	esac
 done
-[ ${#cases[@]} -gt 0 ] || cases=(bench_main bench_remote bench_resync bench_check bench_two_site bench_icount)
+[ ${#cases[@]} -gt 0 ] || cases=(bench_main bench_remote bench_resync bench_check bench_two_site bench_cluster bench_icount)
 command -v gnuplot >/dev/null || echo "bench: gnuplot missing (make deps): no chart" >&2
 mkdir -p "$out"
-vmcases=() sites=0 icount=0
+vmcases=() sitecases=() icount=0
 for c in "${cases[@]}"; do
 	case $c in
-	bench_two_site) sites=1 ;;
+	bench_two_site|bench_cluster) sitecases+=("$c") ;;
 	bench_icount) icount=1 ;;
 	*) vmcases+=("$c") ;;
 	esac
@@ -67,15 +69,16 @@ if [ ${#vmcases[@]} -gt 0 ]; then
 	echo "bench: VM run took $((SECONDS - start))s (console log $log)"
 	logs+=("$log")
 fi
-if [ "$sites" = 1 ]; then
+for c in "${sitecases[@]}"; do
 	t0=$SECONDS
-	rm -f "$out"/two-site-bench_two_site-*.console
+	rm -f "$out"/two-site-"$c"-*.console
 	METRO_TWO_SITE_LOGS=$out "$TOP/tests/two-site/run.sh" --case-dir "$TOP/tests/bench/two-site" \
 		--disks 2 --disk-mib 256 --timeout 3000 --env BENCH_REPS="$reps" \
-		--env BENCH_RUNTIME="$runtime" --env BENCH_RAMP="$ramp" bench_two_site || rc=1
-	echo "bench: two-site run took $((SECONDS - t0))s (console logs $out/two-site-bench_two_site-*.console)"
-	logs+=("$out/two-site-bench_two_site-A.1.console")
-fi
+		--env BENCH_RUNTIME="$runtime" --env BENCH_RAMP="$ramp" "$c" || rc=1
+	echo "bench: two-site run of $c took $((SECONDS - t0))s (console logs $out/two-site-$c-*.console)"
+	# site A records every figure of both sites
+	logs+=("$out/two-site-$c-A.1.console")
+done
 if [ "$icount" = 1 ]; then
 	t0=$SECONDS
 	ilog=$out/console-icount.log
