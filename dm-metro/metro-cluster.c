@@ -160,7 +160,8 @@ struct metro_cluster {
 	struct bio_list waiting;	/* writes into regions not owned */
 	struct bio_list held;		/* bios held during a state change */
 	bool holding;
-	bool leaving;			/* no region is kept any more */
+	/* no region is kept any more, the state lock not converted (lock) */
+	bool leaving;
 	bool reattaching;		/* see metro_cl_wait_late() */
 
 	struct workqueue_struct *wq;
@@ -345,11 +346,20 @@ static void metro_state_bast(void *arg, int mode)
 	/* Our own transaction, or giving it up already. */
 	if (l->mode != DLM_LOCK_PR || READ_ONCE(c->in_tx))
 		return;
+	/*
+	 * Leaving unlocks it soon (metro_cl_leave()): a conversion started
+	 * then would race with that unlock.  Under c->lock, so that leaving
+	 * sees either this conversion or none.
+	 */
 	spin_lock_irq(&c->lock);
+	if (c->leaving) {
+		spin_unlock_irq(&c->lock);
+		return;
+	}
 	c->holding = true;
-	spin_unlock_irq(&c->lock);
 	reinit_completion(&l->done);
 	l->mode = DLM_LOCK_IV;	/* in conversion */
+	spin_unlock_irq(&c->lock);
 	r = dlm_lock(c->ls, DLM_LOCK_NL, &l->lksb, DLM_LKF_CONVERT, l->name,
 		     strlen(l->name), 0, metro_state_nl_ast, l, metro_state_bast);
 	if (r)
@@ -1193,6 +1203,16 @@ static void metro_cl_leave(struct metro_c *m)
 	if (!c)
 		return;
 	metro_cl_drop_regions(c);
+	/*
+	 * A blocking callback that came before leaving was set may still
+	 * have the state lock in conversion (NL, then PR again once the other
+	 * node's change is done): an unlock now would be refused and its
+	 * callbacks would run on a released lockspace.  Let it land first;
+	 * metro_cl_drop_regions() set @leaving under c->lock, so no other
+	 * conversion starts.
+	 */
+	if (c->state.mode != DLM_LOCK_PR)
+		metro_dlock_wait(&c->state, "the state lock after another node's change, to leave");
 	flush_workqueue(c->wq);
 	metro_dunlock(&c->state);
 	metro_dunlock(&c->token);
