@@ -160,9 +160,8 @@ static inline int metro_read_legs_shown(const struct metro_table_opts *o)
 }
 
 /*
- * The legs whose reads are bounced under @o (METRO_LEGS_*), with an I/O
- * deadline: the target reads by it, and metroctl shows it.  @write_mostly
- * is 'A', 'B' or 0 (also the option's own values).
+ * The legs whose reads are bounced under @o (METRO_LEGS_*): none without
+ * an I/O deadline.  The target reads by it, and metroctl shows it.
  */
 static inline unsigned int metro_read_bounce_legs(const struct metro_table_opts *o)
 {
