@@ -157,6 +157,22 @@ enum metro_admit metro_resync_admit(struct metro_c *m, struct bio *bio,
 }
 
 /*
+ * Slot @c is done with region @r: the region goes back to the gate, the
+ * next region waits METRO_RESYNC_YIELD_GAP, and the writes parked behind
+ * copies move to @waiters (for metro_copy_end()).
+ */
+static void metro_slot_release(struct metro_c *m, struct metro_copy *c,
+			       unsigned long r, struct bio_list *waiters)
+{
+	lockdep_assert_held(&m->copy_lock);
+	metro_gate_release(&m->gate, r);
+	c->used = false;
+	m->yield_next = jiffies + METRO_RESYNC_YIELD_GAP;
+	bio_list_merge(waiters, &m->copy_waiters);
+	bio_list_init(&m->copy_waiters);
+}
+
+/*
  * The end of a chunk copy or compare, once its slot is updated: the
  * writes parked behind it (@waiters) retry, and the copy stops counting.
  */
@@ -223,11 +239,7 @@ static void metro_copy_done(struct metro_copy *c, int read, int write)
 		c->chunk++;
 		c->since = jiffies;
 	} else {
-		metro_gate_release(&m->gate, r);
-		c->used = false;
-		m->yield_next = jiffies + METRO_RESYNC_YIELD_GAP;
-		bio_list_merge(&waiters, &m->copy_waiters);
-		bio_list_init(&m->copy_waiters);
+		metro_slot_release(m, c, r, &waiters);
 	}
 	spin_unlock_irqrestore(&m->copy_lock, flags);
 	metro_copy_end(m, &waiters);
@@ -585,11 +597,7 @@ static void metro_check_done(struct metro_copy *c, int err, unsigned int leg,
 		c->chunk++;
 		c->since = jiffies;
 	} else {
-		metro_gate_release(&m->gate, r);
-		c->used = false;
-		m->yield_next = jiffies + METRO_RESYNC_YIELD_GAP;
-		bio_list_merge(&waiters, &m->copy_waiters);
-		bio_list_init(&m->copy_waiters);
+		metro_slot_release(m, c, r, &waiters);
 	}
 	spin_unlock_irqrestore(&m->copy_lock, flags);
 
