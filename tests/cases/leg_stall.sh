@@ -76,24 +76,9 @@ check_file p2 /dev/mapper/$V 100 || fail "data wrong after the resync"
 # reads of the check above may have used that chance (it failed CI once)
 metro_opts $V "6 io_deadline 1000 write_mostly A read_mode bounce"
 must dmsetup suspend --noflush ls_b
-go=$METRO_TMP/late.go
-rm -f "$go"
-"$TOOLS/late_read" /dev/mapper/$V $((4 << 20)) 4 500 "$go" > "$METRO_TMP/late.out" &
-lpid=$!
-for i in $(seq 300); do grep -q READY "$METRO_TMP/late.out" && break; sleep 0.1; done
-grep READY "$METRO_TMP/late.out" || fail "late_read did not finish its reads: $(cat "$METRO_TMP/late.out")"
+late_read_start /dev/mapper/$V "late_read did not finish its reads"
 must dmsetup resume ls_b	# the held read completes now
-sleep 1
-touch "$go"
-wait $lpid
-rc=$?
-cat "$METRO_TMP/late.out"
-case $rc in
-0) ;;
-1) fail "a late completion of an abandoned read wrote into the reader's buffer" ;;
-2) fail "no read went to the stalled leg: the check proved nothing" ;;
-*) fail "late_read failed ($rc)" ;;
-esac
+late_read_finish
 [ "$(st_health $V)" = AD ] || fail "leg B not detached by the stalled read"
 must mc restore $V B
 wait_sync $V 120

@@ -339,4 +339,34 @@ nvme_disconnect() {
 	return 0
 }
 
+# late_read_start DEV WHY: tests/tools/late_read on DEV (4 reads of 4 KiB
+# at 4 MiB) in the background, once a leg it reads from first is stalled;
+# fail with WHY and its output unless its reads all return within 30 s
+late_read_start() {
+	late_go=$METRO_TMP/late.go
+	rm -f "$late_go"
+	"$TOOLS/late_read" "$1" $((4 << 20)) 4 500 "$late_go" > "$METRO_TMP/late.out" &
+	late_pid=$!
+	local i
+	for i in $(seq 300); do grep -q READY "$METRO_TMP/late.out" && break; sleep 0.1; done
+	grep READY "$METRO_TMP/late.out" || fail "$2: $(cat "$METRO_TMP/late.out")"
+}
+
+# late_read_finish: once the stalled leg has returned the abandoned reads,
+# the reader's buffers must still hold what the retried reads returned
+late_read_finish() {
+	local rc
+	sleep 1
+	touch "$late_go"
+	wait $late_pid
+	rc=$?
+	cat "$METRO_TMP/late.out"
+	case $rc in
+	0) ;;
+	1) fail "a late completion of an abandoned read wrote into the reader's buffer" ;;
+	2) fail "no read went to the stalled leg: the check proved nothing" ;;
+	*) fail "late_read failed ($rc)" ;;
+	esac
+}
+
 cd "$METRO_TMP" 2>/dev/null || true

@@ -80,25 +80,10 @@ dmsetup table $V | grep -q "write_mostly A read_mode auto:B" ||
 randfile base 8
 must write_file base /dev/mapper/$V 0
 must dmsetup suspend --noflush ra_b
-go=$METRO_TMP/late.go
-rm -f "$go"
-"$TOOLS/late_read" /dev/mapper/$V $((4 << 20)) 4 500 "$go" > "$METRO_TMP/late.out" &
-lpid=$!
-for i in $(seq 300); do grep -q READY "$METRO_TMP/late.out" && break; sleep 0.1; done
-grep READY "$METRO_TMP/late.out" || fail "reads waited for the stalled remote leg: $(cat "$METRO_TMP/late.out")"
+late_read_start /dev/mapper/$V "reads waited for the stalled remote leg"
 [ "$(st_health $V)" = AD ] || fail "leg B not detached by the stalled read: $(st_health $V)"
 must dmsetup resume ra_b	# the held reads complete now, late
-sleep 1
-touch "$go"
-wait $lpid
-rc=$?
-cat "$METRO_TMP/late.out"
-case $rc in
-0) ;;
-1) fail "a late completion of an abandoned read wrote into the reader's buffer" ;;
-2) fail "no read went to the stalled leg: the check proved nothing" ;;
-*) fail "late_read failed ($rc)" ;;
-esac
+late_read_finish
 check_file base /dev/mapper/$V 0 || fail "data reads back wrong after the stall"
 for i in $(seq 60); do
 	timeout 5 dd if=$B of=/dev/null bs=4k count=1 iflag=direct status=none && break
